@@ -1,0 +1,95 @@
+"""Biobank sample inventory: storage, samples, chain of custody, requests."""
+from pathlib import Path
+
+from flask import Flask
+
+from . import config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance = config.instance_path()
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
+    app.config.update(config.build_config(instance))
+    if test_config:
+        app.config.update(test_config)
+
+    from .core import db as _db_events  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
+    from .core import error_mapping, requests as request_hooks
+    from .extensions import api, csrf, db, login_manager, migrate
+
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    request_hooks.register(app)
+    api.init_app(app)
+    _register_api(api, csrf)
+    _register_web(app)
+    error_mapping.register(app)  # after api.init_app: our JSON error shape wins
+    _register_cli(app)
+    _auth_loaders(login_manager)
+    return app
+
+
+def _import_models():
+    from .auth import models as _auth  # noqa: F401
+    from .custody import models as _custody  # noqa: F401
+    from .samples import models as _samples  # noqa: F401
+    from .storage import models as _storage  # noqa: F401
+
+
+def _register_api(api, csrf):
+    from .auth.api import blp as auth_blp
+    from .custody.api import blp as audit_blp
+    from .samples.api import blp as samples_blp, donors_blp
+    from .storage.api import blp as containers_blp
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp):
+        csrf.exempt(blp)  # checked in core.requests for cookie-authenticated calls
+        api.register_blueprint(blp)
+
+
+def _register_web(app):
+    from .core.docs import blp as docs_blp
+    from .auth.web import blp as auth_web
+    app.register_blueprint(docs_blp)
+    app.register_blueprint(auth_web)
+
+
+def _register_cli(app):
+    from .auth.cli import users_cli
+    from .custody.cli import audit_cli
+    from .samples.cli import import_cli
+    from .core.cli import demo_command, serve_command
+    for command in (users_cli, audit_cli, import_cli, demo_command, serve_command):
+        app.cli.add_command(command)
+
+
+def _auth_loaders(login_manager):
+    from .auth.models import User
+    from .auth.service import user_for_token
+    from .extensions import db
+
+    login_manager.login_view = "auth_web.login"
+    login_manager.login_message = "Please log in."
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+        return user if user is not None and user.active else None
+
+    @login_manager.request_loader
+    def load_from_bearer(request):
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return user_for_token(header[7:].strip())
+        return None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, request, url_for
+        from .core.errors import NotAuthenticated
+        if request.path.startswith("/api/"):
+            raise NotAuthenticated("Log in or send a bearer token.")
+        return redirect(url_for("auth_web.login", next=request.full_path))

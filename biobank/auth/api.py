@@ -1,0 +1,35 @@
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..core.schemas import ApiErrorSchema
+from . import service
+
+blp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
+
+
+class Credentials(Schema):
+    username = fields.String(required=True)
+    password = fields.String(required=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    token_type = fields.String()
+    expires_at = fields.DateTime()
+    username = fields.String()
+    role = fields.String()
+
+
+@blp.route("/token")
+class Token(MethodView):
+    @blp.arguments(Credentials)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    def post(self, args):
+        """A bearer token for a username and password"""
+        user = service.authenticate(args["username"], args["password"])
+        token, row = service.issue_token(user, current_app.config["TOKEN_LIFETIME_HOURS"])
+        return {"token": token, "token_type": "Bearer", "expires_at": row.expires_at,
+                "username": user.username, "role": user.role}

@@ -1,0 +1,27 @@
+import os
+
+import click
+from flask.cli import AppGroup
+
+from ..core.actor import system_actor
+from ..core.db import unit_of_work
+from ..core.errors import DomainError
+from ..core.permissions import ROLES
+from . import service
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def create_user(username, role):
+    """Create a user (password from BIOBANK_PASSWORD or a prompt)."""
+    password = os.environ.get("BIOBANK_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with unit_of_work():
+            service.create_user(system_actor("cli"), username, password, role)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created {role} {username}.")

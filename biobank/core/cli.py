@@ -1,0 +1,42 @@
+import click
+from flask.cli import with_appcontext
+
+from .db import unit_of_work
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Load the demo biobank (idempotent) and print its logins."""
+    from ..demo import DEMO_USERS, load_demo
+    with unit_of_work():
+        created = load_demo(progress=lambda msg: click.echo(msg))
+    click.echo("Demo biobank " + ("loaded." if created else "already present."))
+    click.echo("Demo logins (username / password):")
+    for username, role, password in DEMO_USERS:
+        click.echo(f"  {role:<11} {username} / {password}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve_command(host, port, workers):
+    """Serve the app with gunicorn (production server)."""
+    # No app context here: each request must get its own (and its own session).
+    from gunicorn.app.base import BaseApplication
+
+    from .. import create_app
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self):
+            return create_app()
+
+    click.echo(f"Serving on http://{host}:{port} (gunicorn, {workers} workers)")
+    Server().run()

@@ -1,0 +1,51 @@
+"""Database plumbing: SQLite pragmas, write transactions, and the one commit point.
+
+SQLite: a transaction that first reads and then writes can fail with "database is
+locked" instead of waiting when another writer commits in between. Write
+transactions therefore start with BEGIN IMMEDIATE (they wait in the busy
+handler, then run alone); read-only requests use a plain BEGIN so readers never
+queue behind writers. PostgreSQL needs none of this.
+"""
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from ..extensions import db
+
+# True unless an adapter says the unit of work only reads (GET requests).
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def unit_of_work():
+    """Commit once at the end, or roll back everything on any error (CLI adapters)."""
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"

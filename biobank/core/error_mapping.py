@@ -1,0 +1,91 @@
+"""The one place where domain errors and HTTP errors become responses: JSON
+with a stable `code` for the API, a flash message for the web UI."""
+import logging
+
+from flask import flash, jsonify, redirect, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from .errors import DomainError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "not_permitted", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+              422: "validation_error", 429: "too_many_requests", 503: "unavailable"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _json(status: int, code: str, message: str, details=None):
+    body = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _validation_message(messages) -> str:
+    """webargs/marshmallow messages -> one readable sentence."""
+    parts = []
+    for location in (messages or {}).values():
+        for field, errors in (location.items() if isinstance(location, dict) else []):
+            text = errors if isinstance(errors, str) else "; ".join(
+                str(e) if not isinstance(e, dict) else "invalid value" for e in
+                (errors if isinstance(errors, list) else [errors]))
+            parts.append(f"{field}: {text}")
+    return "Invalid request: " + ("; ".join(parts) if parts else "check the fields.")
+
+
+def handle_domain_error(error: DomainError):
+    db.session.rollback()
+    if wants_json():
+        return _json(error.status, error.code, error.message, error.details)
+    flash(error.message, "error")
+    return redirect(request.referrer or "/")
+
+
+def handle_http_exception(error: HTTPException):
+    db.session.rollback()
+    if not wants_json():
+        return error
+    status = error.code or 500
+    if isinstance(error, CSRFError):
+        return _json(400, "csrf_failed", "The form or request lacks a valid CSRF token; reload and try again.")
+    data = getattr(error, "data", None) or {}
+    if status == 422 and data.get("messages"):
+        return _json(422, "validation_error", _validation_message(data["messages"]), data["messages"])
+    if status == 413:
+        limit = request.max_content_length
+        return _json(413, "too_large", f"The upload is larger than the {limit // (1024 * 1024)} MB limit."
+                     if limit else "The upload is too large.")
+    message = data.get("message") or error.description or error.name
+    return _json(status, HTTP_CODES.get(status, "http_error"), message)
+
+
+def handle_database_unavailable(error: OperationalError):
+    db.session.rollback()
+    log.error("database error: %s", error)
+    if "locked" in str(error).lower():
+        return _json(503, "busy", "The database is busy; try again in a moment.")
+    return _json(503, "database_unavailable", "The database cannot be reached; try again shortly.")
+
+
+def handle_unexpected(error: Exception):
+    db.session.rollback()
+    log.exception("unexpected error")
+    if wants_json():
+        return _json(500, "internal_error", "Something went wrong on the server; it has been logged.")
+    return "Internal error; it has been logged.", 500
+
+
+def register(app) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(Exception, handle_unexpected)

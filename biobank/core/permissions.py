@@ -1,0 +1,32 @@
+"""The role matrix of DESIGN.md, enforced by services (not only by views)."""
+from .errors import NotPermitted
+
+ROLES = ("admin", "manager", "technician", "researcher")
+
+_ALL = frozenset(ROLES)
+_STAFF = frozenset({"admin", "manager", "technician"})
+_MANAGERS = frozenset({"admin", "manager"})
+
+MATRIX: dict[str, frozenset] = {
+    "users.manage": frozenset({"admin"}),
+    "storage.layout": _MANAGERS,
+    "samples.handle": _STAFF,        # register, store, move, check out, return, aliquot, discard, labels
+    "catalogue.search": _ALL,
+    "samples.identified": _STAFF,    # donor pseudonym, location, notes
+    "requests.create": frozenset({"admin", "manager", "researcher"}),
+    "requests.decide": _MANAGERS,
+    "requests.fulfil": _STAFF,       # pick, ship
+    "reports.read": _STAFF,          # capacity, audit log, reconciliation (technician: read)
+    "reports.act": _MANAGERS,        # apply reconciliation corrections
+    "consent.withdraw": _MANAGERS,
+}
+
+
+def allowed(actor, permission: str) -> bool:
+    return actor is not None and actor.role in MATRIX[permission]
+
+
+def require(actor, permission: str) -> None:
+    if not allowed(actor, permission):
+        role = getattr(actor, "role", "anonymous")
+        raise NotPermitted(f"A {role} may not do this ({permission}).")

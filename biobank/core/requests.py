@@ -1,0 +1,47 @@
+"""Per-request plumbing: who is acting, the write intent, the one commit point."""
+from flask import g, request
+from flask_login import current_user
+
+from ..extensions import csrf, db
+from .actor import Actor
+from .db import write_intent
+from .errors import NotAuthenticated
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def current_actor(via: str | None = None) -> Actor:
+    """The logged-in user (session or bearer token) as an Actor, or 401."""
+    if "actor" not in g:
+        if not current_user.is_authenticated:
+            raise NotAuthenticated("Log in or send a bearer token.")
+        g.actor = Actor.of(current_user, via or ("api" if request.path.startswith("/api/") else "web"))
+    return g.actor
+
+
+def optional_actor() -> Actor | None:
+    return current_actor() if current_user.is_authenticated else None
+
+
+def _before_request():
+    write_intent.set(request.method not in SAFE_METHODS)
+    # API calls with a bearer token need no CSRF token; API calls riding on a
+    # browser session cookie do (X-CSRFToken header), like the forms.
+    if request.path.startswith("/api/") and request.method not in SAFE_METHODS \
+            and not request.headers.get("Authorization", "").startswith("Bearer ") \
+            and request.endpoint != "auth_api.Token":
+        if current_user.is_authenticated:
+            csrf.protect()
+
+
+def _after_request(response):
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def register(app) -> None:
+    app.before_request(_before_request)
+    app.after_request(_after_request)

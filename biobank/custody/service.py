@@ -1,0 +1,106 @@
+"""Append custody events and verify the chain.
+
+Every service that changes state calls record() (or record_many()) inside its
+own transaction, so a change and its event land together or not at all.
+Appends lock the single custody_head row, which keeps the chain linear under
+concurrent writers (SQLite's write lock does the same there).
+"""
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+
+from ..core.permissions import require
+from ..core.time import utcnow
+from ..extensions import db
+from .chain import GENESIS, HASHED_FIELDS, canonical_json, event_hash
+from .models import CustodyEvent, CustodyHead
+
+
+def _locked_head() -> CustodyHead:
+    head = db.session.execute(
+        select(CustodyHead).where(CustodyHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:  # a database created before the head row existed
+        head = CustodyHead(id=1, seq=0, hash=GENESIS)
+        db.session.add(head)
+    return head
+
+
+def _event_fields(actor, action, subject_type, subject, *, sample_barcode=None, container_id=None,
+                  request_id=None, from_location=None, to_location=None, reason=None,
+                  changes=None) -> dict:
+    return {
+        "actor": actor.username, "actor_role": actor.role, "via": actor.via,
+        "action": action, "subject_type": subject_type, "subject": str(subject),
+        "sample_barcode": sample_barcode, "container_id": container_id, "request_id": request_id,
+        "from_location": from_location, "to_location": to_location, "reason": reason or None,
+        "changes": canonical_json(changes or {}),
+    }
+
+
+def record(actor, action: str, subject_type: str, subject, **details) -> CustodyEvent:
+    """Append one event; the caller's transaction commits it with the change."""
+    return record_many([(actor, action, subject_type, subject, details)])[0]
+
+
+def record_many(entries) -> list[CustodyEvent]:
+    """Append many events under one lock: [(actor, action, subject_type, subject, details), ...]."""
+    db.session.flush()  # the change itself first, so a refused change never reaches the chain
+    head = _locked_head()
+    seq, prev = head.seq, head.hash
+    now = utcnow()
+    rows = []
+    for actor, action, subject_type, subject, details in entries:
+        seq += 1
+        row = _event_fields(actor, action, subject_type, subject, **details)
+        row.update(seq=seq, at=now, prev_hash=prev)
+        row["hash"] = prev = event_hash(row, prev)
+        rows.append(row)
+    if rows:
+        db.session.execute(insert(CustodyEvent), rows)
+        head.seq, head.hash = seq, prev
+        db.session.flush()
+    return [CustodyEvent(**row) for row in rows]
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events_checked: int
+    first_bad_event: dict | None = None
+    head_seq: int = 0
+    problems: list = field(default_factory=list)
+
+
+def verify(actor=None, batch: int = 20000) -> VerifyResult:
+    """Recompute the whole chain; name the first event that does not match."""
+    if actor is not None:
+        require(actor, "reports.read")
+    columns = [getattr(CustodyEvent, name) for name in HASHED_FIELDS] + [
+        CustodyEvent.prev_hash, CustodyEvent.hash]
+    prev, expected_seq, checked = GENESIS, 1, 0
+    result = db.session.execute(select(*columns).order_by(CustodyEvent.seq).execution_options(
+        yield_per=batch))
+    for row in result:
+        fields = dict(zip(HASHED_FIELDS, row[:len(HASHED_FIELDS)]))
+        stored_prev, stored_hash = row[-2], row[-1]
+        seq = fields["seq"]
+        problem = None
+        if seq != expected_seq:
+            problem = f"sequence jumps from {expected_seq - 1} to {seq}: events are missing"
+        elif stored_prev != prev:
+            problem = "its previous-hash does not match the event before it"
+        elif event_hash(fields, prev) != stored_hash:
+            problem = "its content does not match its hash: it was changed after it was written"
+        if problem:
+            result.close()
+            return VerifyResult(False, checked, {"seq": seq, "action": fields["action"],
+                                                 "subject": fields["subject"], "problem": problem})
+        prev, expected_seq, checked = stored_hash, seq + 1, checked + 1
+    head = db.session.get(CustodyHead, 1)
+    if head is not None and (head.seq != checked or head.hash != prev):
+        return VerifyResult(False, checked, {"seq": checked + 1 if head.seq > checked else head.seq,
+                                             "action": None, "subject": None,
+                                             "problem": f"the chain head says {head.seq} events but "
+                                                        f"{checked} are stored: events were removed"},
+                            head_seq=head.seq)
+    return VerifyResult(True, checked, None, head_seq=checked)

@@ -1,0 +1,154 @@
+from flask import Response, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..core.errors import InvalidInput
+from ..core.requests import current_actor
+from ..core.schemas import ApiErrorSchema
+from ..custody.schemas import EventSchema
+from . import importer, queries, service
+from .schemas import (AliquotResultSchema, AliquotSchema, ImportResultSchema, MoveSchema, ReasonSchema,
+                      RequiredReasonSchema, ReturnSchema, SampleCreateSchema, SamplePageSchema, SampleQuerySchema,
+                      SampleSchema, WithdrawResultSchema, WithdrawSchema)
+
+blp = Blueprint("samples_api", __name__, url_prefix="/api/v1/samples",
+                description="Samples: register, find, move, check out, return, aliquot, discard")
+donors_blp = Blueprint("donors_api", __name__, url_prefix="/api/v1/donors", description="Donors and consent")
+
+_errors = [(403, "not permitted"), (404, "unknown barcode"), (409, "conflict"), (422, "invalid input")]
+
+
+def _document_errors(func):
+    for status, _ in _errors:
+        func = blp.alt_response(status, schema=ApiErrorSchema)(func)
+    return func
+
+
+@blp.route("")
+class Samples(MethodView):
+    @blp.arguments(SampleCreateSchema)
+    @blp.response(201, SampleSchema)
+    @_document_errors
+    def post(self, args):
+        """Register a sample and store it (explicit position or a placement strategy)"""
+        return service.register_sample(current_actor(), **args)
+
+    @blp.arguments(SampleQuerySchema, location="query")
+    @blp.response(200, SamplePageSchema)
+    @blp.alt_response(200, content_type="text/csv", description="format=csv: the whole result as CSV",
+                      success=True)
+    def get(self, args):
+        """Search samples (researchers: the de-identified catalogue); format=csv exports all"""
+        actor = current_actor()
+        fmt, page, per_page = args.pop("format"), args.pop("page"), args.pop("per_page")
+        if fmt == "csv":
+            chunks = queries.export_csv(actor, args)
+            first = next(chunks)  # permission and filter errors surface before streaming starts
+            return Response(stream_with_context(_prepend(first, chunks)), mimetype="text/csv",
+                            headers={"Content-Disposition": "attachment; filename=samples.csv"})
+        return queries.search(actor, args, page, per_page)
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
+
+
+@blp.route("/import")
+class ImportSamples(MethodView):
+    @blp.response(201, ImportResultSchema)
+    @_document_errors
+    def post(self):
+        """Import a CSV of samples (multipart field `file`, or a text/csv body); all or nothing"""
+        upload = request.files.get("file")
+        data = upload.read() if upload else request.get_data()
+        if not data:
+            raise InvalidInput("Send the CSV as the multipart field 'file' or as a text/csv body.",
+                               code="no_file")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput("The file is not UTF-8 text.", code="invalid_encoding") from None
+        barcodes = importer.import_samples(current_actor(), text,
+                                           strategy=request.args.get("strategy", "compact"))
+        return {"imported": len(barcodes), "barcodes": barcodes}
+
+
+@blp.route("/<barcode>")
+class SampleItem(MethodView):
+    @blp.response(200, SampleSchema)
+    @_document_errors
+    def get(self, barcode):
+        """A sample with its status and location"""
+        return queries.sample_for(current_actor(), barcode)
+
+
+@blp.route("/<barcode>/move")
+class Move(MethodView):
+    @blp.arguments(MoveSchema)
+    @blp.response(200, SampleSchema)
+    @_document_errors
+    def post(self, args, barcode):
+        """Move a stored sample to another position"""
+        return service.move_sample(current_actor(), barcode, **args)
+
+
+@blp.route("/<barcode>/checkout")
+class Checkout(MethodView):
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, SampleSchema)
+    @_document_errors
+    def post(self, args, barcode):
+        """Take a sample out of storage"""
+        return service.checkout_sample(current_actor(), barcode, **args)
+
+
+@blp.route("/<barcode>/return")
+class Return(MethodView):
+    @blp.arguments(ReturnSchema)
+    @blp.response(200, SampleSchema)
+    @_document_errors
+    def post(self, args, barcode):
+        """Put a checked-out sample back (its old position by default); a thaw is counted"""
+        return service.return_sample(current_actor(), barcode, **args)
+
+
+@blp.route("/<barcode>/aliquot")
+class Aliquot(MethodView):
+    @blp.arguments(AliquotSchema)
+    @blp.response(201, AliquotResultSchema)
+    @_document_errors
+    def post(self, args, barcode):
+        """Split aliquots off a sample; their volume is taken from it"""
+        children = service.aliquot_sample(current_actor(), barcode, **args)
+        return {"parent": service.get_sample(barcode), "children": children}
+
+
+@blp.route("/<barcode>/discard")
+class Discard(MethodView):
+    @blp.arguments(RequiredReasonSchema)
+    @blp.response(200, SampleSchema)
+    @_document_errors
+    def post(self, args, barcode):
+        """Discard a sample (a reason is required)"""
+        return service.discard_sample(current_actor(), barcode, **args)
+
+
+@blp.route("/<barcode>/history")
+class History(MethodView):
+    @blp.response(200, EventSchema(many=True))
+    @_document_errors
+    def get(self, barcode):
+        """The sample's custody events, oldest first"""
+        return queries.history(current_actor(), barcode)
+
+
+@donors_blp.route("/<donor>/withdraw-consent")
+class WithdrawConsent(MethodView):
+    @donors_blp.arguments(WithdrawSchema)
+    @donors_blp.response(200, WithdrawResultSchema)
+    @donors_blp.alt_response(403, schema=ApiErrorSchema)
+    @donors_blp.alt_response(404, schema=ApiErrorSchema)
+    def post(self, args, donor):
+        """Withdraw a donor's consent: all their samples are blocked from requests"""
+        return service.withdraw_consent(current_actor(), donor, **args)

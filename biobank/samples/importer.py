@@ -1,0 +1,131 @@
+"""Bulk registration from CSV (DESIGN.md): every row is checked first; one bad
+row refuses the whole file, and every bad row is named by line and reason."""
+import csv
+import io
+
+from sqlalchemy import select
+
+from ..core.errors import DomainError, ImportRejected, InvalidInput
+from ..core.permissions import require
+from ..extensions import db
+from ..storage.models import Container
+from ..storage.placement import STRATEGIES, Allocator
+from .models import Sample
+from .service import insert_samples
+from .validation import clean_fields
+
+REQUIRED_COLUMNS = ("barcode", "sample_type", "donor", "collected_at", "volume", "unit", "anatomical_site",
+                    "diagnosis", "parent_barcode")
+OPTIONAL_COLUMNS = ("container_id", "position", "storage_temperature", "sprec", "notes")
+MAX_ROWS = 200_000
+_LOOKUP_CHUNK = 500
+
+
+def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
+    """(header, [(line number, row), ...]); line 1 is the header."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InvalidInput(f"The header lacks the column(s) {', '.join(missing)}; expected "
+                           f"{','.join(REQUIRED_COLUMNS)}[,container_id,position].", code="invalid_header")
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise InvalidInput(f"Unknown column(s): {', '.join(unknown)}.", code="invalid_header")
+    rows = []
+    for row in reader:
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue  # blank line
+        rows.append((reader.line_num, row))
+        if len(rows) > MAX_ROWS:
+            raise InvalidInput(f"A file holds at most {MAX_ROWS} rows; split it.", code="too_many_rows")
+    if not rows:
+        raise InvalidInput("The file has a header but no rows.", code="empty_file")
+    return header, rows
+
+
+def _existing(column, values: set) -> set:
+    found, values = set(), list(values)
+    for start in range(0, len(values), _LOOKUP_CHUNK):
+        chunk = values[start:start + _LOOKUP_CHUNK]
+        found |= {r[0] for r in db.session.execute(select(column).where(column.in_(chunk)))}
+    return found
+
+
+def _parent_ids(barcodes: set) -> dict:
+    found, barcodes = {}, list(barcodes)
+    for start in range(0, len(barcodes), _LOOKUP_CHUNK):
+        chunk = barcodes[start:start + _LOOKUP_CHUNK]
+        found.update(dict(db.session.execute(select(Sample.barcode, Sample.id).where(Sample.barcode.in_(chunk))).all()))
+    return found
+
+
+def import_samples(actor, text: str, *, strategy: str = "compact", progress=None) -> list[str]:
+    """Check every row, then register all of them, or raise ImportRejected naming each bad line."""
+    require(actor, "samples.handle")
+    if strategy not in STRATEGIES:
+        raise InvalidInput(f"Unknown placement strategy '{strategy}'.", code="invalid_strategy")
+    header, rows = read_rows(text)
+    errors: list[dict] = []
+    cleaned: list[tuple[int, dict, dict]] = []
+    seen: dict[str, int] = {}
+    for line, raw in rows:
+        clean, problems = clean_fields(raw)
+        messages = [p.message for p in problems]
+        barcode = clean["barcode"]
+        if isinstance(barcode, str) and barcode in seen:
+            messages.append(f"barcode {barcode} is also on line {seen[barcode]}")
+        elif isinstance(barcode, str):
+            seen[barcode] = line
+        cleaned.append((line, clean, raw))
+        if messages:
+            errors.append({"line": line, "barcode": barcode, "errors": messages})
+        if progress:
+            progress(1)
+    by_line = {e["line"]: e for e in errors}
+
+    def bad(line, barcode, message):
+        by_line.setdefault(line, {"line": line, "barcode": barcode, "errors": []})["errors"].append(message)
+
+    barcodes = {c["barcode"] for _, c, _ in cleaned if isinstance(c["barcode"], str)}
+    for taken in _existing(Sample.barcode, barcodes):
+        bad(seen[taken], taken, f"barcode {taken} is already registered")
+    for taken in _existing(Container.barcode, barcodes):
+        bad(seen[taken], taken, f"barcode {taken} is a container's barcode")
+    parents = {c["parent_barcode"] for _, c, _ in cleaned if c["parent_barcode"]}
+    parent_ids = _parent_ids(parents)
+    allocator = Allocator()
+    entries = []
+    for line, clean, raw in cleaned:
+        parent = clean["parent_barcode"]
+        parent_id = parent_ids.get(parent)
+        if parent and parent_id is None and not (parent in seen and seen[parent] < line):
+            bad(line, clean["barcode"], f"parent {parent} is not registered nor on an earlier line")
+        if line in by_line:
+            continue
+        try:
+            container_id = (raw.get("container_id") or "").strip()
+            position = (raw.get("position") or "").strip()
+            if container_id or position:
+                if not container_id.isdigit() or not position:
+                    raise InvalidInput("give both container_id (a number) and position, or neither")
+                placement = allocator.at(int(container_id), position, clean["sample_type"],
+                                         clean["storage_temperature"])
+            else:
+                placement = allocator.place(strategy, clean["sample_type"], clean["storage_temperature"],
+                                            clean["donor"])
+        except DomainError as exc:
+            bad(line, clean["barcode"], exc.message)
+            continue
+        entries.append((clean, placement, parent_id))
+    if by_line:
+        problems = sorted(by_line.values(), key=lambda e: e["line"])
+        summary = "; ".join(f"line {e['line']}: {', '.join(e['errors'])}" for e in problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise ImportRejected(f"{len(problems)} of {len(rows)} rows are bad, so nothing was imported. "
+                             f"{summary}{more}", details=problems)
+    insert_samples(actor, entries, progress=progress)
+    return [clean["barcode"] for clean, _, _ in entries]

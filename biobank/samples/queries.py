@@ -1,0 +1,107 @@
+"""Read side of samples: search, export rows, history."""
+import csv
+import io
+import math
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..core.errors import NotPermitted
+from ..core.permissions import allowed, require
+from ..custody.models import CustodyEvent
+from ..extensions import db
+from ..storage.models import Container
+from .models import Sample
+from .schemas import DEIDENTIFIED_FIELDS
+
+
+def _filtered(actor, filters: dict):
+    require(actor, "catalogue.search")
+    query = select(Sample)
+    identified = allowed(actor, "samples.identified")
+    if not identified:
+        if filters.get("donor") or filters.get("container_id"):
+            raise NotPermitted("Researchers search the de-identified catalogue: no donor or location filters.")
+        query = query.where(Sample.status == "available", Sample.consent_withdrawn.is_(False))
+    for name in ("sample_type", "status", "donor", "diagnosis", "anatomical_site"):
+        if filters.get(name):
+            query = query.where(getattr(Sample, name) == filters[name])
+    if filters.get("container_id"):
+        container = db.session.get(Container, filters["container_id"])
+        lineage = container.lineage if container else "/-1/"
+        query = query.join(Container, Sample.container_id == Container.id).where(
+            Container.lineage.startswith(lineage))
+    if filters.get("q"):
+        like = f"%{filters['q']}%"
+        columns = [Sample.barcode, Sample.diagnosis, Sample.anatomical_site]
+        if identified:
+            columns += [Sample.notes, Sample.donor]
+        query = query.where(or_(*[c.ilike(like) for c in columns]))
+    return query
+
+
+def search(actor, filters: dict, page: int = 1, per_page: int = 50) -> dict:
+    query = _filtered(actor, filters)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    items = db.session.execute(query.order_by(Sample.id).offset((page - 1) * per_page).limit(per_page)
+                               .options(selectinload(Sample.container), selectinload(Sample.children),
+                                        selectinload(Sample.parent))).scalars().all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page,
+            "pages": max(1, math.ceil(total / per_page))}
+
+
+CSV_FIELDS = ("barcode", "sample_type", "status", "donor", "collected_at", "volume", "unit", "anatomical_site",
+              "diagnosis", "storage_temperature", "sprec", "parent_barcode", "freeze_thaw_count", "location", "notes")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_csv(actor, filters: dict, batch: int = 2000):
+    """Yield the whole result as CSV text, a batch at a time (researchers: de-identified)."""
+    query = _filtered(actor, filters).order_by(Sample.id)
+    columns = CSV_FIELDS if allowed(actor, "samples.identified") else tuple(
+        f for f in CSV_FIELDS if f in DEIDENTIFIED_FIELDS)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    last_id = 0
+    while True:
+        rows = db.session.execute(query.where(Sample.id > last_id).limit(batch).options(
+            selectinload(Sample.container), selectinload(Sample.parent))).scalars().all()
+        if not rows:
+            break
+        for sample in rows:
+            values = {"location": sample.location_path, "parent_barcode": sample.parent_barcode,
+                      "collected_at": sample.collected_at.isoformat() + "Z" if sample.collected_at else None}
+            writer.writerow([spreadsheet_safe(values[c] if c in values else getattr(sample, c)) for c in columns])
+        last_id = rows[-1].id
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        db.session.expunge_all()
+    if buffer.getvalue():
+        yield buffer.getvalue()
+
+
+def history(actor, barcode: str) -> list[CustodyEvent]:
+    require(actor, "samples.identified")
+    from .service import get_sample
+    sample = get_sample(barcode)
+    return db.session.execute(select(CustodyEvent).where(CustodyEvent.sample_barcode == sample.barcode)
+                              .order_by(CustodyEvent.seq)).scalars().all()
+
+
+def sample_for(actor, barcode: str) -> Sample:
+    """A sample as this actor may see it (researchers: only catalogue samples)."""
+    require(actor, "catalogue.search")
+    from .service import get_sample
+    sample = get_sample(barcode)
+    if not allowed(actor, "samples.identified") and (sample.consent_withdrawn or sample.status != "available"):
+        from ..core.errors import UnknownBarcode
+        raise UnknownBarcode(f"No catalogue sample has the barcode {barcode}.")
+    return sample

@@ -1,0 +1,149 @@
+"""Field rules for samples, shared by single registration and bulk import.
+
+clean_fields() never raises: it returns the cleaned values and a list of
+problems, so an import can name every bad row and a registration the first.
+"""
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from ..core.errors import InvalidBarcode, InvalidInput
+from ..core.time import to_naive_utc, utcnow
+from .models import SAMPLE_TYPES, TEMPERATURES
+
+BARCODE_RE = re.compile(r"^[A-Za-z0-9\-_.]{3,64}$")
+DONOR_RE = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
+ICDO3_TOPOGRAPHY_RE = re.compile(r"^C\d{2}(\.\d)?$")
+ICD10_RE = re.compile(r"^[A-TV-Z]\d{2}(\.\d{1,4})?$")
+SPREC_RE = re.compile(r"^[A-Z0-9]{3}(-[A-Z0-9]{1,3}){6}$")
+UNITS = ("mL", "uL", "µL", "mg", "g", "ug", "µg", "ng", "cells", "pieces")
+MAX_NOTES = 4000
+
+
+@dataclass
+class Problem:
+    field: str
+    message: str
+    code: str = "invalid_input"
+
+
+def barcode_problem(barcode) -> str | None:
+    if not isinstance(barcode, str) or not barcode:
+        return "A barcode is required."
+    if not BARCODE_RE.match(barcode):
+        shown = barcode if len(barcode) <= 40 else barcode[:40] + "…"
+        return (f"'{shown}' is not a valid barcode: use 3..64 characters of "
+                "A-Z a-z 0-9 - _ . (no spaces or other symbols).")
+    return None
+
+
+def check_barcode(barcode) -> str:
+    problem = barcode_problem(barcode)
+    if problem:
+        raise InvalidBarcode(problem)
+    return barcode
+
+
+def parse_datetime(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return to_naive_utc(value)
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date/time; use ISO 8601 such as 2025-07-21T07:15:00Z.") from None
+    return to_naive_utc(parsed)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def clean_fields(raw: dict) -> tuple[dict, list[Problem]]:
+    """Check and normalise the sample fields of one registration or CSV row."""
+    clean, problems = {}, []
+
+    def bad(field, message, code="invalid_input"):
+        problems.append(Problem(field, message, code))
+
+    barcode = raw.get("barcode")
+    barcode = barcode.strip() if isinstance(barcode, str) else barcode
+    if (msg := barcode_problem(barcode)) is not None:
+        bad("barcode", msg, "invalid_barcode")
+    clean["barcode"] = barcode
+
+    sample_type = (raw.get("sample_type") or "").strip() if isinstance(raw.get("sample_type"), str) else raw.get("sample_type")
+    if sample_type not in SAMPLE_TYPES:
+        bad("sample_type", f"'{sample_type or ''}' is not a sample type; use one of {', '.join(SAMPLE_TYPES)}.",
+            "invalid_sample_type")
+    clean["sample_type"] = sample_type
+
+    temperature = raw.get("storage_temperature")
+    if _blank(temperature):
+        temperature = None
+    elif temperature not in TEMPERATURES:
+        bad("storage_temperature", f"'{temperature}' is not a temperature class; use one of {', '.join(TEMPERATURES)}.")
+    clean["storage_temperature"] = temperature
+
+    donor = raw.get("donor")
+    donor = None if _blank(donor) else str(donor).strip()
+    if donor is not None and not DONOR_RE.match(donor):
+        bad("donor", f"'{donor}' is not a donor pseudonym (1..64 of A-Z a-z 0-9 - _ .).")
+    clean["donor"] = donor
+
+    try:
+        collected = parse_datetime(raw.get("collected_at"))
+        if collected is not None and collected > utcnow() + timedelta(days=1):
+            bad("collected_at", f"Collection time {raw.get('collected_at')} is in the future.")
+        clean["collected_at"] = collected
+    except ValueError as exc:
+        bad("collected_at", str(exc), "invalid_date")
+        clean["collected_at"] = None
+
+    volume = raw.get("volume")
+    if _blank(volume):
+        clean["volume"] = None
+    else:
+        try:
+            clean["volume"] = Decimal(str(volume).strip())
+            if not clean["volume"].is_finite() or clean["volume"] < 0 or clean["volume"] > Decimal("1e7"):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            bad("volume", f"'{volume}' is not a volume (a number, 0 or more).")
+            clean["volume"] = None
+
+    unit = raw.get("unit")
+    unit = None if _blank(unit) else str(unit).strip()
+    if unit is not None and unit not in UNITS:
+        bad("unit", f"'{unit}' is not a unit; use one of {', '.join(UNITS)}.")
+    clean["unit"] = unit or ("mL" if clean["volume"] is not None else None)
+
+    for field, pattern, what in (("anatomical_site", ICDO3_TOPOGRAPHY_RE, "an ICD-O-3 topography code such as C50.9"),
+                                 ("diagnosis", ICD10_RE, "an ICD-10 code such as C50.9"),
+                                 ("sprec", SPREC_RE, "a SPREC code such as TIS-ZZZ-A-B-C-D-E")):
+        value = raw.get(field)
+        value = None if _blank(value) else str(value).strip().upper()
+        if value is not None and not pattern.match(value):
+            bad(field, f"'{value}' is not {what}.")
+        clean[field] = value
+
+    notes = raw.get("notes")
+    notes = None if _blank(notes) else str(notes)
+    if notes is not None and len(notes) > MAX_NOTES:
+        bad("notes", f"Notes are limited to {MAX_NOTES} characters.")
+    clean["notes"] = notes
+
+    parent = raw.get("parent_barcode")
+    clean["parent_barcode"] = None if _blank(parent) else str(parent).strip()
+    return clean, problems
+
+
+def raise_first(problems: list[Problem]) -> None:
+    if problems:
+        first = problems[0]
+        error = InvalidBarcode if first.code == "invalid_barcode" else InvalidInput
+        raise error(first.message, code=first.code,
+                    details=[{"field": p.field, "message": p.message} for p in problems])

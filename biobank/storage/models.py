@@ -1,0 +1,77 @@
+"""Containers form a tree (site > tank > rack > box by default; kinds are data).
+
+Capacity and usage are counters kept on every container for its whole subtree,
+updated by the services in the same transaction as the placement, so reading
+them costs nothing however many samples there are.
+"""
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.time import utcnow
+from ..extensions import db
+
+# Kinds whose subtree counts as one "tank" for the spread strategy and pick lists.
+TANK_KINDS = ("tank", "freezer")
+
+
+class Container(db.Model):
+    __tablename__ = "container"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    barcode: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("container.id"), index=True)
+    # Materialised ancestry: "/1/5/9/" (ids from the root down to this one), and
+    # the readable path "Site / Tank 03 / Rack 2 / Box 5".
+    lineage: Mapped[str] = mapped_column(String(400))
+    path: Mapped[str] = mapped_column(String(800))
+    # Nearest tank (or freezer) at or above this container, for spread placement.
+    tank_id: Mapped[int | None] = mapped_column(ForeignKey("container.id"), index=True)
+    rows: Mapped[int | None]
+    cols: Mapped[int | None]
+    storage_temperature: Mapped[str | None] = mapped_column(String(16))
+    allowed_types: Mapped[list | None] = mapped_column(JSON)
+    # Effective restrictions: own, else inherited from the nearest ancestor.
+    effective_temperature: Mapped[str | None] = mapped_column(String(16))
+    effective_types: Mapped[list | None] = mapped_column(JSON)
+    capacity: Mapped[int] = mapped_column(default=0)
+    used: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped["Container | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    children: Mapped[list["Container"]] = relationship(
+        foreign_keys=[parent_id], order_by="Container.id", viewonly=True)
+
+    __table_args__ = (
+        # Boxes that still have room, in fill order: compact placement reads the
+        # first entry, so its cost does not grow with how full the biobank is.
+        Index("ix_container_open_boxes", "id",
+              sqlite_where=text("rows IS NOT NULL AND used < capacity"),
+              postgresql_where=text("rows IS NOT NULL AND used < capacity")),
+    )
+
+    @property
+    def is_grid(self) -> bool:
+        return self.rows is not None and self.cols is not None
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.used
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to and including this container."""
+        return [int(part) for part in self.lineage.strip("/").split("/") if part]
+
+    def accepts(self, sample_type: str, temperature: str | None) -> str | None:
+        """Why a sample may not be stored here, or None when it may."""
+        if self.effective_types and sample_type not in self.effective_types:
+            return (f"{self.path} takes only {', '.join(self.effective_types)}, "
+                    f"not {sample_type}.")
+        if self.effective_temperature and temperature and temperature != self.effective_temperature:
+            return (f"{self.path} is stored at {self.effective_temperature}; "
+                    f"this sample needs {temperature}.")
+        return None

@@ -1,0 +1,145 @@
+"""Choosing positions: explicit, or by a named strategy.
+
+An Allocator lives for one unit of work and remembers what it has handed out,
+so a bulk import can place thousands of samples before anything is flushed.
+Neither strategy reads more than one box's positions at a time, so finding a
+free position costs the same in an empty biobank and in a full one.
+"""
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from ..core.errors import InvalidInput, InvalidPosition, NoFreePosition, SlotOccupied
+from ..extensions import db
+from . import positions
+from .models import TANK_KINDS, Container
+from .service import get_container
+
+STRATEGIES = ("compact", "spread")
+_BATCH = 32
+
+
+class Allocator:
+    def __init__(self):
+        self._free: dict[int, list[tuple[int, int]]] = {}   # box id -> free positions not yet handed out
+        self._taken: dict[int, set] = defaultdict(set)       # box id -> positions handed out here
+        self._cursor: dict[tuple, int] = defaultdict(int)    # fill order cursor per accepted type
+        self._donor_tanks: dict[str, set] = {}
+        self._tank_delta: dict[int, int] = defaultdict(int)
+        self._boxes: dict[int, Container] = {}
+
+    # -- what is where -------------------------------------------------------
+    def _occupied(self, box_id: int) -> set:
+        from ..samples.models import Sample
+        rows = db.session.execute(select(Sample.pos_row, Sample.pos_col).where(Sample.container_id == box_id))
+        return {tuple(r) for r in rows} | self._taken[box_id]
+
+    def _free_positions(self, box: Container) -> list:
+        if box.id not in self._free:
+            occupied = self._occupied(box.id)
+            self._free[box.id] = [(r, c) for r in range(1, box.rows + 1) for c in range(1, box.cols + 1)
+                                  if (r, c) not in occupied]
+        return self._free[box.id]
+
+    def _take(self, box: Container, row: int, col: int) -> tuple[Container, int, int]:
+        self._taken[box.id].add((row, col))
+        if box.id in self._free:
+            try:
+                self._free[box.id].remove((row, col))
+            except ValueError:
+                pass
+        if box.tank_id:
+            self._tank_delta[box.tank_id] += 1
+        return box, row, col
+
+    def release(self, box_id: int, row: int, col: int) -> None:
+        """A position emptied in this unit of work (a move away) is free again."""
+        self._taken[box_id].discard((row, col))
+        self._free.pop(box_id, None)
+
+    # -- explicit ------------------------------------------------------------
+    def at(self, container_id: int, position: str, sample_type: str, temperature: str | None,
+           occupant_ok: str | None = None) -> tuple[Container, int, int]:
+        box = get_container(container_id)
+        if not box.is_grid:
+            raise InvalidPosition(f"{box.path} is a {box.kind}, not a box with positions.")
+        row, col = positions.parse(position, box.rows, box.cols)
+        self._check_accepts(box, sample_type, temperature)
+        if (row, col) in self._occupied(box.id):
+            raise SlotOccupied(f"{box.path} / {positions.label(row, col)} is already occupied.")
+        return self._take(box, row, col)
+
+    @staticmethod
+    def _check_accepts(box: Container, sample_type: str, temperature: str | None) -> None:
+        from ..core.errors import NotAllowedHere
+        reason = box.accepts(sample_type, temperature)
+        if reason:
+            raise NotAllowedHere(reason)
+
+    # -- strategies ----------------------------------------------------------
+    def place(self, strategy: str, sample_type: str, temperature: str | None,
+              donor: str | None = None) -> tuple[Container, int, int]:
+        if strategy == "compact":
+            return self.compact(sample_type, temperature)
+        if strategy == "spread":
+            return self.spread(donor, sample_type, temperature)
+        raise InvalidInput(f"Unknown placement strategy '{strategy}'; use {' or '.join(STRATEGIES)}.",
+                           code="invalid_strategy")
+
+    def _open_boxes(self, after_id: int, tank_id: int | None = None):
+        query = (select(Container).where(Container.rows.is_not(None), Container.used < Container.capacity,
+                                         Container.id > after_id)
+                 .order_by(Container.id).limit(_BATCH))
+        if tank_id is not None:
+            query = query.where(Container.tank_id == tank_id)
+        return db.session.execute(query).scalars().all()
+
+    def _first_free(self, sample_type, temperature, tank_id=None):
+        key = (sample_type, temperature, tank_id)
+        while True:
+            boxes = self._open_boxes(self._cursor[key], tank_id)
+            if not boxes:
+                return None
+            for box in boxes:
+                if box.accepts(sample_type, temperature) is None:
+                    free = self._free_positions(box)
+                    if free:
+                        return self._take(box, *free[0])
+                self._cursor[key] = box.id  # full (as far as this unit of work knows) or not for this type
+
+    def compact(self, sample_type, temperature):
+        """The first box with room, positions in row order."""
+        found = self._first_free(sample_type, temperature)
+        if found is None:
+            raise NoFreePosition(f"No box has room for a {sample_type} sample"
+                                 + (f" at {temperature}." if temperature else "."))
+        return found
+
+    def _tanks_of(self, donor: str) -> set:
+        if donor not in self._donor_tanks:
+            from ..samples.models import Sample
+            rows = db.session.execute(select(Container.tank_id).join(Sample, Sample.container_id == Container.id)
+                                      .where(Sample.donor == donor).distinct())
+            self._donor_tanks[donor] = {r[0] for r in rows if r[0] is not None}
+        return self._donor_tanks[donor]
+
+    def spread(self, donor, sample_type, temperature):
+        """A tank that holds none of this donor's material yet (the emptiest such
+        tank), else the emptiest tank; compact within it."""
+        tanks = db.session.execute(select(Container.id, Container.used, Container.capacity)
+                                   .where(Container.kind.in_(TANK_KINDS), Container.capacity > 0)).all()
+        holding = self._tanks_of(donor) if donor else set()
+
+        def fill(t):
+            return (t.used + self._tank_delta[t.id]) / t.capacity
+
+        ordered = sorted(tanks, key=lambda t: (t.id in holding, fill(t), t.id))
+        for tank in ordered:
+            if fill(tank) >= 1:
+                continue
+            found = self._first_free(sample_type, temperature, tank_id=tank.id)
+            if found is not None:
+                if donor:
+                    holding.add(tank.id)
+                return found
+        return self.compact(sample_type, temperature)

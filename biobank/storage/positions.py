@@ -1,0 +1,33 @@
+"""Grid position labels: rows as letters, columns as numbers ("A1"; "A01" means "A1")."""
+import re
+
+from ..core.errors import InvalidPosition
+
+_LABEL = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*$")
+
+
+def row_letters(row: int) -> str:
+    letters = ""
+    while row:
+        row, rem = divmod(row - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def label(row: int, col: int) -> str:
+    return f"{row_letters(row)}{col}"
+
+
+def parse(text: str, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:
+    """"B03" -> (2, 3); checked against the grid when its size is given."""
+    match = _LABEL.match(str(text or ""))
+    if not match:
+        raise InvalidPosition(f"'{text}' is not a position; use a row letter and a column number such as A1.")
+    row = 0
+    for ch in match.group(1).upper():
+        row = row * 26 + (ord(ch) - 64)
+    col = int(match.group(2))
+    if col < 1 or (rows is not None and (row > rows or col > cols)):
+        last = label(rows, cols) if rows else "?"
+        raise InvalidPosition(f"Position {text} is outside this box (A1..{last}).")
+    return row, col

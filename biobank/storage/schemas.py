@@ -1,0 +1,68 @@
+from marshmallow import Schema, fields, validate
+
+from ..samples.models import SAMPLE_TYPES, TEMPERATURES
+
+_types = fields.List(fields.String(validate=validate.OneOf(SAMPLE_TYPES)), allow_none=True)
+_temperature = fields.String(validate=validate.OneOf(TEMPERATURES), allow_none=True)
+
+
+class ContainerCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    kind = fields.String(required=True, validate=validate.Length(1, 32))
+    parent_id = fields.Integer(allow_none=True)
+    rows = fields.Integer(allow_none=True)
+    cols = fields.Integer(allow_none=True)
+    barcode = fields.String(allow_none=True)
+    storage_temperature = _temperature
+    allowed_types = _types
+
+
+class LayoutSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    kind = fields.String(load_default="tank", validate=validate.Length(1, 32))
+    parent_id = fields.Integer(allow_none=True)
+    racks = fields.Integer(required=True)
+    boxes_per_rack = fields.Integer(required=True)
+    rows = fields.Integer(required=True)
+    cols = fields.Integer(required=True)
+    storage_temperature = _temperature
+    allowed_types = _types
+
+
+class ChildSchema(Schema):
+    id = fields.Integer()
+    barcode = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    rows = fields.Integer(allow_none=True)
+    cols = fields.Integer(allow_none=True)
+    capacity = fields.Integer()
+    used = fields.Integer()
+    free = fields.Integer()
+
+
+class ContainerSchema(ChildSchema):
+    parent_id = fields.Integer(allow_none=True)
+    path = fields.String()
+    storage_temperature = fields.String(allow_none=True)
+    allowed_types = fields.List(fields.String(), allow_none=True)
+    fraction = fields.Method("_fraction")
+    children = fields.List(fields.Nested(ChildSchema))
+
+    def _fraction(self, obj):
+        return round(obj.used / obj.capacity, 4) if obj.capacity else 0.0
+
+
+class MapCellSchema(Schema):
+    position = fields.String()
+    row = fields.Integer()
+    col = fields.Integer()
+    sample = fields.Dict(allow_none=True)
+
+
+class BoxMapSchema(Schema):
+    container = fields.Nested(ChildSchema)
+    path = fields.String()
+    rows = fields.Integer()
+    cols = fields.Integer()
+    positions = fields.List(fields.Nested(MapCellSchema))

@@ -1,0 +1,165 @@
+"""Storage layout: containers and their capacity counters."""
+import re
+from collections import defaultdict
+
+from sqlalchemy import bindparam, func, select, update
+
+from ..core.errors import Conflict, InvalidInput, NotFound, UnknownBarcode
+from ..core.permissions import require
+from ..custody import service as custody
+from ..extensions import db
+from .models import TANK_KINDS, Container
+
+MAX_GRID = 40  # rows or columns per box
+_BARCODE = re.compile(r"^[A-Za-z0-9\-_.]{3,64}$")
+
+
+def get_container(container_id: int) -> Container:
+    container = db.session.get(Container, container_id)
+    if container is None:
+        raise NotFound(f"There is no container {container_id}.", code="unknown_container")
+    return container
+
+
+def container_by_barcode(barcode: str) -> Container:
+    container = db.session.execute(select(Container).where(Container.barcode == barcode)).scalar_one_or_none()
+    if container is None:
+        raise UnknownBarcode(f"No container has the barcode {barcode}.")
+    return container
+
+
+def _check_types(allowed_types):
+    from ..samples.models import SAMPLE_TYPES
+    if allowed_types is None:
+        return None
+    bad = [t for t in allowed_types if t not in SAMPLE_TYPES]
+    if bad:
+        raise InvalidInput(f"Unknown sample type(s): {', '.join(bad)}.", code="invalid_sample_type")
+    return list(allowed_types) or None
+
+
+def _check_temperature(temperature):
+    from ..samples.models import TEMPERATURES
+    if temperature is not None and temperature not in TEMPERATURES:
+        raise InvalidInput(f"Unknown storage temperature {temperature}; use one of {', '.join(TEMPERATURES)}.",
+                           code="invalid_temperature")
+    return temperature
+
+
+def _generated_barcode(parent: Container | None, kind: str) -> str:
+    """T03 for the third tank; T03-R2 for its second rack; T03-R2-B05 for a box.
+
+    Tanks (and top-level containers) are numbered across the whole biobank so
+    their codes stay short and unique; everything else extends its parent's code.
+    """
+    letter = (kind[:1] or "C").upper()
+    same_kind = select(func.count()).select_from(Container).where(Container.kind == kind)
+    if kind in TANK_KINDS or parent is None:
+        prefix, width = "", 2
+        number = db.session.execute(same_kind).scalar_one() + 1
+    else:
+        prefix, width = parent.barcode + "-", 2 if kind == "box" else 1
+        number = db.session.execute(same_kind.where(Container.parent_id == parent.id)).scalar_one() + 1
+    while _barcode_taken(candidate := f"{prefix}{letter}{number:0{width}d}"):
+        number += 1
+    return candidate
+
+
+def _barcode_taken(barcode: str) -> bool:
+    from ..samples.models import Sample
+    return bool(
+        db.session.execute(select(Container.id).where(Container.barcode == barcode)).first()
+        or db.session.execute(select(Sample.id).where(Sample.barcode == barcode)).first())
+
+
+def _bump(column: str, deltas: dict[int, int], known: dict | None = None) -> None:
+    """Add each box's delta to `column` of the box and all its ancestors.
+
+    Rows are updated in id order so concurrent writers lock them in the same
+    order and cannot deadlock.
+    """
+    totals: dict[int, int] = defaultdict(int)
+    for box_id, delta in deltas.items():
+        box = (known or {}).get(box_id) or db.session.get(Container, box_id)
+        for ancestor_id in box.ancestor_ids:
+            totals[ancestor_id] += delta
+    params = [{"cid": cid, "delta": delta} for cid, delta in sorted(totals.items()) if delta]
+    if not params:
+        return
+    table = Container.__table__
+    db.session.execute(update(table).where(table.c.id == bindparam("cid"))
+                       .values({column: table.c[column] + bindparam("delta")}), params)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Container) and obj.id in totals:
+            db.session.expire(obj, [column])
+
+
+def adjust_usage(deltas: dict[int, int], known: dict | None = None) -> None:
+    """Samples entered (+) or left (-) these boxes: keep `used` right up the tree."""
+    _bump("used", deltas, known)
+
+
+def create_container(actor, *, name: str, kind: str, parent_id: int | None = None, rows: int | None = None,
+                     cols: int | None = None, storage_temperature: str | None = None,
+                     allowed_types: list | None = None, barcode: str | None = None,
+                     record: bool = True) -> Container:
+    require(actor, "storage.layout")
+    name, kind = (name or "").strip(), (kind or "").strip().lower()
+    if not name or not kind:
+        raise InvalidInput("A container needs a name and a kind.")
+    if (rows is None) != (cols is None):
+        raise InvalidInput("Give both rows and cols for a box, or neither.")
+    if rows is not None and not (1 <= rows <= MAX_GRID and 1 <= cols <= MAX_GRID):
+        raise InvalidInput(f"A box has 1..{MAX_GRID} rows and columns.")
+    parent = get_container(parent_id) if parent_id is not None else None
+    if parent is not None and parent.is_grid:
+        raise InvalidInput(f"{parent.path} is a box; boxes hold samples, not containers.")
+    allowed_types = _check_types(allowed_types)
+    _check_temperature(storage_temperature)
+    if barcode:
+        if not _BARCODE.match(barcode):
+            raise InvalidInput("A barcode is 3..64 characters of A-Z a-z 0-9 - _ .", code="invalid_barcode")
+        if _barcode_taken(barcode):
+            raise Conflict(f"The barcode {barcode} is already in use.", code="duplicate_barcode")
+    else:
+        barcode = _generated_barcode(parent, kind)
+    container = Container(
+        barcode=barcode, name=name, kind=kind, parent_id=parent.id if parent else None,
+        rows=rows, cols=cols, storage_temperature=storage_temperature, allowed_types=allowed_types,
+        effective_temperature=storage_temperature or (parent.effective_temperature if parent else None),
+        effective_types=allowed_types or (parent.effective_types if parent else None),
+        capacity=0, used=0, lineage="", path=(f"{parent.path} / {name}" if parent else name))
+    db.session.add(container)
+    db.session.flush()
+    container.lineage = f"{parent.lineage if parent else '/'}{container.id}/"
+    container.tank_id = container.id if kind in TANK_KINDS else (parent.tank_id if parent else None)
+    if container.is_grid:
+        _bump("capacity", {container.id: rows * cols}, {container.id: container})
+    if record:
+        custody.record(actor, "container.created", "container", container.barcode, container_id=container.id,
+                       to_location=container.path,
+                       changes={"name": [None, name], "kind": [None, kind], "rows": [None, rows],
+                                "cols": [None, cols], "storage_temperature": [None, storage_temperature],
+                                "allowed_types": [None, allowed_types]})
+    return container
+
+
+def build_layout(actor, *, name: str, kind: str = "tank", racks: int, boxes_per_rack: int, rows: int, cols: int,
+                 parent_id: int | None = None, storage_temperature: str | None = None,
+                 allowed_types: list | None = None, rack_kind: str = "rack", box_kind: str = "box") -> Container:
+    """A whole tank (or freezer) with its racks and boxes, one custody event."""
+    require(actor, "storage.layout")
+    if not (1 <= racks <= 100 and 1 <= boxes_per_rack <= 100):
+        raise InvalidInput("A layout has 1..100 racks and 1..100 boxes per rack.")
+    top = create_container(actor, name=name, kind=kind, parent_id=parent_id,
+                           storage_temperature=storage_temperature, allowed_types=allowed_types, record=False)
+    for r in range(1, racks + 1):
+        rack = create_container(actor, name=f"Rack {r}", kind=rack_kind, parent_id=top.id, record=False)
+        for b in range(1, boxes_per_rack + 1):
+            create_container(actor, name=f"Box {b}", kind=box_kind, parent_id=rack.id, rows=rows, cols=cols,
+                             record=False)
+    custody.record(actor, "container.layout_built", "container", top.barcode, container_id=top.id,
+                   to_location=top.path,
+                   changes={"racks": [None, racks], "boxes_per_rack": [None, boxes_per_rack],
+                            "grid": [None, f"{rows}x{cols}"], "positions": [None, racks * boxes_per_rack * rows * cols]})
+    return top
