@@ -37,6 +37,8 @@ def _import_models():
     from .custody import models as _custody  # noqa: F401
     from .samples import models as _samples  # noqa: F401
     from .storage import models as _storage  # noqa: F401
+    from .requests import models as _requests  # noqa: F401
+    from .reports import models as _reports  # noqa: F401
 
 
 def _register_api(api, csrf):
@@ -44,17 +46,29 @@ def _register_api(api, csrf):
     from .custody.api import blp as audit_blp
     from .samples.api import blp as samples_blp, donors_blp
     from .storage.api import blp as containers_blp
+    from .labels.api import blp as labels_blp
+    from .requests.api import blp as requests_blp
+    from .reports.api import blp as reports_blp
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp):
+    for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp, labels_blp, requests_blp,
+                reports_blp):
         csrf.exempt(blp)  # checked in core.requests for cookie-authenticated calls
         api.register_blueprint(blp)
 
 
 def _register_web(app):
-    from .core.docs import blp as docs_blp
     from .auth.web import blp as auth_web
-    app.register_blueprint(docs_blp)
-    app.register_blueprint(auth_web)
+    from .core.docs import blp as docs_blp
+    from .core.web import blp as core_web
+    from .custody.web import blp as custody_web
+    from .labels.web import blp as labels_web
+    from .reports.web import blp as reports_web
+    from .requests.web import blp as requests_web
+    from .samples.web import blp as samples_web
+    from .storage.web import blp as storage_web
+    for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
+                reports_web):
+        app.register_blueprint(blp)
 
 
 def _register_cli(app):
@@ -62,7 +76,8 @@ def _register_cli(app):
     from .custody.cli import audit_cli
     from .samples.cli import import_cli
     from .core.cli import demo_command, serve_command
-    for command in (users_cli, audit_cli, import_cli, demo_command, serve_command):
+    from .labels.cli import labels_cli
+    for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli):
         app.cli.add_command(command)
 
 

@@ -32,14 +32,14 @@ def get_sample(barcode: str) -> Sample:
     return sample
 
 
-def _locked_sample(barcode: str) -> Sample:
+def locked_sample(barcode: str) -> Sample:
     """The sample, row-locked on PostgreSQL so concurrent changes to it queue up."""
     get_sample(barcode)
     return db.session.execute(select(Sample).where(Sample.barcode == barcode)
                               .with_for_update().execution_options(populate_existing=True)).scalar_one()
 
 
-def _transition(sample: Sample, new_status: str, action: str) -> str:
+def transition(sample: Sample, new_status: str, action: str) -> str:
     old = sample.status
     if new_status not in TRANSITIONS[old]:
         raise InvalidTransition(f"Sample {sample.barcode} is {old.replace('_', ' ')}; it cannot be {action}.")
@@ -177,7 +177,7 @@ def _occupy(sample: Sample, placement) -> None:
 
 def move_sample(actor, barcode: str, *, container_id: int, position: str, reason: str | None = None) -> Sample:
     require(actor, "samples.handle")
-    sample = _locked_sample(barcode)
+    sample = locked_sample(barcode)
     if sample.status not in ("available", "reserved") or not sample.container_id:
         raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}, not in storage; "
                                 "return it instead of moving it.")
@@ -196,11 +196,11 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
 
 def checkout_sample(actor, barcode: str, *, reason: str | None = None, request_id: int | None = None) -> Sample:
     require(actor, "samples.handle")
-    sample = _locked_sample(barcode)
+    sample = locked_sample(barcode)
     if sample.consent_withdrawn and request_id is not None:
         raise ConsentWithdrawn(f"The donor of {barcode} withdrew consent; it cannot leave for a request.")
     old_path = sample.location_path
-    old = _transition(sample, "checked_out", "checked out")
+    old = transition(sample, "checked_out", "checked out")
     _leave_position(sample)
     custody.record(actor, "sample.checked_out", "sample", barcode, sample_barcode=barcode,
                    container_id=sample.home_container_id, request_id=request_id,
@@ -213,7 +213,7 @@ def return_sample(actor, barcode: str, *, thawed: bool, container_id: int | None
                   position: str | None = None, reason: str | None = None) -> Sample:
     """Back into storage: to its old position unless another is given. A thaw counts."""
     require(actor, "samples.handle")
-    sample = _locked_sample(barcode)
+    sample = locked_sample(barcode)
     if sample.status != "checked_out":
         raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}; only a checked-out "
                                 "sample can be returned.")
@@ -226,7 +226,7 @@ def return_sample(actor, barcode: str, *, thawed: bool, container_id: int | None
     elif not position:
         raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
     placement = Allocator().at(container_id, position, sample.sample_type, sample.storage_temperature)
-    old = _transition(sample, "available", "returned")
+    old = transition(sample, "available", "returned")
     changes = {"status": [old, "available"]}
     if thawed:
         changes["freeze_thaw_count"] = [sample.freeze_thaw_count, sample.freeze_thaw_count + 1]
@@ -244,9 +244,9 @@ def discard_sample(actor, barcode: str, *, reason: str) -> Sample:
     require(actor, "samples.handle")
     if not (reason or "").strip():
         raise InvalidInput("Say why the sample is discarded.", code="reason_required")
-    sample = _locked_sample(barcode)
+    sample = locked_sample(barcode)
     old_path = sample.location_path
-    old = _transition(sample, "discarded", "discarded")
+    old = transition(sample, "discarded", "discarded")
     _leave_position(sample)
     custody.record(actor, "sample.discarded", "sample", barcode, sample_barcode=barcode,
                    container_id=sample.home_container_id, from_location=old_path, reason=reason,
@@ -258,7 +258,7 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume, strategy: str = "
                    container_id: int | None = None, positions: list | None = None) -> list[Sample]:
     """Split off `count` children of `volume` each; the parent loses count × volume."""
     require(actor, "samples.handle")
-    parent = _locked_sample(barcode)
+    parent = locked_sample(barcode)
     if parent.status not in ("available", "checked_out"):
         raise InvalidTransition(f"Sample {barcode} is {parent.status.replace('_', ' ')}; it cannot be aliquoted.")
     if not isinstance(count, int) or not 1 <= count <= 96:
@@ -295,7 +295,7 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume, strategy: str = "
     old_volume = parent.volume
     parent.volume = old_volume - taken
     if parent.volume == 0:
-        old_status = _transition(parent, "consumed", "used up")
+        old_status = transition(parent, "consumed", "used up")
         _leave_position(parent)
     else:
         old_status = parent.status

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+blp = Blueprint("custody_web", __name__)

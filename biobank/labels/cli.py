@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+labels_cli = AppGroup("labels", help="Print labels.")

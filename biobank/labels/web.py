@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+blp = Blueprint("labels_web", __name__)

@@ -1,0 +1,1 @@
+"""Report bookkeeping (models added with migration 0003)."""

@@ -1,0 +1,1 @@
+"""Researcher requests (models added with migration 0002)."""
