@@ -81,7 +81,7 @@ class Factory:
         location = fields.pop("location", None)
         if location is None:
             location = {"container_id": box.id, "position": position} if box else {"strategy": "compact"}
-        sample = samples.register_sample(self.admin, barcode=barcode or f"S-{next(_counter):06d}",
+        sample = samples.register_sample(self.admin, barcode=barcode if barcode is not None else f"S-{next(_counter):06d}",
                                          location=location, **fields)
         db.session.commit()
         return sample

@@ -24,6 +24,10 @@ def optional_actor() -> Actor | None:
 
 
 def _before_request():
+    # Flask reuses an application context that is already pushed (tests, embedded
+    # servers), and `g` lives there: drop per-request identity explicitly.
+    g.pop("actor", None)
+    g.pop("_login_user", None)
     write_intent.set(request.method not in SAFE_METHODS)
     # API calls with a bearer token need no CSRF token; API calls riding on a
     # browser session cookie do (X-CSRFToken header), like the forms.

@@ -1,0 +1,162 @@
+"""The chain of custody: one event per change, hashes, tamper detection."""
+import json
+import threading
+
+import pytest
+from sqlalchemy import func, select, text
+
+from biobank.custody import service as custody
+from biobank.custody.models import CustodyEvent
+from biobank.extensions import db
+from biobank.samples import service as samples
+from biobank.storage import service as storage
+
+
+def _count():
+    return db.session.execute(select(func.count()).select_from(CustodyEvent)).scalar_one()
+
+
+def _events_since(seq):
+    return db.session.execute(select(CustodyEvent).where(CustodyEvent.seq > seq).order_by(CustodyEvent.seq)).scalars().all()
+
+
+def test_every_service_writes_exactly_one_event_per_state_change(make):
+    tech, manager = make.actor("technician"), make.actor("manager")
+    tank = make.tank(racks=1, boxes_per_rack=2, rows=3, cols=3)
+    box, other = make.boxes_of(tank)
+    steps = [
+        ("container.created", 1, lambda: storage.create_container(manager, name="Box X", kind="box", rows=2, cols=2)),
+        ("container.layout_built", 1, lambda: storage.build_layout(manager, name="Tank Y", racks=2, boxes_per_rack=2,
+                                                                   rows=2, cols=2)),
+        ("sample.registered", 1, lambda: samples.register_sample(
+            tech, barcode="EV-1", sample_type="plasma", donor="D1", volume="2",
+            location={"container_id": box.id, "position": "A1"})),
+        ("sample.moved", 1, lambda: samples.move_sample(tech, "EV-1", container_id=other.id, position="B1",
+                                                        reason="tidy")),
+        ("sample.checked_out", 1, lambda: samples.checkout_sample(tech, "EV-1", reason="thaw")),
+        ("sample.returned", 1, lambda: samples.return_sample(tech, "EV-1", thawed=True)),
+        ("sample.aliquoted+registered", 3, lambda: samples.aliquot_sample(tech, "EV-1", count=2, volume="0.5")),
+        ("sample.discarded", 1, lambda: samples.discard_sample(tech, "EV-1-01", reason="leak")),
+        ("donor.consent_withdrawn", 1, lambda: samples.withdraw_consent(manager, "D1", reason="letter")),
+    ]
+    for action, expected, step in steps:
+        before = _count()
+        step()
+        db.session.commit()
+        new = _events_since(before)
+        assert len(new) == expected, action
+        assert {e.action for e in new} <= set(action.replace("+", " sample.").split()) | {action}, action
+        assert all(e.actor == e.actor and e.at for e in new)
+    moved = db.session.execute(select(CustodyEvent).where(CustodyEvent.action == "sample.moved")).scalar_one()
+    assert moved.from_location.endswith("Box 1 / A1") and moved.to_location.endswith("Box 2 / B1")
+    assert moved.reason == "tidy" and moved.actor == tech.username
+    assert json.loads(moved.changes)["location"][1].endswith("B1")
+    returned = db.session.execute(select(CustodyEvent).where(CustodyEvent.action == "sample.returned")).scalar_one()
+    assert json.loads(returned.changes)["freeze_thaw_count"] == [0, 1]
+    assert custody.verify().ok
+
+
+def test_a_refused_change_leaves_no_event(make):
+    box = make.box()
+    make.sample(box=box, position="A1")
+    before = _count()
+    with pytest.raises(Exception):
+        make.sample(box=box, position="A1")
+    db.session.rollback()
+    assert _count() == before
+
+
+def test_chain_links_every_event_to_the_previous(make):
+    box = make.box()
+    for i in range(3):
+        make.sample(box=box, position=f"A{i + 1}")
+    events = db.session.execute(select(CustodyEvent).order_by(CustodyEvent.seq)).scalars().all()
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[0].prev_hash == "0" * 64
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    result = custody.verify()
+    assert result.ok and result.events_checked == len(events)
+
+
+def _tamper(sql, **params):
+    """Edit the log behind the application's back (on PostgreSQL the trigger must be bypassed first)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ALTER TABLE custody_event DISABLE TRIGGER USER"))
+    db.session.execute(text(sql), params)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ALTER TABLE custody_event ENABLE TRIGGER USER"))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("column,value", [("reason", "nothing to see"), ("actor", "someone-else"),
+                                          ("to_location", "Tank 99 / Rack 1 / Box 1 / A1"),
+                                          ("changes", '{"status":[null,"available"]}')])
+def test_changing_a_stored_event_is_detected_and_named(make, runner, column, value):
+    box = make.box(rows=1, cols=4)
+    for i in range(4):
+        make.sample(box=box, position=f"A{i + 1}", notes="x")
+    target = db.session.execute(select(CustodyEvent.seq).where(CustodyEvent.sample_barcode.is_not(None))
+                                .order_by(CustodyEvent.seq).offset(2).limit(1)).scalar_one()
+    _tamper(f"UPDATE custody_event SET {column} = :v WHERE seq = :s", v=value, s=target)
+    result = custody.verify()
+    assert not result.ok and result.first_bad_event["seq"] == target
+    assert result.events_checked == target - 1
+    cli = runner.invoke(args=["audit", "verify"])
+    assert cli.exit_code == 1 and f"event {target}" in cli.output
+
+
+def test_deleting_events_is_detected(make):
+    box = make.box()
+    for i in range(3):
+        make.sample(box=box, position=f"A{i + 1}")
+    last = _count()
+    _tamper("DELETE FROM custody_event WHERE seq = :s", s=2)
+    assert custody.verify().first_bad_event["seq"] == 3
+    _tamper("DELETE FROM custody_event WHERE seq >= :s", s=2)
+    result = custody.verify()
+    assert not result.ok and "removed" in result.first_bad_event["problem"]
+    assert result.events_checked == 1 and last == 4
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_update_and_delete_of_events(make):
+    make.box()
+    for statement in ("UPDATE custody_event SET reason = 'x'", "DELETE FROM custody_event",
+                      "TRUNCATE custody_event"):
+        with pytest.raises(Exception, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    assert custody.verify().ok
+
+
+def test_concurrent_writers_keep_one_linear_chain(app, make):
+    tank = make.tank(racks=1, boxes_per_rack=4, rows=5, cols=5)
+    box_ids = [box.id for box in make.boxes_of(tank)]
+    actor = make.actor("technician")
+    db.session.commit()  # no transaction of this thread stays open while the writers run
+    errors = []
+
+    def writer(n):
+        with app.app_context():
+            try:
+                for i in range(10):
+                    samples.register_sample(actor, barcode=f"CW-{n}-{i}", sample_type="plasma",
+                                            location={"container_id": box_ids[n], "position": f"{'ABCDE'[i // 5]}{i % 5 + 1}"})
+                    db.session.commit()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db.session.expire_all()
+    result = custody.verify()
+    registered = db.session.execute(select(func.count()).select_from(CustodyEvent)
+                                    .where(CustodyEvent.action == "sample.registered")).scalar_one()
+    assert result.ok and registered == 40

@@ -1,0 +1,122 @@
+"""Bulk import: all rows checked first; one bad row refuses the whole file."""
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from biobank.core.errors import ImportRejected, InvalidInput
+from biobank.custody.models import CustodyEvent
+from biobank.custody import service as custody
+from biobank.extensions import db
+from biobank.samples.importer import import_samples
+from biobank.samples.models import Sample
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imports"
+HEADER = "barcode,sample_type,donor,collected_at,volume,unit,anatomical_site,diagnosis,parent_barcode"
+
+
+def _counts():
+    return (db.session.execute(select(func.count()).select_from(Sample)).scalar_one(),
+            db.session.execute(select(func.count()).select_from(CustodyEvent)).scalar_one())
+
+
+@pytest.fixture
+def room(make):
+    return make.tank(racks=2, boxes_per_rack=3, rows=9, cols=9)  # 486 positions
+
+
+def test_the_bad_rows_file_is_refused_whole_naming_all_four_lines(make, room):
+    actor = make.actor()
+    before = _counts()
+    with pytest.raises(ImportRejected) as caught:
+        import_samples(actor, (DATA / "samples-bad-rows.csv").read_text())
+    db.session.rollback()
+    lines = [entry["line"] for entry in caught.value.details]
+    assert lines == [12, 22, 32, 42]
+    reasons = {entry["line"]: " ".join(entry["errors"]) for entry in caught.value.details}
+    assert "not a valid barcode" in reasons[12]
+    assert "not a sample type" in reasons[22]
+    assert "not a date" in reasons[32]
+    assert "also on line" in reasons[42]
+    assert all(f"line {n}" in caught.value.message for n in (12, 22, 32, 42))
+    assert _counts() == before
+
+
+def test_the_200_rows_file_imports_with_one_event_each(make, room):
+    actor = make.actor()
+    samples_before, events_before = _counts()
+    barcodes = import_samples(actor, (DATA / "samples-200.csv").read_text())
+    db.session.commit()
+    assert len(barcodes) == 200
+    assert _counts() == (samples_before + 200, events_before + 200)
+    db.session.expire_all()
+    assert room.used == 200
+    assert custody.verify().ok
+    first = db.session.execute(select(Sample).where(Sample.barcode == "UZB-000000")).scalar_one()
+    assert first.sample_type == "serum" and first.location is not None
+
+
+def test_explicit_positions_parents_in_file_and_db_conflicts(make, room):
+    box = make.boxes_of(room)[0]
+    make.sample(barcode="P-EXIST", box=box, position="A1")
+    text = "\n".join([
+        HEADER + ",container_id,position",
+        f"C-1,plasma,D1,2025-01-01,1,mL,,,P-EXIST,{box.id},A02",
+        f"C-2,plasma,D1,2025-01-01,1,mL,,,C-1,{box.id},A3",
+        f"C-3,plasma,D1,2025-01-01,1,mL,,,,,",
+    ])
+    import_samples(make.actor(), text)
+    db.session.commit()
+    c2 = db.session.execute(select(Sample).where(Sample.barcode == "C-2")).scalar_one()
+    assert c2.parent_barcode == "C-1" and c2.parent.parent_barcode == "P-EXIST" and c2.position == "A3"
+    clash = "\n".join([
+        HEADER + ",container_id,position",
+        f"D-1,plasma,D1,2025-01-01,1,mL,,,,{box.id},A1",          # occupied
+        f"D-2,plasma,D1,2025-01-01,1,mL,,,MISSING,,",               # unknown parent
+        f"D-3,plasma,D1,2025-01-01,1,mL,,,,{box.id},Z9",            # outside the box
+        f"C-3,plasma,D1,2025-01-01,1,mL,,,,,",                      # already registered
+        f"D-5,plasma,D1,2025-01-01,1,mL,,,,{box.id},B1",
+        f"D-6,plasma,D1,2025-01-01,1,mL,,,,{box.id},B01",           # same position as line 6
+    ])
+    actor = make.actor()
+    before = _counts()
+    with pytest.raises(ImportRejected) as caught:
+        import_samples(actor, clash)
+    db.session.rollback()
+    assert [e["line"] for e in caught.value.details] == [2, 3, 4, 5, 7]
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("text,code", [
+    ("barcode,sample_type\nX-1,plasma", "invalid_header"),
+    (HEADER + ",colour\n", "invalid_header"),
+    (HEADER + "\n\n", "empty_file"),
+])
+def test_malformed_files(make, room, text, code):
+    with pytest.raises(InvalidInput) as caught:
+        import_samples(make.actor(), text)
+    assert caught.value.code == code
+
+
+def test_cli_import_reports_bad_lines_and_stores_nothing(make, room, runner):
+    before = _counts()
+    result = runner.invoke(args=["import", "samples", str(DATA / "samples-bad-rows.csv")])
+    assert result.exit_code == 1
+    for line in (12, 22, 32, 42):
+        assert f"line {line}:" in result.output
+    assert _counts() == before
+    result = runner.invoke(args=["import", "samples", str(DATA / "samples-200.csv"), "--strategy", "spread"])
+    assert result.exit_code == 0, result.output
+    assert "Imported 200 samples" in result.output
+    assert _counts()[0] == before[0] + 200
+
+
+def test_api_import(make, room, api):
+    tech = api("technician")
+    bad = tech.post("/samples/import", data={"file": ((DATA / "samples-bad-rows.csv").open("rb"), "bad.csv")})
+    assert bad.status_code == 422 and bad.json["code"] == "import_rejected"
+    assert [e["line"] for e in bad.json["details"]] == [12, 22, 32, 42]
+    ok = tech.post("/samples/import", data={"file": ((DATA / "samples-200.csv").open("rb"), "ok.csv")})
+    assert ok.status_code == 201 and ok.json["imported"] == 200
+    denied = api("researcher").post("/samples/import", data=b"x", content_type="text/csv")
+    assert denied.status_code == 403, denied.json
