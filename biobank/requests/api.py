@@ -1,3 +1,153 @@
+"""Requests API: the de-identified catalogue, researcher requests, picking and shipping."""
+from flask import Response
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blp = Blueprint("requests_api", __name__, url_prefix="/api/v1", description="Requests")
+from ..core.requests import current_actor
+from ..core.schemas import ApiErrorSchema
+from . import queries, service
+from .schemas import (ApproveSchema, CancelSchema, CatalogueQuerySchema, CataloguePageSchema, ManifestQuerySchema,
+                      ManifestRowSchema, PickSchema, PicklistSchema, RequestCreateSchema, RequestPageSchema,
+                      RequestQuerySchema, RequestReasonSchema, RequestSchema, ShipSchema)
+
+# Prefix /api/v1 (not /api/v1/requests) because the catalogue lives here too.
+blp = Blueprint("requests_api", __name__, url_prefix="/api/v1",
+                description="Catalogue and researcher requests: approval, picking, shipping")
+
+
+def _errors(*statuses):
+    def wrap(func):
+        for status in statuses:
+            func = blp.alt_response(status, schema=ApiErrorSchema)(func)
+        return func
+    return wrap
+
+
+@blp.route("/catalogue")
+class Catalogue(MethodView):
+    @blp.arguments(CatalogueQuerySchema, location="query")
+    @blp.response(200, CataloguePageSchema)
+    @_errors(403, 422)
+    def get(self, args):
+        """Search available samples (de-identified) with counts per facet"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return queries.catalogue(current_actor(), args, page, per_page)
+
+
+@blp.route("/requests")
+class Requests(MethodView):
+    @blp.arguments(RequestCreateSchema)
+    @blp.response(201, RequestSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args):
+        """Create a draft request for catalogue samples"""
+        return service.create_request(current_actor(), **args)
+
+    @blp.arguments(RequestQuerySchema, location="query")
+    @blp.response(200, RequestPageSchema)
+    @_errors(403)
+    def get(self, args):
+        """Requests: researchers see their own, staff all; filter by status"""
+        return queries.list_requests(current_actor(), **args)
+
+
+@blp.route("/requests/<int:request_id>")
+class RequestItem(MethodView):
+    @blp.response(200, RequestSchema)
+    @_errors(404)
+    def get(self, request_id):
+        """One request with its items"""
+        return queries.request_for(current_actor(), request_id)
+
+
+@blp.route("/requests/<int:request_id>/submit")
+class Submit(MethodView):
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409)
+    def post(self, request_id):
+        """Submit a draft for a manager's decision"""
+        return service.submit_request(current_actor(), request_id)
+
+
+@blp.route("/requests/<int:request_id>/approve")
+class Approve(MethodView):
+    @blp.arguments(ApproveSchema)
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409)
+    def post(self, args, request_id):
+        """Approve a submitted request, reserving its samples (409 if any is taken)"""
+        return service.approve_request(current_actor(), request_id, **args)
+
+
+@blp.route("/requests/<int:request_id>/reject")
+class Reject(MethodView):
+    @blp.arguments(RequestReasonSchema)
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args, request_id):
+        """Reject a submitted request (a reason is required)"""
+        return service.reject_request(current_actor(), request_id, **args)
+
+
+@blp.route("/requests/<int:request_id>/cancel")
+class Cancel(MethodView):
+    @blp.arguments(CancelSchema)
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args, request_id):
+        """Cancel an open request: reservations are released, picked tubes go back to their positions"""
+        return service.cancel_request(current_actor(), request_id, **args)
+
+
+@blp.route("/requests/<int:request_id>/complete")
+class Complete(MethodView):
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409)
+    def post(self, request_id):
+        """Confirm that a shipped request was received"""
+        return service.complete_request(current_actor(), request_id)
+
+
+@blp.route("/requests/<int:request_id>/picklist")
+class Picklist(MethodView):
+    @blp.response(200, PicklistSchema)
+    @_errors(403, 404)
+    def get(self, request_id):
+        """The pick list in tank → rack → box → position order, with tank openings and box removals"""
+        return queries.picklist(current_actor(), request_id)
+
+
+@blp.route("/requests/<int:request_id>/pick")
+class Pick(MethodView):
+    @blp.arguments(PickSchema)
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args, request_id):
+        """Scan one tube: picked if it is on the list; anything else changes nothing (409 not_on_picklist ...)"""
+        return service.pick_sample(current_actor(), request_id, args["barcode"])
+
+
+@blp.route("/requests/<int:request_id>/ship")
+class Ship(MethodView):
+    @blp.arguments(ShipSchema)
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args, request_id):
+        """Ship a fully picked request: its samples become shipped"""
+        return service.ship_request(current_actor(), request_id, **args)
+
+
+@blp.route("/requests/<int:request_id>/manifest")
+class Manifest(MethodView):
+    @blp.arguments(ManifestQuerySchema, location="query")
+    @blp.response(200, ManifestRowSchema(many=True))
+    @blp.alt_response(200, content_type="text/csv", description="format=csv (default)", success=True)
+    @_errors(404, 422)
+    def get(self, args, request_id):
+        """The shipping manifest (CSV by default, or JSON rows), de-identified"""
+        actor = current_actor()
+        if args["format"] == "json":
+            return queries.manifest(actor, request_id)[1]
+        request, text = queries.manifest_csv(actor, request_id)
+        return Response(text, mimetype="text/csv", headers={
+            "Content-Disposition": f"attachment; filename=request-{request.id}-manifest.csv"})

@@ -1,0 +1,215 @@
+"""Read side of requests: the de-identified catalogue, request lists, pick lists, manifests."""
+import csv
+import io
+import math
+import re
+from datetime import datetime, time
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import selectinload
+
+from ..core.errors import InvalidInput
+from ..core.permissions import require
+from ..core.time import iso_utc
+from ..extensions import db
+from ..samples.models import Sample
+from ..samples.queries import spreadsheet_safe
+from ..storage.models import Container
+from ..storage.positions import label
+from .models import RequestItem, ResearchRequest
+from .service import sees_all_requests, visible_request
+
+# Facets of the catalogue: name -> the grouped expression. Codes group by their
+# category (ICD-10 "C50", ICD-O-3 topography "C50") so the lists stay short.
+_FACETS = {
+    "sample_type": Sample.sample_type,
+    "diagnosis": func.substr(Sample.diagnosis, 1, 3),
+    "anatomical_site": func.substr(Sample.anatomical_site, 1, 3),
+    "collection_year": extract("year", Sample.collected_at),
+    "unit": Sample.unit,
+}
+
+
+# -- catalogue -----------------------------------------------------------------------
+def _day(value, end: bool = False) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.max if end else time.min)
+
+
+def _conditions(filters: dict, skip: str | None = None) -> list:
+    """WHERE conditions for the catalogue; `skip` leaves out one facet's own filter."""
+    conds = [Sample.status == "available", Sample.consent_withdrawn.is_(False)]
+    if filters.get("sample_type") and skip != "sample_type":
+        conds.append(Sample.sample_type == filters["sample_type"])
+    for name in ("diagnosis", "anatomical_site"):
+        if filters.get(name) and skip != name:
+            code = filters[name].strip().upper()
+            conds.append(func.upper(getattr(Sample, name)).startswith(code, autoescape=True))
+    if filters.get("unit") and skip != "unit":
+        conds.append(Sample.unit == filters["unit"])
+    if skip != "collection_year":
+        if filters.get("collected_from"):
+            conds.append(Sample.collected_at >= _day(filters["collected_from"]))
+        if filters.get("collected_to"):
+            conds.append(Sample.collected_at <= _day(filters["collected_to"], end=True))
+        if filters.get("collection_year"):
+            conds.append(extract("year", Sample.collected_at) == int(filters["collection_year"]))
+    if filters.get("min_volume") is not None:
+        conds.append(Sample.volume >= filters["min_volume"])
+    if filters.get("max_volume") is not None:
+        conds.append(Sample.volume <= filters["max_volume"])
+    if filters.get("q"):
+        like = f"%{filters['q']}%"
+        conds.append(Sample.barcode.ilike(like) | Sample.diagnosis.ilike(like) | Sample.anatomical_site.ilike(like))
+    return conds
+
+
+def facet_counts(filters: dict) -> dict:
+    """Counts per value of each facet, under every other filter (so choices stay visible)."""
+    facets = {}
+    for name, expr in _FACETS.items():
+        rows = db.session.execute(select(expr, func.count()).where(*_conditions(filters, skip=name))
+                                  .group_by(expr).order_by(func.count().desc(), expr)).all()
+        facets[name] = [{"value": _facet_value(value), "count": count} for value, count in rows
+                        if value is not None]
+    return facets
+
+
+def _facet_value(value):
+    """Years come back as float (SQLite) or Decimal (PostgreSQL); show them as integers."""
+    return value if isinstance(value, (str, int)) else int(value)
+
+
+def catalogue(actor, filters: dict, page: int = 1, per_page: int = 50) -> dict:
+    """Available samples of consenting donors, de-identified, with facet counts."""
+    require(actor, "catalogue.search")
+    if filters.get("min_volume") is not None and filters.get("max_volume") is not None \
+            and filters["min_volume"] > filters["max_volume"]:
+        raise InvalidInput("The minimum volume is larger than the maximum.", code="invalid_range")
+    conds = _conditions(filters)
+    total = db.session.execute(select(func.count()).select_from(Sample).where(*conds)).scalar_one()
+    items = db.session.execute(select(Sample).where(*conds).order_by(Sample.id)
+                               .offset((page - 1) * per_page).limit(per_page)).scalars().all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page,
+            "pages": max(1, math.ceil(total / per_page)), "facets": facet_counts(filters)}
+
+
+# -- requests ------------------------------------------------------------------------
+def list_requests(actor, status: str | None = None, page: int = 1, per_page: int = 50,
+                  mine: bool = False) -> dict:
+    """Researchers: their own requests; staff: all (or only their own with mine=True)."""
+    if not sees_all_requests(actor):
+        require(actor, "requests.create")
+    query = select(ResearchRequest)
+    if mine or not sees_all_requests(actor):
+        query = query.where(ResearchRequest.requester_id == actor.user_id if actor.user_id is not None
+                            else ResearchRequest.requester == actor.username)
+    if status:
+        query = query.where(ResearchRequest.status == status)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    items = db.session.execute(query.order_by(ResearchRequest.id.desc()).offset((page - 1) * per_page)
+                               .limit(per_page).options(selectinload(ResearchRequest.items)
+                                                        .selectinload(RequestItem.sample))).scalars().all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page,
+            "pages": max(1, math.ceil(total / per_page))}
+
+
+def request_for(actor, request_id: int) -> ResearchRequest:
+    return visible_request(actor, request_id)
+
+
+# -- pick list -------------------------------------------------------------------------
+def _natural(text: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text or ""))
+
+
+def _where(sample: Sample):
+    """(box, row, col): where the tube is, or where it was taken from once picked."""
+    if sample.container_id:
+        return sample.container, sample.pos_row, sample.pos_col
+    if sample.home_container_id:
+        return sample.home_container, sample.home_row, sample.home_col
+    return None, None, None
+
+
+def _levels(box: Container, ancestors: dict[int, Container]):
+    """(chain from the root down to the box, its tank, its rack) of a box."""
+    chain = [ancestors[i] for i in box.ancestor_ids if i in ancestors]
+    tank = ancestors.get(box.tank_id) if box.tank_id else None
+    parent = ancestors.get(box.parent_id) if box.parent_id else None
+    rack = parent if tank is not None and parent is not None and parent.id != tank.id else None
+    return chain, tank, rack
+
+
+def picklist(actor, request_id: int) -> dict:
+    """Items in tank → rack → box → position order, so each tank is opened once and
+    each box taken out once; with the numbers of tank openings and box removals."""
+    require(actor, "requests.fulfil")
+    request = visible_request(actor, request_id)
+    placed = [(item, *_where(item.sample)) for item in request.items]
+    ancestor_ids = {i for _, box, _, _ in placed if box is not None for i in box.ancestor_ids}
+    ancestors = {c.id: c for c in db.session.execute(
+        select(Container).where(Container.id.in_(ancestor_ids))).scalars()} if ancestor_ids else {}
+
+    rows = []
+    for item, box, row, col in placed:
+        if box is None:
+            rows.append(((1,), item, None))
+            continue
+        chain, tank, rack = _levels(box, ancestors)
+        # Sort by each ancestor's name (naturally: Tank 2 before Tank 10) and id, from the top down,
+        # so everything in one tank, one rack and one box stays together.
+        key = (0, tuple((_natural(c.name), c.id) for c in chain), row, col)
+        location = {"path": f"{box.path} / {label(row, col)}", "container_id": box.id,
+                    "container_barcode": box.barcode, "position": label(row, col),
+                    "tank": tank.name if tank else None, "tank_id": tank.id if tank else None,
+                    "rack": rack.name if rack else None, "box": box.name, "box_barcode": box.barcode,
+                    "in_storage": item.sample.container_id is not None}
+        rows.append((key, item, location))
+    rows.sort(key=lambda r: (r[0], r[1].id))
+    items = [{"barcode": item.sample.barcode, "sample_type": item.sample.sample_type, "location": location,
+              "picked": item.picked, "picked_at": item.picked_at, "picked_by": item.picked_by}
+             for _, item, location in rows]
+    tanks = {(loc["tank_id"] or ("box", loc["container_id"])) for _, _, loc in rows if loc}
+    boxes = {loc["container_id"] for _, _, loc in rows if loc}
+    picked = sum(1 for i in items if i["picked"])
+    return {"request_id": request.id, "status": request.status, "items": items, "tank_openings": len(tanks),
+            "box_removals": len(boxes), "total": len(items), "picked": picked, "remaining": len(items) - picked,
+            "ready_to_ship": request.ready_to_ship}
+
+
+# -- shipping manifest --------------------------------------------------------------
+MANIFEST_FIELDS = ("request_id", "request_title", "barcode", "sample_type", "anatomical_site", "diagnosis",
+                   "collected_at", "volume", "unit", "storage_temperature", "picked_at", "shipped_at",
+                   "recipient", "courier", "tracking")
+
+
+def manifest(actor, request_id: int) -> tuple[ResearchRequest, list[dict]]:
+    """The shipment's contents, de-identified (no donor, no storage location): staff or the requester."""
+    request = visible_request(actor, request_id)  # researchers: their own only
+    if request.status not in ("picking", "shipped", "completed"):
+        raise InvalidInput(f"Request {request.id} is {request.status}; a manifest exists once picking starts.",
+                           code="no_manifest")
+    rows = []
+    for item in sorted(request.items, key=lambda i: i.sample.barcode):
+        s = item.sample
+        rows.append({"request_id": request.id, "request_title": request.title, "barcode": s.barcode,
+                     "sample_type": s.sample_type, "anatomical_site": s.anatomical_site, "diagnosis": s.diagnosis,
+                     "collected_at": iso_utc(s.collected_at), "volume": s.volume, "unit": s.unit,
+                     "storage_temperature": s.storage_temperature, "picked_at": iso_utc(item.picked_at),
+                     "shipped_at": iso_utc(request.shipped_at), "recipient": request.recipient,
+                     "courier": request.courier, "tracking": request.tracking})
+    return request, rows
+
+
+def manifest_csv(actor, request_id: int) -> tuple[ResearchRequest, str]:
+    request, rows = manifest(actor, request_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(MANIFEST_FIELDS)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row[f]) for f in MANIFEST_FIELDS])
+    return request, buffer.getvalue()

@@ -1,0 +1,199 @@
+"""Request, catalogue and pick-list shapes. Everything here is de-identified: no
+donor pseudonyms, no notes; storage locations appear only in pick lists (staff)."""
+from marshmallow import Schema, fields, validate
+
+from ..samples.models import SAMPLE_TYPES
+from .models import STATUSES
+
+
+class CatalogueItemSchema(Schema):
+    barcode = fields.String()
+    sample_type = fields.String()
+    collected_at = fields.DateTime(allow_none=True)
+    volume = fields.Float(allow_none=True)
+    unit = fields.String(allow_none=True)
+    anatomical_site = fields.String(allow_none=True)
+    diagnosis = fields.String(allow_none=True)
+    storage_temperature = fields.String(allow_none=True)
+    sprec = fields.String(allow_none=True)
+    freeze_thaw_count = fields.Integer()
+
+
+class FacetValueSchema(Schema):
+    value = fields.Raw()
+    count = fields.Integer()
+
+
+class CatalogueQuerySchema(Schema):
+    sample_type = fields.String(validate=validate.OneOf(SAMPLE_TYPES))
+    diagnosis = fields.String(validate=validate.Length(max=16),
+                              metadata={"description": "ICD-10 code or its start, e.g. C50"})
+    anatomical_site = fields.String(validate=validate.Length(max=16),
+                                    metadata={"description": "ICD-O-3 topography or its start, e.g. C50"})
+    collected_from = fields.Date()
+    collected_to = fields.Date()
+    collection_year = fields.Integer(validate=validate.Range(1900, 2999))
+    min_volume = fields.Decimal(validate=validate.Range(min=0))
+    max_volume = fields.Decimal(validate=validate.Range(min=0))
+    unit = fields.String(validate=validate.Length(max=8))
+    q = fields.String(validate=validate.Length(max=64))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+class CataloguePageSchema(Schema):
+    items = fields.List(fields.Nested(CatalogueItemSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+    facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueSchema)))
+
+
+class RequestItemSchema(Schema):
+    barcode = fields.String(attribute="sample.barcode")
+    sample_type = fields.String(attribute="sample.sample_type")
+    diagnosis = fields.String(attribute="sample.diagnosis", allow_none=True)
+    anatomical_site = fields.String(attribute="sample.anatomical_site", allow_none=True)
+    volume = fields.Float(attribute="sample.volume", allow_none=True)
+    unit = fields.String(attribute="sample.unit", allow_none=True)
+    sample_status = fields.String(attribute="sample.status")
+    picked = fields.Boolean()
+    picked_at = fields.DateTime(allow_none=True)
+    picked_by = fields.String(allow_none=True)
+
+
+class RequestSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    purpose = fields.String()
+    ethics_reference = fields.String()
+    status = fields.String()
+    requester = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    picking_started_at = fields.DateTime(allow_none=True)
+    shipped_at = fields.DateTime(allow_none=True)
+    shipped_by = fields.String(allow_none=True)
+    recipient = fields.String(allow_none=True)
+    courier = fields.String(allow_none=True)
+    tracking = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancelled_by = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    item_count = fields.Integer()
+    picked_count = fields.Integer()
+    ready_to_ship = fields.Boolean()
+    items = fields.List(fields.Nested(RequestItemSchema))
+
+
+class RequestCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    purpose = fields.String(required=True, validate=validate.Length(1, 5000))
+    ethics_reference = fields.String(required=True, validate=validate.Length(1, 120))
+    samples = fields.List(fields.Raw(metadata={"type": "string"}), required=True,
+                          validate=validate.Length(min=1), metadata={"description": "sample barcodes"})
+
+
+class RequestQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    mine = fields.Boolean(load_default=False, metadata={"description": "staff: only my own requests"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+class RequestSummarySchema(RequestSchema):
+    class Meta:
+        exclude = ("items",)
+
+
+class RequestPageSchema(Schema):
+    items = fields.List(fields.Nested(RequestSummarySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class ApproveSchema(Schema):
+    reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class RequestReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class CancelSchema(RequestReasonSchema):
+    thawed = fields.Boolean(load_default=False, metadata={
+        "description": "picked tubes going back to storage thawed (counts a freeze-thaw cycle)"})
+
+
+class PickSchema(Schema):
+    barcode = fields.Raw(required=True, metadata={"type": "string", "description": "the scanned tube"})
+
+
+class ShipSchema(Schema):
+    recipient = fields.String(required=True, validate=validate.Length(1, 300))
+    courier = fields.String(required=True, validate=validate.Length(1, 120))
+    tracking = fields.String(allow_none=True, validate=validate.Length(max=120))
+
+
+class PickLocationSchema(Schema):
+    path = fields.String()
+    container_id = fields.Integer()
+    container_barcode = fields.String()
+    position = fields.String()
+    tank = fields.String(allow_none=True)
+    tank_id = fields.Integer(allow_none=True)
+    rack = fields.String(allow_none=True)
+    box = fields.String()
+    box_barcode = fields.String()
+    in_storage = fields.Boolean()
+
+
+class PickItemSchema(Schema):
+    barcode = fields.String()
+    sample_type = fields.String()
+    location = fields.Nested(PickLocationSchema, allow_none=True)
+    picked = fields.Boolean()
+    picked_at = fields.DateTime(allow_none=True)
+    picked_by = fields.String(allow_none=True)
+
+
+class PicklistSchema(Schema):
+    request_id = fields.Integer()
+    status = fields.String()
+    items = fields.List(fields.Nested(PickItemSchema))
+    tank_openings = fields.Integer()
+    box_removals = fields.Integer()
+    total = fields.Integer()
+    picked = fields.Integer()
+    remaining = fields.Integer()
+    ready_to_ship = fields.Boolean()
+
+
+class ManifestQuerySchema(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json")))
+
+
+class ManifestRowSchema(Schema):
+    request_id = fields.Integer()
+    request_title = fields.String()
+    barcode = fields.String()
+    sample_type = fields.String()
+    anatomical_site = fields.String(allow_none=True)
+    diagnosis = fields.String(allow_none=True)
+    collected_at = fields.String(allow_none=True)
+    volume = fields.Float(allow_none=True)
+    unit = fields.String(allow_none=True)
+    storage_temperature = fields.String(allow_none=True)
+    picked_at = fields.String(allow_none=True)
+    shipped_at = fields.String(allow_none=True)
+    recipient = fields.String(allow_none=True)
+    courier = fields.String(allow_none=True)
+    tracking = fields.String(allow_none=True)
