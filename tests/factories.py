@@ -43,16 +43,19 @@ class Factory:
         db.session.commit()
         return user
 
-    def actor(self, role="technician") -> Actor:
+    def _user_of(self, role):
+        from biobank.auth.models import User
         if role not in self._users:
-            self._users[role] = self.user(role)
-        return Actor.of(self._users[role], via="cli")
+            self._users[role] = self.user(role).id
+        return db.session.get(User, self._users[role])
+
+    def actor(self, role="technician") -> Actor:
+        return Actor.of(self._user_of(role), via="cli")
 
     def api_client(self, role: str | None = "technician") -> ApiClient:
         if role is None:
             return ApiClient(self.app.test_client(), None)
-        self.actor(role)
-        token, _ = issue_token(self._users[role], 1)
+        token, _ = issue_token(self._user_of(role), 1)
         db.session.commit()
         return ApiClient(self.app.test_client(), token)
 
