@@ -71,6 +71,9 @@ def handle_http_exception(error: HTTPException):
 def handle_database_unavailable(error: OperationalError):
     db.session.rollback()
     log.error("database error: %s", error)
+    if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
+        # serialization failure / deadlock: another change to the same things won
+        return _json(409, "concurrent_update", "Someone changed the same records at the same moment; try again.")
     if "locked" in str(error).lower():
         return _json(503, "busy", "The database is busy; try again in a moment.")
     return _json(503, "database_unavailable", "The database cannot be reached; try again shortly.")

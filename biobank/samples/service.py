@@ -160,19 +160,24 @@ def register_sample(actor, *, location: dict | None = None, **fields) -> Sample:
 
 
 # -- movements ---------------------------------------------------------------------
-def _leave_position(sample: Sample) -> None:
-    if sample.container_id:
-        adjust_usage({sample.container_id: -1})
+def _leave_position(sample: Sample, count: bool = True) -> int | None:
+    """Take the sample off its position; returns the box it left."""
+    box_id = sample.container_id
+    if box_id:
+        if count:
+            adjust_usage({box_id: -1})
         sample.container = None
         sample.pos_row = sample.pos_col = None
+    return box_id
 
 
-def _occupy(sample: Sample, placement) -> None:
+def _occupy(sample: Sample, placement, count: bool = True) -> None:
     box, row, col = placement
     sample.container, sample.pos_row, sample.pos_col = box, row, col
     sample.home_container, sample.home_row, sample.home_col = box, row, col
     _flush_placement()
-    adjust_usage({box.id: 1}, {box.id: box})
+    if count:
+        adjust_usage({box.id: 1}, {box.id: box})
 
 
 def move_sample(actor, barcode: str, *, container_id: int, position: str, reason: str | None = None) -> Sample:
@@ -185,9 +190,13 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     old_path = sample.location_path
     old_box = sample.container_id
     placement = allocator.at(container_id, position, sample.sample_type, sample.storage_temperature)
-    _leave_position(sample)
+    _leave_position(sample, count=False)
     _flush_placement()
-    _occupy(sample, placement)
+    _occupy(sample, placement, count=False)
+    # Both paths in one ordered update, so two opposite moves cannot deadlock.
+    deltas = {old_box: -1}
+    deltas[placement[0].id] = deltas.get(placement[0].id, 0) + 1
+    adjust_usage(deltas, {placement[0].id: placement[0]})
     custody.record(actor, "sample.moved", "sample", barcode, sample_barcode=barcode, container_id=sample.container_id,
                    from_location=old_path, to_location=sample.location_path, reason=reason,
                    changes={"location": [old_path, sample.location_path], "container_id": [old_box, sample.container_id]})
