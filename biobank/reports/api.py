@@ -1,3 +1,137 @@
+"""Reports API: capacity, custody log export and verification runs, rack-scan
+reconciliation, FHIR export. Views only parse input, call one function, render."""
+import json
+from datetime import date
+
+from flask import Response, request, stream_with_context, url_for
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blp = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="Reports")
+from ..core.requests import current_actor
+from ..core.schemas import ApiErrorSchema
+from . import audit_export, capacity, fhir, reconcile, service
+from .schemas import (ApplyResultSchema, ApplySchema, AuditExportQuerySchema, CapacityQuerySchema, CapacitySchema,
+                      FhirQuerySchema, ReconcileResultSchema, ReconcileUploadSchema, VerificationRunSchema)
+
+blp = Blueprint("reports_api", __name__, url_prefix="/api/v1",
+                description="Reports: capacity and forecast, custody log export, reconciliation, FHIR")
+
+FHIR_JSON = "application/fhir+json"
+FHIR_NDJSON = "application/fhir+ndjson"
+
+
+def _errors(*statuses):
+    def decorate(func):
+        for status in statuses:
+            func = blp.alt_response(status, schema=ApiErrorSchema)(func)
+        return func
+    return decorate
+
+
+@blp.route("/capacity")
+class Capacity(MethodView):
+    @blp.arguments(CapacityQuerySchema, location="query")
+    @blp.response(200, CapacitySchema)
+    @_errors(403, 422)
+    def get(self, args):
+        """Positions, used, free, fill fraction and forecast full date per site, tank and rack; alerts; intake"""
+        return capacity.capacity(current_actor(), threshold=args.get("threshold"), by_type=args["by_type"],
+                                 include_boxes=args["boxes"])
+
+
+@blp.route("/audit/export")
+class AuditExport(MethodView):
+    @blp.arguments(AuditExportQuerySchema, location="query")
+    @blp.response(200)
+    @blp.alt_response(200, content_type="text/csv", description="format=csv", success=True)
+    @_errors(403, 422)
+    def get(self, args):
+        """Export custody events (filtered, oldest first) as CSV, JSON array or NDJSON, streamed"""
+        fmt = args.pop("format")
+        chunks = audit_export.export(current_actor(), args, fmt)
+        name = f"custody-events-{date.today().isoformat()}.{fmt}"
+        return Response(stream_with_context(chunks), mimetype=audit_export.FORMATS[fmt],
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@blp.route("/audit/verifications")
+class Verifications(MethodView):
+    @blp.response(200, VerificationRunSchema(many=True))
+    @_errors(403)
+    def get(self):
+        """The latest chain verifications started from the audit page or this API, newest first"""
+        return audit_export.verification_runs(current_actor())
+
+    @blp.response(201, VerificationRunSchema)
+    @_errors(403)
+    def post(self):
+        """Verify the custody chain now and record the result"""
+        return service.record_verification(current_actor())
+
+
+@blp.route("/containers/<int:container_id>/reconcile")
+class Reconcile(MethodView):
+    @blp.arguments(ReconcileUploadSchema, location="files")
+    @blp.response(200, ReconcileResultSchema)
+    @_errors(403, 404, 413, 422)
+    def post(self, files, container_id):
+        """Compare a rack-scanner file (multipart field `file`) with the box's inventory"""
+        return reconcile.reconcile(current_actor(), container_id, files["file"].read())
+
+
+@blp.route("/containers/<int:container_id>/reconcile/apply")
+class ReconcileApply(MethodView):
+    @blp.arguments(ApplySchema)
+    @blp.response(200, ApplyResultSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args, container_id):
+        """Apply reconciliation corrections: each tube moved to its scanned position (audited moves)"""
+        return service.apply_reconciliation(current_actor(), container_id, args["corrections"])
+
+
+@blp.route("/samples/<barcode>/fhir")
+class SampleFhir(MethodView):
+    @blp.response(200)
+    @blp.alt_response(200, content_type=FHIR_JSON, description="a FHIR R4 Specimen", success=True)
+    @_errors(403, 404)
+    def get(self, barcode):
+        """The sample as an HL7 FHIR R4 Specimen"""
+        return _fhir_json(fhir.sample_specimen(current_actor(), barcode))
+
+
+@blp.route("/fhir/Specimen/<int:specimen_id>")
+class FhirSpecimen(MethodView):
+    @blp.response(200)
+    @_errors(403, 404)
+    def get(self, specimen_id):
+        """One FHIR Specimen by its id"""
+        return _fhir_json(fhir.specimen_by_id(current_actor(), specimen_id))
+
+
+@blp.route("/fhir/Specimen")
+class FhirSpecimens(MethodView):
+    @blp.arguments(FhirQuerySchema, location="query")
+    @blp.response(200)
+    @blp.alt_response(200, content_type=FHIR_NDJSON, description="format=ndjson: every match, streamed",
+                      success=True)
+    @_errors(403, 422)
+    def get(self, args):
+        """Specimens as a FHIR searchset Bundle (paged by _count and page) or as NDJSON (format=ndjson)"""
+        actor = current_actor()
+        fmt, count, page = args.pop("format"), args.pop("count"), args.pop("page")
+        filters = {"sample_type": args.get("type"), "status": args.get("status"), "donor": args.get("donor"),
+                   "container_id": args.get("container_id")}
+        if fmt == "ndjson":
+            return Response(stream_with_context(fhir.ndjson(actor, filters)), mimetype=FHIR_NDJSON,
+                            headers={"Content-Disposition": "attachment; filename=Specimen.ndjson"})
+        base = url_for("reports_api.FhirSpecimens", _external=True).rsplit("/Specimen", 1)[0]
+
+        def page_url(number):
+            params = {k: v for k, v in request.args.items() if k not in ("page",)}
+            return url_for("reports_api.FhirSpecimens", _external=True, **params, page=number)
+        return _fhir_json(fhir.bundle(actor, filters, page, count, base, page_url))
+
+
+def _fhir_json(resource: dict) -> Response:
+    return Response(json.dumps(resource, ensure_ascii=False), mimetype=FHIR_JSON)
+

@@ -1,0 +1,189 @@
+"""Capacity: how full is each site, tank and rack, and when will it be full.
+
+Cost per request:
+- positions, used, free, fraction: read from the `capacity` and `used` counters
+  that every container keeps for its whole subtree; one query over containers,
+  O(containers), whatever the number of samples.
+- intake per week and the fill forecast: from the custody log, restricted by
+  its indexed time column to the last year (intake) and the last
+  WINDOW_WEEKS weeks (forecast); the weekly sums are done by the database.
+  This costs O(events in that window), not O(samples).
+- counts by sample type (optional, `by_type=true`): one GROUP BY over the
+  stored samples, O(stored samples). No per-type counters exist, so it is off
+  by default and only computed when asked for.
+"""
+import json
+import logging
+import os
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, func, or_, select
+
+from ..core.errors import InvalidInput
+from ..core.permissions import require
+from ..core.time import utcnow
+from ..custody.models import CustodyEvent
+from ..extensions import db
+from ..samples.models import Sample
+from ..storage.models import Container
+from . import forecast
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FILL_ALERT = 0.9
+INTAKE_WEEKS = 52
+# Custody actions that put a tube into a position (+1) or take one out (-1).
+# A move counts -1 for the box it left and +1 for the box it entered.
+_INTO = ("sample.registered", "sample.returned")
+_OUT_OF = ("sample.checked_out", "sample.discarded")
+_MOVED = "sample.moved"
+
+
+def fill_threshold(override=None) -> float:
+    """The alert threshold: the request's, else BIOBANK_FILL_ALERT (app config or
+    environment; 0.9 and 90 both mean 90 %), else 0.9."""
+    if override is not None:
+        if not 0 < override <= 1:
+            raise InvalidInput("threshold is a fraction between 0 and 1, e.g. 0.9.", code="invalid_threshold")
+        return float(override)
+    raw = current_app.config.get("BIOBANK_FILL_ALERT", os.environ.get("BIOBANK_FILL_ALERT"))
+    if raw is None or str(raw).strip() == "":
+        return DEFAULT_FILL_ALERT
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1
+    if 1 < value <= 100:
+        value /= 100
+    if not 0 < value <= 1:
+        log.warning("BIOBANK_FILL_ALERT=%r is not a fraction in (0, 1]; using %s", raw, DEFAULT_FILL_ALERT)
+        return DEFAULT_FILL_ALERT
+    return value
+
+
+def _ancestors(lineage: str) -> list[int]:
+    return [int(part) for part in lineage.strip("/").split("/") if part]
+
+
+def _week_sums(boundaries: list[datetime], group_by: tuple, *where):
+    """Events per window [b0,b1), [b1,b2), ... grouped, summed by the database."""
+    at = CustodyEvent.at
+    sums = [func.sum(case((and_(at >= lo, at < hi), 1), else_=0)) for lo, hi in zip(boundaries, boundaries[1:])]
+    query = select(*group_by, *sums).where(at >= boundaries[0], at < boundaries[-1], *where)
+    if group_by:
+        query = query.group_by(*group_by)
+    return db.session.execute(query).all()
+
+
+def intake_per_week(now: datetime, weeks: int = INTAKE_WEEKS) -> list[dict]:
+    """Samples registered per calendar week (Monday to Sunday, UTC), oldest first,
+    the current (partial) week last."""
+    monday = datetime(now.year, now.month, now.day) - timedelta(days=now.weekday())
+    boundaries = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)] + [monday + timedelta(weeks=1)]
+    [row] = _week_sums(boundaries, (), CustodyEvent.action == "sample.registered")
+    return [{"week_start": boundaries[i].date().isoformat(), "registered": int(row[i] or 0),
+             "partial": i == weeks - 1} for i in range(weeks)]
+
+
+def net_intake_per_week(now: datetime, ancestors: dict[int, list[int]],
+                        weeks: int = forecast.WINDOW_WEEKS) -> dict[int, list[int]]:
+    """Net positions filled per rolling 7-day week (oldest first) for every container,
+    rolled up from the boxes to all their ancestors."""
+    boundaries = [now - timedelta(weeks=weeks - i) for i in range(weeks + 1)]
+    net: dict[int, list[int]] = defaultdict(lambda: [0] * weeks)
+
+    def add(box_id, week_counts, sign):
+        for cid in ancestors.get(box_id, ()):
+            series = net[cid]
+            for i, count in enumerate(week_counts):
+                series[i] += sign * int(count or 0)
+
+    rows = _week_sums(boundaries, (CustodyEvent.container_id, CustodyEvent.action),
+                      CustodyEvent.container_id.is_not(None),
+                      or_(CustodyEvent.action.in_(_INTO),
+                          and_(CustodyEvent.action.in_(_OUT_OF), CustodyEvent.from_location.is_not(None))))
+    for row in rows:
+        add(row[0], row[2:], 1 if row[1] in _INTO else -1)
+    # Moves: the box entered is on the event; the box left is in its recorded changes.
+    moves = db.session.execute(select(CustodyEvent.at, CustodyEvent.container_id, CustodyEvent.changes).where(
+        CustodyEvent.action == _MOVED, CustodyEvent.at >= boundaries[0], CustodyEvent.at < boundaries[-1])
+        .execution_options(yield_per=5000))
+    for at, entered, changes in moves:
+        week = min(weeks - 1, int((at - boundaries[0]) / timedelta(weeks=1)))
+        one = [0] * weeks
+        one[week] = 1
+        try:
+            left = json.loads(changes or "{}").get("container_id", [None])[0]
+        except (ValueError, AttributeError, IndexError, TypeError):
+            left = None
+        if left is not None and int(left) == entered:
+            continue  # within one box: no change anywhere
+        if entered is not None:
+            add(entered, one, 1)
+        if left is not None:
+            add(int(left), one, -1)
+    return net
+
+
+def by_type_counts(ancestors: dict[int, list[int]]) -> tuple[dict[int, dict], dict]:
+    """Stored samples per type for every container (O(stored samples): one GROUP BY)."""
+    per_container: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    totals: dict[str, int] = defaultdict(int)
+    rows = db.session.execute(select(Sample.container_id, Sample.sample_type, func.count())
+                              .where(Sample.container_id.is_not(None))
+                              .group_by(Sample.container_id, Sample.sample_type))
+    for box_id, sample_type, count in rows:
+        totals[sample_type] += count
+        for cid in ancestors.get(box_id, ()):
+            per_container[cid][sample_type] += count
+    return per_container, dict(sorted(totals.items()))
+
+
+def capacity(actor, *, threshold: float | None = None, by_type: bool = False, include_boxes: bool = False,
+             now: datetime | None = None) -> dict:
+    """Per site, tank and rack (and box, when asked): positions, used, free,
+    fraction, a fill forecast; alerts above the threshold; intake per week."""
+    require(actor, "reports.read")
+    threshold = fill_threshold(threshold)
+    now = now or utcnow()
+    containers = db.session.execute(select(
+        Container.id, Container.barcode, Container.name, Container.kind, Container.parent_id, Container.lineage,
+        Container.path, Container.rows, Container.capacity, Container.used)).all()
+    ancestors = {c.id: _ancestors(c.lineage) for c in containers}
+    net = net_intake_per_week(now, ancestors)
+    types, type_totals = by_type_counts(ancestors) if by_type else ({}, None)
+    today = now.date()
+    items = []
+    for c in sorted(containers, key=lambda c: ancestors[c.id]):
+        if c.rows is not None and not include_boxes:
+            continue
+        fraction = round(c.used / c.capacity, 4) if c.capacity else 0.0
+        weekly = net.get(c.id, [0] * forecast.WINDOW_WEEKS)
+        item = {"id": c.id, "barcode": c.barcode, "name": c.name, "kind": c.kind, "parent_id": c.parent_id,
+                "depth": len(ancestors[c.id]) - 1, "path": c.path, "positions": c.capacity, "used": c.used,
+                "free": c.capacity - c.used, "fraction": fraction,
+                "alert": bool(c.capacity) and fraction >= threshold, "recent_net_per_week": weekly}
+        item.update(forecast.fill_forecast(c.capacity - c.used, weekly, today).as_dict())
+        if by_type:
+            item["by_type"] = dict(sorted(types.get(c.id, {}).items()))
+        items.append(item)
+    alerts = [{"id": i["id"], "barcode": i["barcode"], "kind": i["kind"], "path": i["path"],
+               "fraction": i["fraction"], "used": i["used"], "positions": i["positions"], "threshold": threshold,
+               "message": f"{i['path']} is {i['fraction']:.0%} full ({i['used']} of {i['positions']} positions; "
+                          f"alert at {threshold:.0%})."}
+              for i in sorted(items, key=lambda i: (-i["fraction"], i["path"])) if i["alert"]]
+    result = {
+        "generated_at": now,
+        "threshold": threshold,
+        "items": items,
+        "alerts": alerts,
+        "intake_per_week": intake_per_week(now),
+        "forecast": {"method": forecast.METHOD, "window_weeks": forecast.WINDOW_WEEKS},
+        "by_type_note": ("Counts by sample type come from one GROUP BY over the stored samples "
+                         "(O(samples)); they are computed only with by_type=true."),
+    }
+    if by_type:
+        result["by_type_totals"] = type_totals
+    return result
