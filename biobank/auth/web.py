@@ -2,35 +2,41 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from ..core.errors import NotAuthenticated
+from ..core.permissions import allowed
+from ..core.requests import current_actor
 from . import service
 
 blp = Blueprint("auth_web", __name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    username = StringField("Username", validators=[DataRequired(message="Enter your username."), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("auth_web.home")
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("auth_web.home")
 
 
 @blp.route("/login", methods=["GET", "POST"])
 def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("auth_web.home"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = service.authenticate(form.username.data, form.password.data)
+            user = service.authenticate(form.username.data.strip(), form.password.data)
         except NotAuthenticated as exc:
-            flash(exc.message, "error")
-            return render_template("auth/login.html", form=form), 401
+            return render_template("auth/login.html", form=form, error=exc.message), 401
         login_user(user)
+        flash(f"Welcome, {user.username}.", "info")
         return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), (422 if form.errors else 200)
 
 
 @blp.post("/logout")
@@ -44,4 +50,8 @@ def logout():
 @blp.get("/")
 @login_required
 def home():
+    """Staff land on the scan page; researchers on a page pointing to the catalogue."""
+    if allowed(current_actor(), "samples.identified"):
+        from ..core.web import scan_page
+        return scan_page()
     return render_template("home.html")

@@ -1,3 +1,165 @@
-from flask import Blueprint
+"""The scan page (the technicians' home) and the navigation helpers of base.html.
+
+A scan only reads: it finds what a barcode is and shows what can be done with
+it next. Every change is a form post to the sample or storage pages, which call
+one service each.
+"""
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+
+from .errors import DomainError, UnknownBarcode
+from .permissions import allowed, require
+from .requests import current_actor, optional_actor
 
 blp = Blueprint("core_web", __name__)
+
+# Which permission a navigation target needs (endpoints other pages may add later).
+NAV_PERMISSIONS = {
+    "auth_web.home": None,
+    "core_web.scan": "samples.handle",
+    "samples_web.index": "samples.identified",
+    "samples_web.register": "samples.handle",
+    "samples_web.import_csv": "samples.handle",
+    "storage_web.index": "samples.identified",
+    "storage_web.layout": "storage.layout",
+    "requests_web.index": None,   # researchers (own requests), managers (decide), technicians (pick)
+    "requests_web.catalogue": "catalogue.search",
+    "reports_web.capacity": "reports.read",
+    "custody_web.audit_log": "reports.read",
+    "reports_web.reconcile": "reports.read",
+}
+
+# Command barcodes: print them on a sheet at the bench so every action can be
+# started by scanning. ":" never occurs in a sample or container barcode.
+COMMANDS = {
+    "CMD:MOVE": "move", "CMD:CHECKOUT": "checkout", "CMD:RETURN": "return_sample",
+    "CMD:ALIQUOT": "aliquot", "CMD:DISCARD": "discard", "CMD:CANCEL": None,
+}
+
+
+def nav_allowed(endpoint: str, permission: str | None = None) -> bool:
+    """The endpoint exists in this app and the current user's role may use it."""
+    if endpoint not in current_app.view_functions:
+        return False
+    actor = optional_actor()
+    if actor is None:
+        return False
+    permission = permission or NAV_PERMISSIONS.get(endpoint)
+    return permission is None or allowed(actor, permission)
+
+
+@blp.app_template_global()
+def nav_link(endpoint: str, label: str, permission: str | None = None) -> Markup:
+    """A navigation link, or nothing when the page does not exist (yet) or the role may not use it."""
+    if not nav_allowed(endpoint, permission):
+        return Markup("")
+    try:
+        href = url_for(endpoint)
+    except Exception:  # an endpoint that needs arguments is not a navigation target
+        return Markup("")
+    current = ' aria-current="page"' if request.endpoint == endpoint else ""
+    return Markup(f'<a href="{escape(href)}"{current}>{escape(label)}</a>')
+
+
+@blp.app_template_global()
+def can(permission: str) -> bool:
+    return allowed(optional_actor(), permission)
+
+
+@blp.app_template_filter("status_label")
+def status_label(status: str | None) -> str:
+    return (status or "").replace("_", " ")
+
+
+def sample_actions(sample) -> list[tuple[str, str]]:
+    """(endpoint, label) of the actions the current user may take on this sample now."""
+    if not can("samples.handle"):
+        return []
+    actions = []
+    in_storage = bool(sample.container_id)
+    if sample.status in ("available", "reserved") and in_storage:
+        actions.append(("samples_web.move", "Move"))
+    if sample.status in ("available", "reserved"):
+        actions.append(("samples_web.checkout", "Check out"))
+    if sample.status == "checked_out":
+        actions.append(("samples_web.return_sample", "Return"))
+    if sample.status in ("available", "checked_out"):
+        actions.append(("samples_web.aliquot", "Aliquot"))
+    if sample.status in ("available", "checked_out"):
+        actions.append(("samples_web.discard", "Discard"))
+    return actions
+
+
+@blp.app_context_processor
+def _helpers():
+    return {"sample_actions": sample_actions, "scan_commands": COMMANDS}
+
+
+# -- the scan page ----------------------------------------------------------------
+def _find_sample(code):
+    from ..samples.service import find_sample
+    return find_sample(code)
+
+
+def _find_container(code):
+    from ..storage.service import container_by_barcode
+    try:
+        return container_by_barcode(code)
+    except UnknownBarcode:
+        return None
+
+
+def _render(status=200, **context):
+    template = "scan/_panel.html" if request.headers.get("X-Scan-Fragment") else "scan/scan.html"
+    context.setdefault("code", "")
+    return render_template(template, **context), status
+
+
+def scan_page():
+    """Interpret one scan (`code`), given the sample already in hand (`sample`)."""
+    actor = current_actor()
+    require(actor, "samples.identified")
+    code = (request.args.get("code") or "").strip()
+    held = (request.args.get("sample") or "").strip()
+    held_sample = _find_sample(held) if held else None
+    if not code:
+        return _render(sample=held_sample)
+    upper = code.upper()
+    if upper in COMMANDS:
+        endpoint = COMMANDS[upper]
+        if endpoint is None:
+            return _render(message="Cleared. Scan a tube, box or rack.")
+        if held_sample is None:
+            return _render(404, error=f"{code} is a command: scan a sample first, then the command.",
+                           code=code)
+        return redirect(url_for(f"samples_web.{endpoint}", barcode=held_sample.barcode))
+    sample = _find_sample(code)
+    if sample is not None:
+        return _render(sample=sample, code=code)
+    container = _find_container(code)
+    if container is not None:
+        if held_sample is not None and held_sample.status in ("available", "reserved", "checked_out") \
+                and held_sample.barcode != code:
+            if not container.is_grid:
+                return _render(409, error=f"{container.path} is a {container.kind}; scan the box "
+                                          f"{held_sample.barcode} goes into.", sample=held_sample, code=code)
+            return _render(sample=held_sample, target=container, code=code)
+        return redirect(url_for("storage_web.container", container_id=container.id))
+    return _render(404, error=f"Unknown barcode: {code}. No sample or container has this barcode.",
+                   sample=held_sample, code=code)
+
+
+@blp.get("/scan")
+@login_required
+def scan():
+    return scan_page()
+
+
+def choices(pairs) -> list:
+    """Select options as WTForms wants them (SelectChoice from 3.3 on; tuples before)."""
+    try:
+        from wtforms.fields.choices import SelectChoice
+    except ImportError:  # WTForms < 3.3
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]

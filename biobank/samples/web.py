@@ -1,3 +1,476 @@
-from flask import Blueprint
+"""Sample pages: list, register (one or a CSV), details, and the actions.
+
+Each form view parses its form, calls one service, flashes and redirects. A
+domain error re-renders the form with the message next to the field.
+"""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import func, select
+from wtforms import (DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..core.web import choices
+from ..core.errors import DomainError, ImportRejected, InvalidInput, UnknownBarcode
+from ..core.permissions import allowed, require
+from ..core.requests import current_actor
+from ..extensions import db
+from ..storage.models import Container
+from ..storage.placement import STRATEGIES
+from . import importer, queries, service
+from .models import SAMPLE_TYPES, STATUSES, TEMPERATURES, Sample
+from .validation import UNITS
 
 blp = Blueprint("samples_web", __name__)
+
+PER_PAGE = 25
+_PLACEMENTS = [("compact", "Automatic: first box with room (compact)"),
+               ("spread", "Automatic: spread a donor's aliquots over tanks"),
+               ("position", "At a position I choose")]
+
+
+# -- forms ---------------------------------------------------------------------------
+class RegisterForm(FlaskForm):
+    barcode = StringField("Barcode", validators=[DataRequired("Scan or type the tube's barcode."), Length(max=64)])
+    sample_type = SelectField("Sample type", choices=choices([("", "— choose —")] + [(t, t) for t in SAMPLE_TYPES]),
+                              validators=[DataRequired("Choose the sample type.")])
+    donor = StringField("Donor pseudonym", validators=[Optional(), Length(max=64)])
+    collected_at = StringField("Collected at (UTC)", validators=[Optional()])
+    volume = StringField("Volume", validators=[Optional(), Length(max=20)])
+    unit = SelectField("Unit", choices=choices([(u, u) for u in UNITS]), default="mL")
+    anatomical_site = StringField("Anatomical site (ICD-O-3)", validators=[Optional(), Length(max=16)])
+    diagnosis = StringField("Diagnosis (ICD-10)", validators=[Optional(), Length(max=16)])
+    storage_temperature = SelectField("Storage temperature", default="",
+                                      choices=choices([("", "— any —")] + [(t, t) for t in TEMPERATURES]))
+    sprec = StringField("SPREC code", validators=[Optional(), Length(max=40)])
+    parent_barcode = StringField("Parent barcode (for a derivative)", validators=[Optional(), Length(max=64)])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
+    placement = RadioField("Where does it go?", choices=choices(_PLACEMENTS), default="compact")
+    container = StringField("Box (scan its label or type its id)", validators=[Length(max=64)])
+    position = StringField("Position", validators=[Length(max=8)])
+
+    def validate_container(self, field):
+        if self.placement.data == "position" and not (field.data or "").strip():
+            raise ValidationError("Scan the box, or choose automatic placement.")
+
+    def validate_position(self, field):
+        if self.placement.data == "position" and not (field.data or "").strip():
+            raise ValidationError("Give the position, such as A1.")
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file."),
+                                             FileAllowed(["csv", "txt"], "Upload a .csv file.")])
+    strategy = SelectField("Placement for rows without container_id/position",
+                           choices=choices([(s, s) for s in STRATEGIES]), default="compact")
+
+
+class ImportConfirmForm(FlaskForm):
+    csv_text = TextAreaField(validators=[DataRequired()])
+    strategy = SelectField(choices=choices([(s, s) for s in STRATEGIES]), default="compact")
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search (GET) form changes nothing
+
+    q = StringField("Text", validators=[Optional(), Length(max=64)])
+    sample_type = SelectField("Type", choices=choices([("", "any type")] + [(t, t) for t in SAMPLE_TYPES]), default="")
+    status = SelectField("Status", choices=choices([("", "any status")] + [(s, s.replace("_", " ")) for s in STATUSES]),
+                         default="")
+    donor = StringField("Donor", validators=[Optional(), Length(max=64)])
+    container = StringField("In container (barcode)", validators=[Optional(), Length(max=64)])
+
+
+class MoveForm(FlaskForm):
+    container = StringField("Target box (scan its label)", validators=[DataRequired("Scan the target box."),
+                                                                       Length(max=64)])
+    position = StringField("Position", validators=[DataRequired("Scan or type the position, such as A1."),
+                                                   Length(max=8)])
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+    from_scan = HiddenField()
+
+
+class CheckoutForm(FlaskForm):
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+    from_scan = HiddenField()
+
+
+class ReturnForm(FlaskForm):
+    thawed = RadioField("Did it thaw?", choices=choices([("no", "No, it stayed frozen"), ("yes", "Yes, it thawed")]),
+                        validators=[InputRequired("Say whether the sample thawed.")])
+    container = StringField("Box (empty: back to its old place)", validators=[Optional(), Length(max=64)])
+    position = StringField("Position", validators=[Optional(), Length(max=8)])
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+    from_scan = HiddenField()
+
+
+class AliquotForm(FlaskForm):
+    count = IntegerField("How many aliquots", default=2,
+                         validators=[InputRequired("How many aliquots?"), NumberRange(1, 96)])
+    volume = DecimalField("Volume of each", places=None,
+                          validators=[InputRequired("Give the volume of each aliquot."),
+                                      NumberRange(min=0.0001, message="The volume must be more than 0.")])
+    strategy = SelectField("Placement", choices=choices([("spread", "spread over tanks"), ("compact", "compact")]),
+                           default="spread")
+
+
+class DiscardForm(FlaskForm):
+    reason = StringField("Why is it discarded?", validators=[DataRequired("Say why the sample is discarded."),
+                                                              Length(max=2000)])
+    confirm = StringField("Scan the tube again to confirm", validators=[DataRequired(
+        "Scan the tube again to confirm.")])
+
+
+# -- helpers -------------------------------------------------------------------------
+def _container_id(text: str) -> int:
+    """A box given by its scanned label (or its numeric id)."""
+    from ..storage.service import container_by_barcode, get_container
+    text = (text or "").strip()
+    try:
+        return container_by_barcode(text).id
+    except UnknownBarcode:
+        if text.isdigit():
+            return get_container(int(text)).id
+        raise UnknownBarcode(f"No box has the barcode {text}.") from None
+
+
+def _attach(form: FlaskForm, error: DomainError, default_field: str) -> None:
+    """Show a domain error next to the field it is about."""
+    placed = False
+    for detail in error.details if isinstance(error.details, list) else []:
+        name = detail.get("field") if isinstance(detail, dict) else None
+        if name and hasattr(form, name):
+            getattr(form, name).errors = list(getattr(form, name).errors) + [detail["message"]]
+            placed = True
+    if not placed:
+        field = getattr(form, default_field)
+        field.errors = list(field.errors) + [error.message]
+
+
+def _after_action(sample_barcode: str, from_scan: bool):
+    if from_scan:
+        return redirect(url_for("core_web.scan", code=sample_barcode))
+    return redirect(url_for("samples_web.detail", barcode=sample_barcode))
+
+
+def _form_status(form) -> int:
+    return 422 if form.errors else 200
+
+
+def _handle():
+    actor = current_actor()
+    require(actor, "samples.handle")
+    return actor
+
+
+# -- list and details -----------------------------------------------------------------
+@blp.get("/samples")
+@login_required
+def index():
+    actor = current_actor()
+    require(actor, "samples.identified")
+    form = FilterForm(request.args)
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    filters = {k: (form[k].data or "").strip() for k in ("q", "sample_type", "status", "donor")}
+    filters = {k: v for k, v in filters.items() if v}
+    args = dict(filters)
+    error = None
+    if form.container.data:
+        args["container"] = form.container.data.strip()
+        try:
+            filters["container_id"] = _container_id(form.container.data)
+        except DomainError as exc:
+            error = exc.message
+    result = queries.search(actor, filters, page, PER_PAGE) if error is None else \
+        {"items": [], "total": 0, "page": 1, "pages": 1, "per_page": PER_PAGE}
+    return render_template("samples/index.html", form=form, page=result, args=args, error=error,
+                           filtered=bool(args)), (404 if error else 200)
+
+
+@blp.get("/samples/<barcode>")
+@login_required
+def detail(barcode):
+    actor = current_actor()
+    sample = queries.sample_for(actor, barcode)
+    identified = allowed(actor, "samples.identified")
+    events = queries.history(actor, barcode) if identified else []
+    return render_template("samples/detail.html", sample=sample, events=events, identified=identified,
+                           new=request.args.get("new") == "1")
+
+
+# -- registration -----------------------------------------------------------------------
+@blp.route("/samples/new", methods=["GET", "POST"])
+@login_required
+def register():
+    actor = _handle()
+    form = RegisterForm()
+    if request.method == "GET":
+        if request.args.get("container"):
+            form.container.data = request.args["container"]
+            form.position.data = request.args.get("position", "")
+            form.placement.data = "position"
+        form.parent_barcode.data = request.args.get("parent", form.parent_barcode.data)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if form.placement.data == "position":
+                location = {"container_id": _container_id(form.container.data),
+                            "position": form.position.data.strip()}
+            else:
+                location = {"strategy": form.placement.data}
+            fields = {name: (getattr(form, name).data or None) for name in (
+                "barcode", "sample_type", "donor", "collected_at", "volume", "unit", "anatomical_site",
+                "diagnosis", "storage_temperature", "sprec", "parent_barcode", "notes")}
+            fields["barcode"] = fields["barcode"].strip()
+            if not fields["volume"]:
+                fields["unit"] = None
+            sample = service.register_sample(actor, location=location, **fields)
+        except DomainError as exc:
+            _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container",
+                                                           "slot_occupied", "invalid_position",
+                                                           "not_allowed_here", "no_free_position")
+                    and form.placement.data == "position" else "barcode")
+            status = exc.status
+        else:
+            flash(f"Registered {sample.barcode} at {sample.location_path}.", "success")
+            return redirect(url_for("samples_web.detail", barcode=sample.barcode, new=1))
+    elif form.errors:
+        status = 422
+    return render_template("samples/register.html", form=form), status
+
+
+def _planned(barcodes: list[str], limit: int = 100) -> tuple[list, list]:
+    """Where an import put its samples (read inside the preview's savepoint)."""
+    rows = db.session.execute(
+        select(Sample.barcode, Container.path, Sample.pos_row, Sample.pos_col)
+        .join(Container, Sample.container_id == Container.id)
+        .where(Sample.barcode.in_(barcodes[:limit]))).all()
+    from ..storage.positions import label
+    where = {r.barcode: f"{r.path} / {label(r.pos_row, r.pos_col)}" for r in rows}
+    boxes: dict[str, int] = {}
+    for start in range(0, len(barcodes), 500):
+        chunk = barcodes[start:start + 500]
+        for path, count in db.session.execute(
+                select(Container.path, func.count()).join(Sample, Sample.container_id == Container.id)
+                .where(Sample.barcode.in_(chunk)).group_by(Container.path)):
+            boxes[path] = boxes.get(path, 0) + count
+    return [(b, where.get(b)) for b in barcodes[:limit]], sorted(boxes.items())
+
+
+def _preview(actor, text: str, strategy: str) -> dict:
+    """Run the whole import in a savepoint and roll it back: every row checked, nothing stored.
+
+    This adapter owns its transaction like any other; here it never keeps the work.
+    """
+    nested = db.session.begin_nested()
+    try:
+        barcodes = importer.import_samples(actor, text, strategy=strategy)
+        planned, boxes = _planned(barcodes)
+    finally:
+        if nested.is_active:
+            nested.rollback()
+    return {"count": len(barcodes), "planned": planned, "boxes": boxes}
+
+
+def _decode(upload) -> str:
+    data = upload.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("The file is not UTF-8 text; save it as CSV (UTF-8).", code="invalid_encoding") from None
+
+
+@blp.route("/samples/import", methods=["GET", "POST"])
+@login_required
+def import_csv():
+    """Upload → preview (all rows checked, nothing stored) → import."""
+    actor = _handle()
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return render_template("samples/import.html", form=form), _form_status(form)
+    try:
+        text = _decode(form.file.data)
+        preview = _preview(actor, text, form.strategy.data)
+    except ImportRejected as exc:
+        return render_template("samples/import.html", form=form, rejected=exc,
+                               filename=form.file.data.filename), exc.status
+    except DomainError as exc:
+        form.file.errors = list(form.file.errors) + [exc.message]
+        return render_template("samples/import.html", form=form), exc.status
+    confirm = ImportConfirmForm(formdata=None, csv_text=text, strategy=form.strategy.data)
+    return render_template("samples/import_preview.html", preview=preview, confirm=confirm,
+                           filename=form.file.data.filename)
+
+
+@blp.post("/samples/import/confirm")
+@login_required
+def import_confirm():
+    actor = _handle()
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        flash("The import form was incomplete; upload the file again.", "error")
+        return redirect(url_for("samples_web.import_csv"))
+    try:
+        barcodes = importer.import_samples(actor, form.csv_text.data.replace("\r\n", "\n"),
+                                           strategy=form.strategy.data)
+    except ImportRejected as exc:
+        return render_template("samples/import.html", form=ImportForm(formdata=None), rejected=exc,
+                               filename="the file"), exc.status
+    boxes = set()
+    for start in range(0, len(barcodes), 500):
+        boxes |= {r[0] for r in db.session.execute(select(Sample.container_id).where(
+            Sample.barcode.in_(barcodes[start:start + 500])).distinct())}
+    flash(f"Imported {len(barcodes)} samples.", "success")
+    return redirect(url_for("samples_web.import_done", count=len(barcodes),
+                            boxes=",".join(str(b) for b in sorted(boxes) if b)))
+
+
+@blp.get("/samples/import/done")
+@login_required
+def import_done():
+    _handle()
+    ids = [int(b) for b in (request.args.get("boxes") or "").split(",") if b.isdigit()][:500]
+    boxes = db.session.execute(select(Container).where(Container.id.in_(ids)).order_by(Container.id)
+                               ).scalars().all() if ids else []
+    return render_template("samples/import_done.html", count=request.args.get("count", type=int) or 0,
+                           boxes=boxes)
+
+
+# -- actions --------------------------------------------------------------------------------
+@blp.route("/samples/<barcode>/move", methods=["GET", "POST"])
+@login_required
+def move(barcode):
+    actor = _handle()
+    sample = service.get_sample(barcode)
+    form = MoveForm()
+    if request.method == "GET":
+        form.container.data = request.args.get("container", "")
+        form.position.data = request.args.get("position", "")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            moved = service.move_sample(actor, barcode, container_id=_container_id(form.container.data),
+                                        position=form.position.data.strip(), reason=form.reason.data or None)
+        except DomainError as exc:
+            _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
+            status = exc.status
+        else:
+            flash(f"Moved {barcode} to {moved.location_path}.", "success")
+            return _after_action(barcode, bool(form.from_scan.data))
+    elif form.errors:
+        status = 422
+    return render_template("samples/action.html", sample=sample, form=form, action="move",
+                           title=f"Move {barcode}", submit="Move"), status
+
+
+@blp.route("/samples/<barcode>/checkout", methods=["GET", "POST"])
+@login_required
+def checkout(barcode):
+    actor = _handle()
+    sample = service.get_sample(barcode)
+    form = CheckoutForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.checkout_sample(actor, barcode, reason=form.reason.data or None)
+        except DomainError as exc:
+            _attach(form, exc, "reason")
+            status = exc.status
+        else:
+            flash(f"Checked out {barcode}: it is now with {actor.username}.", "success")
+            return _after_action(barcode, bool(form.from_scan.data))
+    elif form.errors:
+        status = 422
+    return render_template("samples/action.html", sample=sample, form=form, action="checkout",
+                           title=f"Check out {barcode}", submit="Check out"), status
+
+
+@blp.route("/samples/<barcode>/return", methods=["GET", "POST"])
+@login_required
+def return_sample(barcode):
+    actor = _handle()
+    sample = service.get_sample(barcode)
+    form = ReturnForm()
+    if request.method == "GET":
+        form.container.data = request.args.get("container", "")
+        form.position.data = request.args.get("position", "")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            container_id = _container_id(form.container.data) if (form.container.data or "").strip() else None
+            returned = service.return_sample(actor, barcode, thawed=form.thawed.data == "yes",
+                                             container_id=container_id,
+                                             position=(form.position.data or "").strip() or None,
+                                             reason=form.reason.data or None)
+        except DomainError as exc:
+            _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
+            status = exc.status
+        else:
+            thaw = f" Freeze–thaw count is now {returned.freeze_thaw_count}." if form.thawed.data == "yes" else ""
+            flash(f"Returned {barcode} to {returned.location_path}.{thaw}", "success")
+            return _after_action(barcode, bool(form.from_scan.data))
+    elif form.errors:
+        status = 422
+    home = None
+    if sample.home_container_id is not None:
+        from ..storage.positions import label
+        home = f"{sample.home_container.path} / {label(sample.home_row, sample.home_col)}"
+    return render_template("samples/action.html", sample=sample, form=form, action="return", home=home,
+                           title=f"Return {barcode}", submit="Return"), status
+
+
+@blp.route("/samples/<barcode>/aliquot", methods=["GET", "POST"])
+@login_required
+def aliquot(barcode):
+    actor = _handle()
+    sample = service.get_sample(barcode)
+    form = AliquotForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            children = service.aliquot_sample(actor, barcode, count=form.count.data, volume=form.volume.data,
+                                              strategy=form.strategy.data)
+        except DomainError as exc:
+            _attach(form, exc, "volume" if exc.code == "insufficient_volume" else "count")
+            status = exc.status
+        else:
+            flash(f"Made {len(children)} aliquot(s) of {barcode}: "
+                  + ", ".join(f"{c.barcode} at {c.location_path}" for c in children)
+                  + ". Print their labels below.", "success")
+            return redirect(url_for("samples_web.detail", barcode=barcode))
+    elif form.errors:
+        status = 422
+    return render_template("samples/action.html", sample=sample, form=form, action="aliquot",
+                           title=f"Aliquot {barcode}", submit="Make aliquots"), status
+
+
+@blp.route("/samples/<barcode>/discard", methods=["GET", "POST"])
+@login_required
+def discard(barcode):
+    actor = _handle()
+    sample = service.get_sample(barcode)
+    form = DiscardForm()
+    status = 200
+    if form.validate_on_submit():
+        if form.confirm.data.strip() != barcode:
+            form.confirm.errors = [f"That is not {barcode}; scan the same tube again to confirm."]
+            status = 422
+        else:
+            try:
+                service.discard_sample(actor, barcode, reason=form.reason.data.strip())
+            except DomainError as exc:
+                _attach(form, exc, "reason")
+                status = exc.status
+            else:
+                flash(f"Discarded {barcode}.", "success")
+                return redirect(url_for("samples_web.detail", barcode=barcode))
+    elif form.errors:
+        status = 422
+    return render_template("samples/action.html", sample=sample, form=form, action="discard",
+                           title=f"Discard {barcode}", submit="Discard for good"), status

@@ -1,3 +1,153 @@
-from flask import Blueprint
+"""Storage pages: the tree with capacity bars, box maps, acting on a position,
+and the layout builder. Views only read or call one service."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from sqlalchemy import select
+
+from ..core.web import choices
+from ..core.errors import DomainError
+from ..core.permissions import require
+from ..core.requests import current_actor
+from ..extensions import db
+from ..samples.models import TEMPERATURES, Sample
+from . import positions, queries, service
+from .models import Container
+from .service import MAX_GRID
 
 blp = Blueprint("storage_web", __name__)
+
+
+@blp.app_template_global()
+def position_label(row: int, col: int) -> str:
+    return positions.label(row, col)
+
+
+class LayoutForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="Give the tank a name."), Length(max=120)])
+    kind = SelectField("Kind", choices=choices([("tank", "Tank"), ("freezer", "Freezer")]), default="tank")
+    parent_id = SelectField("Inside", coerce=str, default="")
+    racks = IntegerField("Racks", default=10, validators=[InputRequired("How many racks?"), NumberRange(1, 100)])
+    boxes_per_rack = IntegerField("Boxes per rack", default=10,
+                                  validators=[InputRequired("How many boxes per rack?"), NumberRange(1, 100)])
+    rows = IntegerField("Rows per box", default=9,
+                        validators=[InputRequired("How many rows per box?"), NumberRange(1, MAX_GRID)])
+    cols = IntegerField("Columns per box", default=9,
+                        validators=[InputRequired("How many columns per box?"), NumberRange(1, MAX_GRID)])
+    storage_temperature = SelectField("Storage temperature", default="",
+                                      choices=choices([("", "— not restricted —")] + [(t, t) for t in TEMPERATURES]))
+
+
+class StoreForm(FlaskForm):
+    barcode = StringField("Sample barcode", validators=[DataRequired("Scan the tube to put here."), Length(max=64)])
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+
+
+def _identified():
+    require(current_actor(), "samples.identified")
+
+
+@blp.get("/containers")
+@login_required
+def index():
+    _identified()
+    return render_template("storage/index.html", roots=queries.roots())
+
+
+@blp.get("/containers/<int:container_id>")
+@login_required
+def container(container_id):
+    _identified()
+    box = service.get_container(container_id)
+    ancestors = _ancestors(box)
+    if box.is_grid:
+        grid = queries.box_map(current_actor(), container_id)
+        rows = [grid["positions"][r * box.cols:(r + 1) * box.cols] for r in range(box.rows)]
+        out = _checked_out_homes(box.id)
+        return render_template("storage/box.html", box=box, rows=rows, ancestors=ancestors, out=out,
+                               highlight=(request.args.get("highlight") or "").upper())
+    return render_template("storage/container.html", container=box, ancestors=ancestors)
+
+
+def _checked_out_homes(box_id: int) -> dict:
+    """Checked-out samples whose place is in this box (they go back there): {position: barcode}."""
+    rows = db.session.execute(select(Sample.barcode, Sample.home_row, Sample.home_col).where(
+        Sample.home_container_id == box_id, Sample.status == "checked_out", Sample.container_id.is_(None)))
+    return {positions.label(r.home_row, r.home_col): r.barcode for r in rows}
+
+
+def _ancestors(container: Container) -> list[Container]:
+    ids = container.ancestor_ids[:-1]
+    return [service.get_container(i) for i in ids]
+
+
+@blp.route("/containers/<int:container_id>/at/<position>", methods=["GET", "POST"])
+@login_required
+def position(container_id, position):
+    """An empty position: put a sample here (scan it). An occupied one: open its sample."""
+    _identified()
+    box = service.get_container(container_id)
+    if not box.is_grid:
+        flash(f"{box.path} has no positions.", "error")
+        return redirect(url_for("storage_web.container", container_id=box.id))
+    row, col = positions.parse(position, box.rows, box.cols)
+    label = positions.label(row, col)
+    occupant = db.session.execute(select(Sample.barcode).where(
+        Sample.container_id == box.id, Sample.pos_row == row, Sample.pos_col == col)).scalar_one_or_none()
+    if occupant is not None and request.method == "GET":
+        return redirect(url_for("samples_web.detail", barcode=occupant))
+    form = StoreForm()
+    status = 200
+    if form.validate_on_submit():
+        from ..samples import service as samples
+        barcode = form.barcode.data.strip()
+        held = samples.find_sample(barcode)
+        if held is not None and held.status == "checked_out":
+            # Coming back from check-out: the return form asks whether it thawed.
+            return redirect(url_for("samples_web.return_sample", barcode=barcode, container=box.barcode,
+                                    position=label))
+        try:
+            moved = samples.move_sample(current_actor(), barcode, container_id=box.id, position=label,
+                                        reason=form.reason.data or None)
+        except DomainError as exc:
+            form.barcode.errors.append(exc.message)
+            status = exc.status
+        else:
+            flash(f"Moved {moved.barcode} to {moved.location_path}.", "success")
+            return redirect(url_for("storage_web.container", container_id=box.id, highlight=label))
+    elif form.errors:
+        status = 422
+    return render_template("storage/position.html", box=box, position=label, form=form,
+                           occupant=occupant), status
+
+
+@blp.route("/containers/layout", methods=["GET", "POST"])
+@login_required
+def layout():
+    """Build a whole tank (admin, manager)."""
+    actor = current_actor()
+    require(actor, "storage.layout")
+    form = LayoutForm()
+    parents = [c for c in queries.roots() if not c.is_grid]
+    form.parent_id.choices = choices([("", "— top level —")] + [(str(c.id), c.path) for c in parents])
+    status = 200
+    if form.validate_on_submit():
+        try:
+            tank = service.build_layout(
+                actor, name=form.name.data.strip(), kind=form.kind.data, racks=form.racks.data,
+                boxes_per_rack=form.boxes_per_rack.data, rows=form.rows.data, cols=form.cols.data,
+                parent_id=int(form.parent_id.data) if form.parent_id.data else None,
+                storage_temperature=form.storage_temperature.data or None)
+        except DomainError as exc:
+            form.name.errors.append(exc.message)
+            status = exc.status
+        else:
+            flash(f"Built {tank.path}: {form.racks.data} racks × {form.boxes_per_rack.data} boxes of "
+                  f"{form.rows.data}×{form.cols.data} ({tank.capacity} positions), label {tank.barcode}.", "success")
+            return redirect(url_for("storage_web.container", container_id=tank.id))
+    elif form.errors:
+        status = 422
+    return render_template("storage/layout.html", form=form), status
