@@ -51,14 +51,20 @@ def filtered(filters: dict):
         conditions.append(CustodyEvent.actor == filters["actor"])
     if filters.get("action"):
         conditions.append(CustodyEvent.action == filters["action"])
-    since, until = _bound(filters.get("since"), False), _bound(filters.get("until"), True)
+    since, until = time_bounds(filters.get("since"), filters.get("until"))
     if since is not None:
         conditions.append(CustodyEvent.at >= since)
     if until is not None:
         conditions.append(CustodyEvent.at < until)
+    return conditions
+
+
+def time_bounds(since, until) -> tuple[datetime | None, datetime | None]:
+    """Dates or datetimes -> naive UTC [since, until); a date `until` includes that day."""
+    since, until = _bound(since, False), _bound(until, True)
     if since is not None and until is not None and until <= since:
         raise InvalidInput("The date range ends before it starts.", code="invalid_date_range")
-    return conditions
+    return since, until
 
 
 def _rows(conditions, batch: int):

@@ -29,7 +29,7 @@ def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> Mar
 def fill_chart(items: list[dict], threshold: float, width: int = 760) -> Markup:
     """One horizontal bar per container: used part hatched, free part empty, numbers written out."""
     label_w, bar_w, row_h, top = 230, width - 230 - 150, 26, 28
-    height = top + row_h * max(1, len(items)) + 10
+    height = top + row_h * max(1, len(items)) + 24
     body = []
     x_threshold = label_w + bar_w * threshold
     body.append(f'<text x="{label_w}" y="16">0%</text><text x="{label_w + bar_w}" y="16" '
@@ -51,9 +51,9 @@ def fill_chart(items: list[dict], threshold: float, width: int = 760) -> Markup:
             text += " ALERT"
         weight = ' font-weight="700"' if item.get("alert") else ""
         body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 15}"{weight}>{escape(text)}</text>')
-    body.append(f'<line x1="{x_threshold:.1f}" y1="20" x2="{x_threshold:.1f}" y2="{height - 6}" stroke="#1b1f24" '
-                f'stroke-dasharray="4 3"/><text x="{x_threshold:.1f}" y="16" text-anchor="middle">'
-                f'alert {threshold:.0%}</text>')
+    body.append(f'<line x1="{x_threshold:.1f}" y1="20" x2="{x_threshold:.1f}" y2="{height - 18}" stroke="#1b1f24" '
+                f'stroke-dasharray="4 3"/><text x="{x_threshold:.1f}" y="{height - 5}" text-anchor="middle">'
+                f'alert at {threshold:.0%}</text>')
     return _svg(width, height, "Fill by container",
                 f"Used and free positions per container; dashed line: alert threshold {threshold:.0%}.", body)
 

@@ -1,3 +1,113 @@
-from flask import Blueprint
+"""Manager pages: capacity dashboard (server-side SVG charts) and rack-scan
+reconciliation. Views only parse input, call one function and render."""
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ..core.errors import DomainError, InvalidInput
+from ..core.permissions import allowed
+from ..core.requests import current_actor
+from ..storage.service import container_by_barcode, get_container
+from . import capacity as capacity_report, charts, reconcile as reconciliation, service
 
 blp = Blueprint("reports_web", __name__)
+
+
+def page_actor(permission: str = "reports.read"):
+    """The current user, or a 403 page for roles without this permission."""
+    actor = current_actor()
+    if not allowed(actor, permission):
+        abort(403, description=f"A {actor.role} may not open this page.")
+    return actor
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def _threshold():
+    raw = request.args.get("threshold", "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput("threshold is a fraction such as 0.9.", code="invalid_threshold") from None
+
+
+@blp.get("/reports/capacity")
+@login_required
+def capacity():
+    actor = page_actor()
+    try:
+        report = capacity_report.capacity(actor, threshold=_threshold(), by_type=_flag("by_type"),
+                                          include_boxes=_flag("boxes"))
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("reports_web.capacity"))
+    tanks = [i for i in report["items"] if i["depth"] <= 1 or i["kind"] in ("tank", "freezer")]
+    return render_template("reports/capacity.html", report=report,
+                           fill_svg=charts.fill_chart(tanks, report["threshold"]),
+                           intake_svg=charts.intake_chart(report["intake_per_week"]),
+                           by_type=_flag("by_type"), boxes=_flag("boxes"))
+
+
+@blp.get("/reports/capacity/<chart>.svg")
+@login_required
+def capacity_chart(chart):
+    actor = page_actor()
+    report = capacity_report.capacity(actor, threshold=_threshold())
+    if chart == "fill":
+        svg = charts.fill_chart([i for i in report["items"] if i["depth"] <= 1 or i["kind"] in ("tank", "freezer")],
+                                report["threshold"])
+    elif chart == "intake":
+        svg = charts.intake_chart(report["intake_per_week"])
+    else:
+        abort(404)
+    return Response(str(svg), mimetype="image/svg+xml")
+
+
+@blp.route("/reports/reconcile", methods=["GET", "POST"])
+@login_required
+def reconcile():
+    actor = page_actor()
+    box_code = (request.values.get("container") or "").strip()
+    if request.method == "GET" or not box_code:
+        if request.method == "POST":
+            flash("Scan or type the barcode of the box the rack scan belongs to.", "error")
+        return render_template("reports/reconcile.html", result=None, box_code=box_code,
+                               can_apply=allowed(actor, "reports.act")), 200 if request.method == "GET" else 422
+    upload = request.files.get("file")
+    status = 200
+    result = None
+    try:
+        box = container_by_barcode(box_code) if not box_code.isdigit() else get_container(int(box_code))
+        if upload is None or not upload.filename:
+            raise InvalidInput("Choose the rack-scanner file to upload.", code="no_file")
+        result = reconciliation.reconcile(actor, box.id, upload.read())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        status = exc.status
+        details = exc.details if isinstance(exc.details, list) else []
+        return render_template("reports/reconcile.html", result=None, box_code=box_code, bad_lines=details,
+                               can_apply=allowed(actor, "reports.act")), status
+    return render_template("reports/reconcile.html", result=result, box_code=box_code,
+                           can_apply=allowed(actor, "reports.act")), status
+
+
+@blp.post("/reports/reconcile/apply")
+@login_required
+def reconcile_apply():
+    actor = page_actor()
+    container_id = request.form.get("container_id", type=int)
+    corrections = []
+    for value in request.form.getlist("correction"):
+        barcode, _, position = value.rpartition("@")
+        corrections.append({"barcode": barcode, "position": position})
+    if container_id is None:
+        flash("Which box? Upload the scan again.", "error")
+        return redirect(url_for("reports_web.reconcile"))
+    box = get_container(container_id)
+    outcome = service.apply_reconciliation(actor, container_id, corrections)
+    flash(f"Applied {len(outcome['moved'])} correction move(s) in {outcome['path']} "
+          f"(reason: {service.RECONCILIATION_REASON}).", "success")
+    return redirect(url_for("reports_web.reconcile", container=box.barcode))

@@ -46,3 +46,17 @@ def register(make):
                                     location={"container_id": box.id, "position": position})
         db.session.commit()
     return register_all
+
+
+@pytest.fixture
+def page(app, make):
+    """page(role): a browser-like test client logged in through the login form."""
+    from ..factories import PASSWORD
+
+    def login(role):
+        client = app.test_client()
+        user = make.user(role)
+        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302
+        return client
+    return login
