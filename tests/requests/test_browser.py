@@ -1,0 +1,155 @@
+"""Researcher and manager pages in a real Chromium (Debian's, never a downloaded one).
+
+The app is served on loopback by werkzeug in a thread, with CSRF on as in production.
+"""
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from biobank import create_app
+from biobank.extensions import db
+from biobank.requests.models import ResearchRequest
+from tests.factories import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires {CHROMIUM} for browser tests")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_url(database_url, app):
+    served = create_app({"SQLALCHEMY_DATABASE_URI": database_url})  # CSRF on
+    server = make_server("127.0.0.1", 0, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    with served.app_context():
+        db.engine.dispose()
+
+
+def _login(browser, base, username):
+    page = browser.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(re.compile(r".*/(?!login).*"))
+    return page
+
+
+def _status(request_id):
+    db.session.expire_all()
+    status = db.session.get(ResearchRequest, request_id).status
+    db.session.rollback()  # on SQLite the test's own transaction would hold the write lock the server needs
+    return status
+
+
+def _users(make, *roles):
+    names = [make.user(role).username for role in roles]
+    db.session.rollback()
+    return names
+
+
+def test_researcher_requests_and_manager_approves(browser, live_url, make, stock):
+    researcher, manager = _users(make, "researcher", "manager")
+
+    page = _login(browser, live_url, researcher)
+    page.goto(live_url + "/catalogue")
+    page.select_option("select[name=sample_type]", "plasma")
+    page.fill("input[name=diagnosis]", "C50")
+    page.click("button:has-text('Search')")
+    rows = page.locator("table[data-catalogue] tbody tr")
+    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.barcode)")) == ["S-A-1", "S-B-1", "S-B-2", "S-W-1"]
+    assert "D-S-A-1" not in page.content() and "Tank 02" not in page.content()
+    # A facet link narrows the search and shows its count.
+    facet = page.locator("[data-facet=anatomical_site] a", has_text="C50")
+    assert facet.count() == 1
+    for barcode in ("S-A-1", "S-B-2"):
+        page.click(f"button[aria-label='Add {barcode} to cart']")
+        assert page.locator(".flash.success").inner_text().startswith("Added " + barcode)
+    assert page.locator("[data-cart-count]").inner_text() == "2"
+
+    page.click("[data-cart-link]")
+    page.fill("input[name=title]", "Breast plasma")
+    page.fill("textarea[name=purpose]", "Marker validation")
+    page.fill("input[name=ethics_reference]", "EC-2024-017")
+    page.click("button:has-text('Create request')")
+    page.wait_for_url(re.compile(r".*/requests/\d+$"))
+    request_id = int(page.url.rsplit("/", 1)[1])
+    assert page.locator("[data-status]").inner_text() == "submitted"
+    assert page.locator("text=Approve and reserve").count() == 0
+    page.goto(live_url + "/requests")
+    assert page.locator("table[data-requests] tbody tr").count() == 1
+    assert _status(request_id) == "submitted"
+    page.close()
+
+    page = _login(browser, live_url, manager)
+    page.goto(f"{live_url}/requests/{request_id}")
+    page.click("button:has-text('Reject')")  # the reason is required: the browser keeps the form
+    assert _status(request_id) == "submitted"
+    page.fill("input[name=approve-reason]", "Fits the biobank's access policy")
+    page.click("button:has-text('Approve and reserve')")
+    assert "approved" in page.locator(".flash.success").inner_text()
+    assert page.locator("[data-status]").inner_text() == "approved"
+    assert _status(request_id) == "approved"
+    statuses = page.locator("table[data-items] .status").all_inner_texts()
+    assert statuses == ["reserved", "reserved"]
+
+
+def test_technician_scans_to_pick(browser, live_url, make, stock):
+    from biobank.requests import service
+    researcher = make.actor("researcher")
+    req = service.create_request(researcher, title="t", purpose="p", ethics_reference="e",
+                                 samples=["S-B-1", "S-A-1"])
+    service.submit_request(researcher, req.id)
+    service.approve_request(make.actor("manager"), req.id)
+    db.session.commit()
+    request_id = req.id
+    [technician] = _users(make, "technician")
+
+    page = _login(browser, live_url, technician)
+    page.goto(f"{live_url}/requests/{request_id}/pick")
+    scan = page.locator("input[name=barcode]")
+    assert page.evaluate("document.activeElement.name") == "barcode"
+    assert "Tank 02 / Rack 1 / Box 1 / B2" in page.locator("[data-next]").inner_text()
+
+    scan.fill("S-A-3")
+    scan.press("Enter")
+    error = page.locator(".flash.error")
+    assert "S-A-3" in error.inner_text() and "not on the pick list" in error.inner_text()
+    assert _status(request_id) == "approved"
+    assert page.evaluate("document.activeElement.name") == "barcode"
+
+    for barcode in ("S-A-1", "S-B-1"):
+        page.locator("input[name=barcode]").fill(barcode)
+        page.locator("input[name=barcode]").press("Enter")
+        assert f"Picked {barcode}" in page.locator(".flash.success").inner_text()
+    assert "Everything is picked" in page.content()
+    assert _status(request_id) == "picking"
+    page.click("a:has-text('Ship')")
+    page.fill("input[name=recipient]", "Dr Ada, Lab 4")
+    page.fill("input[name=courier]", "DHL")
+    page.click("button:has-text('Record shipment')")
+    assert page.locator("[data-status]").inner_text() == "shipped"
+    assert _status(request_id) == "shipped"
