@@ -176,3 +176,16 @@ def test_first_wrong_scan_does_not_start_picking(api, make, stock):
     technician = api("technician")
     assert technician.post(f"/requests/{request_id}/pick", json={"barcode": "S-A-2"}).status_code == 409
     assert technician.get(f"/requests/{request_id}").json["status"] == "approved"
+
+
+def test_reserved_sample_taken_out_by_hand_stays_held_by_its_request(api, make, stock):
+    """A reserved tube checked out and returned outside the request is still held by it."""
+    first = _approved(make, ["S-A-1"])
+    technician = make.actor("technician")
+    samples.checkout_sample(technician, "S-A-1", reason="quick look")
+    samples.return_sample(technician, "S-A-1", thawed=False)
+    db.session.commit()
+    second = _submitted(make, ["S-A-1"])
+    clash = api("manager").post(f"/requests/{second}/approve", json={})
+    assert clash.status_code == 409 and clash.json["code"] == "sample_unavailable"
+    assert api("manager").get(f"/requests/{first}").json["status"] == "approved"
