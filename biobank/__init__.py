@@ -14,7 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     from .core import db as _db_events  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from .core import error_mapping, requests as request_hooks
+    from .core import error_mapping, requests as request_hooks, security
     from .extensions import api, csrf, db, login_manager, migrate
 
     _import_models()
@@ -23,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     request_hooks.register(app)
+    security.register(app)
+    security.document_errors(api)
     api.init_app(app)
     _register_api(api, csrf)
     _register_web(app)
@@ -77,7 +79,9 @@ def _register_cli(app):
     from .samples.cli import import_cli
     from .core.cli import demo_command, serve_command
     from .labels.cli import labels_cli
-    for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli):
+    from .core.backup_cli import backup_command, restore_command
+    for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
+                    restore_command):
         app.cli.add_command(command)
 
 

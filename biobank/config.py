@@ -29,7 +29,12 @@ def database_url(instance: Path) -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'biobank.sqlite3'}"
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def build_config(instance: Path) -> dict:
+    https = _flag("BIOBANK_HTTPS")
     return {
         "SECRET_KEY": secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url(instance),
@@ -40,6 +45,17 @@ def build_config(instance: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "TOKEN_LIFETIME_HOURS": int(os.environ.get("BIOBANK_TOKEN_HOURS", 12)),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Served over HTTPS (directly or behind a TLS-terminating proxy): cookies only travel encrypted.
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        # Trust one reverse proxy's X-Forwarded-* headers (biobank/core/security.py).
+        "BEHIND_PROXY": _flag("BIOBANK_BEHIND_PROXY"),
+        # Login throttling, shared by all workers through the database (auth/service.py).
+        "LOGIN_MAX_FAILURES": int(os.environ.get("BIOBANK_LOGIN_MAX_FAILURES", 5)),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(os.environ.get("BIOBANK_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_WINDOW_MINUTES": int(os.environ.get("BIOBANK_LOGIN_WINDOW_MINUTES", 15)),
         # flask-smorest / OpenAPI
         "API_TITLE": "Biobank inventory API",
         "API_VERSION": "v1",

@@ -1,8 +1,10 @@
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from ..core.errors import DomainError, NotAuthenticated
+from ..core.requests import current_actor
 from ..core.schemas import ApiErrorSchema
 from . import service
 
@@ -27,9 +29,23 @@ class Token(MethodView):
     @blp.arguments(Credentials)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(429, schema=ApiErrorSchema, description="too many failed logins (code too_many_attempts)")
     def post(self, args):
         """A bearer token for a username and password"""
         user = service.authenticate(args["username"], args["password"])
         token, row = service.issue_token(user, current_app.config["TOKEN_LIFETIME_HOURS"])
         return {"token": token, "token_type": "Bearer", "expires_at": row.expires_at,
                 "username": user.username, "role": user.role}
+
+    @blp.response(204)
+    @blp.alt_response(400, schema=ApiErrorSchema, description="no bearer token in the request")
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    def delete(self):
+        """Revoke the bearer token this request carries; it answers 401 from then on"""
+        current_actor()
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise DomainError("Send the token to revoke as 'Authorization: Bearer TOKEN'.", code="no_token")
+        if not service.revoke_token(header[7:].strip()):
+            raise NotAuthenticated("The token is unknown or already revoked.")
+        return None

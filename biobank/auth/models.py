@@ -36,3 +36,13 @@ class ApiToken(db.Model):
 
     user: Mapped[User] = relationship()
 
+
+
+class LoginFailure(db.Model):
+    """A failed login, kept in the database so every worker and machine sees the same count."""
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(64), index=True)

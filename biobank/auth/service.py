@@ -4,15 +4,16 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from flask import current_app, has_request_context, request
+from sqlalchemy import delete, func, insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..core.errors import Conflict, InvalidInput, NotAuthenticated
+from ..core.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
 from ..core.permissions import ROLES, require
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
-from .models import ApiToken, User
+from .models import ApiToken, LoginFailure, User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 MIN_PASSWORD = 8
@@ -37,13 +38,59 @@ def create_user(actor, username: str, password: str, role: str) -> User:
     return user
 
 
-def authenticate(username: str, password: str) -> User:
-    user = db.session.execute(select(User).where(User.username == (username or ""))).scalar_one_or_none()
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
+def _throttle_settings() -> tuple[int, int, int]:
+    config = current_app.config
+    return (config.get("LOGIN_MAX_FAILURES", 5), config.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+            config.get("LOGIN_WINDOW_MINUTES", 15))
+
+
+def _client_address() -> str | None:
+    return (request.remote_addr or None) if has_request_context() else None
+
+
+def _recent_failures(column, value, since) -> int:
+    return db.session.execute(select(func.count()).select_from(LoginFailure)
+                              .where(column == value, LoginFailure.at >= since)).scalar_one()
+
+
+def _check_throttle(username: str, address: str | None) -> None:
+    per_account, per_address, minutes = _throttle_settings()
+    since = utcnow() - timedelta(minutes=minutes)
+    if _recent_failures(LoginFailure.username, username, since) >= per_account or (
+            address and _recent_failures(LoginFailure.address, address, since) >= per_address):
+        raise TooManyAttempts(f"Too many failed logins for this account or from this address; "
+                              f"try again in {minutes} minutes.")
+
+
+def _remember_failure(username: str, address: str | None) -> None:
+    """Store a failed login in its own short transaction: the request that failed is rolled back,
+    the record of the failure must stay (it is what every worker counts)."""
+    db.session.rollback()  # the failing request changes nothing; on SQLite this also frees the write lock
+    with db.engine.begin() as connection:
+        connection.execute(insert(LoginFailure).values(at=utcnow(), username=username, address=address))
+
+
+def authenticate(username: str, password: str, address: str | None = None) -> User:
+    """The user for a username and password, throttled per account and per client address
+    (LOGIN_MAX_FAILURES / LOGIN_MAX_FAILURES_PER_ADDRESS failures in LOGIN_WINDOW_MINUTES -> 429)."""
+    username = (username or "")[:64]
+    address = (address or _client_address() or None)
+    address = address[:64] if address else None
+    _check_throttle(username, address)
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
+        _remember_failure(username, address)
         raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
     if not check_password_hash(user.password_hash, password or "") or not user.active:
+        _remember_failure(username, address)
         raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     return user
 
 
@@ -67,7 +114,11 @@ def user_for_token(token: str) -> User | None:
     return row.user
 
 
-def revoke_token(token: str) -> None:
+def revoke_token(token: str) -> bool:
+    """Revoke a bearer token: from now on it answers 401. False when it was unknown or already revoked."""
     row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(token))).scalar_one_or_none()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    db.session.flush()
+    return True

@@ -4,11 +4,11 @@ import logging
 
 from flask import flash, jsonify, redirect, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
-from .errors import DomainError
+from .errors import DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,13 @@ def handle_database_unavailable(error: OperationalError):
     return _json(503, "database_unavailable", "The database cannot be reached; try again shortly.")
 
 
+def handle_out_of_range(error: Exception):
+    """A number or text the database cannot hold (a page far beyond the end, an id of 30 digits):
+    bad input, refused like any other."""
+    return handle_domain_error(InvalidInput("A number or text in the request is out of the range the inventory "
+                                            "can store.", code="out_of_range"))
+
+
 def handle_unexpected(error: Exception):
     db.session.rollback()
     log.exception("unexpected error")
@@ -91,4 +98,6 @@ def register(app) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(OverflowError, handle_out_of_range)
+    app.register_error_handler(DataError, handle_out_of_range)
     app.register_error_handler(Exception, handle_unexpected)

@@ -78,7 +78,7 @@ class CapacitySchema(Schema):
 class AuditExportQuerySchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json", "ndjson")))
     sample = fields.String()
-    container_id = fields.Integer()
+    container_id = fields.Integer(validate=validate.Range(0, 2**31 - 1))
     actor = fields.String()
     action = fields.String()
     since = DateOrDateTime(metadata={"description": "from this date or time (UTC)"})

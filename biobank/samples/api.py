@@ -35,8 +35,9 @@ class Samples(MethodView):
 
     @blp.arguments(SampleQuerySchema, location="query")
     @blp.response(200, SamplePageSchema)
-    @blp.alt_response(200, content_type="text/csv", description="format=csv: the whole result as CSV",
-                      success=True)
+    @blp.doc(responses={"200": {"description": "A page of samples; format=csv: the whole result as CSV",
+                                "content": {"application/json": {"schema": SamplePageSchema},
+                                            "text/csv": {"schema": {"type": "string"}}}}})
     def get(self, args):
         """Search samples (researchers: the de-identified catalogue); format=csv exports all"""
         actor = current_actor()

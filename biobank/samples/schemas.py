@@ -95,7 +95,8 @@ class ReturnSchema(Schema):
 
 class AliquotSchema(Schema):
     count = fields.Integer(required=True, validate=validate.Range(1, 96))
-    volume = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0, min_inclusive=False))
+    volume = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0, min_inclusive=False),
+                            metadata={"type": "number", "minimum": 0, "exclusiveMinimum": True})
     strategy = fields.String(load_default="spread", validate=validate.OneOf(("compact", "spread")))
     container_id = fields.Integer(allow_none=True)
     positions = fields.List(fields.String(), allow_none=True)

@@ -1,0 +1,180 @@
+"""Backup and restore of the whole inventory.
+
+SQLite: the online backup API (sqlite3.Connection.backup) copies a consistent
+snapshot while the app keeps running; the file it writes is itself a SQLite
+database. PostgreSQL: `pg_dump -Fc` / `pg_restore` (custom format), refused
+when the client tools are older than the server.
+
+A restore only goes into an empty database (no tables), so it can never mix a
+backup into a live inventory; it checks the custody chain afterwards.
+"""
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from ..extensions import db
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_MAGIC = b"PGDMP"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message says why."""
+
+
+@dataclass
+class BackupInfo:
+    path: Path
+    backend: str
+    size: int
+
+
+def _url():
+    return make_url(str(db.engine.url))
+
+
+def backend_name() -> str:
+    return db.engine.dialect.name
+
+
+def _sqlite_path() -> Path:
+    database = _url().database
+    if not database or database == ":memory:":
+        raise BackupError("An in-memory SQLite database cannot be backed up or restored.")
+    return Path(database)
+
+
+def _libpq_url() -> str:
+    """The SQLAlchemy URL as a libpq connection string for pg_dump / pg_restore."""
+    url = _url().set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _pg_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("PGCONNECT_TIMEOUT", "10")
+    return env
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    if not found:
+        raise BackupError(f"{name} is not installed; install the PostgreSQL client tools.")
+    return found
+
+
+def _major(version_text: str) -> int:
+    match = re.search(r"(\d+)(?:\.\d+)?", version_text)
+    if not match:
+        raise BackupError(f"Cannot read a version from {version_text!r}.")
+    return int(match.group(1))
+
+
+def _check_pg_tool_version(tool: str) -> None:
+    output = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True).stdout
+    client = _major(output.split(")")[-1] if ")" in output else output)
+    with db.engine.connect() as connection:
+        server = int(connection.exec_driver_sql("SHOW server_version_num").scalar()) // 10000
+    if client < server:
+        raise BackupError(f"{Path(tool).name} is version {client} but the server is PostgreSQL {server}; "
+                          f"install the client tools of version {server} or newer.")
+
+
+def _tables() -> list[str]:
+    db.session.remove()
+    return inspect(db.engine).get_table_names()
+
+
+def backup(target: Path) -> BackupInfo:
+    """Write a backup of the configured database to `target` (replaced atomically)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkstemp(prefix=".backup-", dir=target.parent)[1])
+    try:
+        if backend_name() == "sqlite":
+            source_path = _sqlite_path()
+            if not source_path.exists():
+                raise BackupError(f"There is no database at {source_path}.")
+            tmp.unlink()
+            source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+            copy = sqlite3.connect(tmp)
+            try:
+                source.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            finally:
+                copy.close()
+                source.close()
+        elif backend_name() == "postgresql":
+            tool = _tool("pg_dump")
+            _check_pg_tool_version(tool)
+            result = subprocess.run([tool, "--format=custom", "--no-owner", "--no-privileges",
+                                     "--file", str(tmp), "--dbname", _libpq_url()],
+                                    capture_output=True, text=True, env=_pg_env())
+            if result.returncode != 0:
+                raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+        else:
+            raise BackupError(f"Backups of {backend_name()} databases are not supported.")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return BackupInfo(target, backend_name(), target.stat().st_size)
+
+
+def _kind_of(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(PG_MAGIC):
+        return "postgresql"
+    raise BackupError(f"{path} is not a biobank backup (neither a SQLite database nor a pg_dump custom archive).")
+
+
+def restore(source: Path) -> None:
+    """Restore a backup into the configured database, which must be empty (no tables)."""
+    source = Path(source)
+    if not source.is_file():
+        raise BackupError(f"There is no backup file at {source}.")
+    kind, here = _kind_of(source), backend_name()
+    if kind != here:
+        raise BackupError(f"{source.name} is a {kind} backup; the configured database is {here}. "
+                          "Restore it into a database of the same kind.")
+    tables = _tables()
+    if tables:
+        raise BackupError(f"The target database is not empty ({len(tables)} tables); "
+                          "restore only into a new, empty database.")
+    db.engine.dispose()
+    if here == "sqlite":
+        backup_db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            check = backup_db.execute("PRAGMA integrity_check").fetchone()[0]
+            if check != "ok":
+                raise BackupError(f"{source.name} is damaged: {check}")
+            names = {r[0] for r in backup_db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"custody_event", "sample", "alembic_version"} <= names:
+                raise BackupError(f"{source.name} is a SQLite database but not a biobank backup.")
+            target = sqlite3.connect(_sqlite_path())
+            try:
+                backup_db.backup(target)
+                target.execute("PRAGMA journal_mode=WAL")
+            finally:
+                target.close()
+        finally:
+            backup_db.close()
+    else:
+        tool = _tool("pg_restore")
+        _check_pg_tool_version(tool)
+        result = subprocess.run([tool, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+                                 "--dbname", _libpq_url(), str(source)],
+                                capture_output=True, text=True, env=_pg_env())
+        if result.returncode != 0:
+            raise BackupError(f"pg_restore failed (nothing was restored): {result.stderr.strip()}")
+    db.engine.dispose()

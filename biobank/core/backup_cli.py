@@ -1,0 +1,49 @@
+"""`biobank backup FILE` and `biobank restore FILE`."""
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from . import backup as backups
+from .db import write_intent
+
+
+def _summary() -> str:
+    from ..custody import service as custody
+    from ..samples.models import Sample
+    from ..extensions import db
+    write_intent.set(False)
+    samples = db.session.execute(select(func.count()).select_from(Sample)).scalar_one()
+    result = custody.verify()
+    db.session.rollback()
+    chain = (f"chain intact ({result.events_checked} events)" if result.ok else
+             f"chain BROKEN at event {result.first_bad_event['seq']}: {result.first_bad_event['problem']}")
+    return f"{samples} samples, {chain}", result.ok
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file):
+    """Write a backup of the whole inventory to FILE (SQLite online backup, or pg_dump -Fc)."""
+    try:
+        info = backups.backup(file)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up the {info.backend} database to {info.path} ({info.size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(file):
+    """Restore FILE into the configured database, which must be empty; then verify the custody chain."""
+    try:
+        backups.restore(file)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    summary, ok = _summary()
+    click.echo(f"Restored {file.name}: {summary}.")
+    if not ok:
+        raise SystemExit(1)
