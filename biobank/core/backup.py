@@ -80,7 +80,8 @@ def _major(version_text: str) -> int:
 
 def _check_pg_tool_version(tool: str) -> None:
     output = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True).stdout
-    client = _major(output.split(")")[-1] if ")" in output else output)
+    # "pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)": the first number after the product name
+    client = _major(output.split("(PostgreSQL)", 1)[-1])
     with db.engine.connect() as connection:
         server = int(connection.exec_driver_sql("SHOW server_version_num").scalar()) // 10000
     if client < server:

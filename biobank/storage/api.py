@@ -1,6 +1,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..core.permissions import require
 from ..core.requests import current_actor
 from ..core.schemas import ApiErrorSchema
 from . import queries, service
@@ -23,7 +24,7 @@ class Containers(MethodView):
     @blp.response(200, ContainerSchema(many=True))
     def get(self):
         """The top-level containers (sites)"""
-        current_actor()
+        require(current_actor(), "samples.identified")  # the storage layout is for staff (DESIGN.md)
         return queries.roots()
 
 
@@ -44,7 +45,7 @@ class ContainerItem(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     def get(self, container_id):
         """A container with its path, capacity, used, free and children"""
-        current_actor()
+        require(current_actor(), "samples.identified")  # the storage layout is for staff (DESIGN.md)
         return service.get_container(container_id)
 
 
@@ -54,7 +55,7 @@ class ContainerByBarcode(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     def get(self, barcode):
         """The container with this barcode (a scanned box or rack label)"""
-        current_actor()
+        require(current_actor(), "samples.identified")  # the storage layout is for staff (DESIGN.md)
         return service.container_by_barcode(barcode)
 
 

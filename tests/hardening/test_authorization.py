@@ -1,0 +1,185 @@
+"""Every API operation × {anonymous, researcher, technician, manager, admin}, against the role
+table of DESIGN.md.
+
+The operations come from the app's own OpenAPI document, so a new endpoint without a row in
+EXPECTED fails this test until someone decides who may use it.
+"""
+import io
+
+import pytest
+
+from biobank.auth.service import issue_token
+from biobank.extensions import db
+from biobank.requests import service as requests_service
+
+from .conftest import idle
+
+ROLES = ("researcher", "technician", "manager", "admin")
+ALL = set(ROLES)
+STAFF = {"admin", "manager", "technician"}
+MANAGERS = {"admin", "manager"}
+ADMIN = {"admin"}
+REQUESTERS = {"admin", "manager", "researcher"}   # create, submit, cancel requests (researchers: their own)
+PUBLIC = "public"
+
+# (method, path) -> roles allowed. Everyone else: 401 when anonymous, 403 not_permitted otherwise.
+EXPECTED = {
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("DELETE", "/api/v1/auth/token"): ALL,
+    # storage (DESIGN: storage layout = admin, manager; locations are for staff)
+    ("GET", "/api/v1/containers"): STAFF,
+    ("POST", "/api/v1/containers"): MANAGERS,
+    ("POST", "/api/v1/containers/layout"): MANAGERS,
+    ("GET", "/api/v1/containers/{container_id}"): STAFF,
+    ("GET", "/api/v1/containers/by-barcode/{barcode}"): STAFF,
+    ("GET", "/api/v1/containers/{container_id}/map"): STAFF,
+    # samples (catalogue search for all, de-identified for researchers; handling for staff)
+    ("GET", "/api/v1/samples"): ALL,
+    ("POST", "/api/v1/samples"): STAFF,
+    ("POST", "/api/v1/samples/import"): STAFF,
+    ("GET", "/api/v1/samples/{barcode}"): ALL,
+    ("POST", "/api/v1/samples/{barcode}/move"): STAFF,
+    ("POST", "/api/v1/samples/{barcode}/checkout"): STAFF,
+    ("POST", "/api/v1/samples/{barcode}/return"): STAFF,
+    ("POST", "/api/v1/samples/{barcode}/aliquot"): STAFF,
+    ("POST", "/api/v1/samples/{barcode}/discard"): STAFF,
+    ("GET", "/api/v1/samples/{barcode}/history"): STAFF,
+    ("POST", "/api/v1/donors/{donor}/withdraw-consent"): MANAGERS,
+    # custody and reports (technicians: read)
+    ("GET", "/api/v1/audit"): STAFF,
+    ("GET", "/api/v1/audit/verify"): STAFF,
+    ("GET", "/api/v1/audit/export"): STAFF,
+    ("GET", "/api/v1/audit/verifications"): STAFF,
+    ("POST", "/api/v1/audit/verifications"): STAFF,
+    ("GET", "/api/v1/capacity"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/reconcile"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/reconcile/apply"): MANAGERS,
+    ("GET", "/api/v1/samples/{barcode}/fhir"): STAFF,
+    ("GET", "/api/v1/fhir/Specimen/{specimen_id}"): STAFF,
+    ("GET", "/api/v1/fhir/Specimen"): STAFF,
+    # requests
+    ("GET", "/api/v1/catalogue"): ALL,
+    ("GET", "/api/v1/requests"): ALL,            # researchers: their own
+    ("POST", "/api/v1/requests"): REQUESTERS,
+    ("GET", "/api/v1/requests/{request_id}"): ALL,   # researchers: their own
+    ("POST", "/api/v1/requests/{request_id}/submit"): REQUESTERS,
+    ("POST", "/api/v1/requests/{request_id}/approve"): MANAGERS,
+    ("POST", "/api/v1/requests/{request_id}/reject"): MANAGERS,
+    ("POST", "/api/v1/requests/{request_id}/cancel"): REQUESTERS,
+    ("POST", "/api/v1/requests/{request_id}/complete"): ALL,   # the requester, or staff on their behalf
+    ("GET", "/api/v1/requests/{request_id}/picklist"): STAFF,
+    ("POST", "/api/v1/requests/{request_id}/pick"): STAFF,
+    ("POST", "/api/v1/requests/{request_id}/ship"): STAFF,
+    ("GET", "/api/v1/requests/{request_id}/manifest"): ALL,   # staff, or the requester
+    # labels (print labels: staff)
+    ("GET", "/api/v1/samples/{barcode}/label"): STAFF,
+    ("GET", "/api/v1/containers/{container_id}/labels"): STAFF,
+    ("GET", "/api/v1/containers/{container_id}/label"): STAFF,
+    ("POST", "/api/v1/labels"): STAFF,
+}
+
+
+def _operations(spec):
+    for path, item in spec["paths"].items():
+        for method in item:
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield method.upper(), path
+
+
+def test_every_documented_operation_has_a_row_in_the_role_table(app):
+    spec = app.test_client().get("/api/v1/openapi.json").json
+    documented = set(_operations(spec))
+    missing = sorted(documented - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - documented)
+    assert not missing, f"operations without a row in EXPECTED (decide who may use them): {missing}"
+    assert not stale, f"rows in EXPECTED for operations that no longer exist: {stale}"
+
+
+def _world(make):
+    tank = make.tank(racks=1, boxes_per_rack=2, rows=4, cols=4, name="Authz tank")
+    box, other = make.boxes_of(tank)
+    make.sample("AZ-1", box=box, position="A1", volume="4.0", donor="DZ1")
+    make.sample("AZ-2", box=box, position="A2", volume="4.0", donor="DZ2")
+    researcher = make._user_of("researcher")
+    request = requests_service.create_request(make.actor("researcher"), title="Authz", purpose="tests",
+                                              ethics_reference="EC-1", samples=["AZ-2"])
+    db.session.commit()
+    return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1",
+            "request_id": request.id, "specimen_id": 1, "box_barcode": box.barcode,
+            "researcher": researcher.id}
+
+
+def _call(client, method, path, world, token):
+    url = path
+    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id"):
+        url = url.replace("{%s}" % name, str(world[name]))
+    url = url.replace("/by-barcode/{barcode}", f"/by-barcode/{world['box_barcode']}")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    kwargs = {"headers": headers}
+    bodies = {
+        "/api/v1/auth/token": {"username": "nobody-here", "password": "wrong-password"},
+        "/api/v1/containers": {"name": "Authz box", "kind": "box", "rows": 2, "cols": 2},
+        "/api/v1/containers/layout": {"name": "Authz layout", "kind": "tank", "racks": 1, "boxes_per_rack": 1,
+                                      "rows": 2, "cols": 2},
+        "/api/v1/samples": {"barcode": "AZ-NEW", "sample_type": "plasma",
+                            "location": {"container_id": world["other_id"], "position": "D4"}},
+        "/api/v1/samples/{barcode}/move": {"container_id": world["other_id"], "position": "C3", "reason": "r"},
+        "/api/v1/samples/{barcode}/checkout": {"reason": "assay"},
+        "/api/v1/samples/{barcode}/return": {"thawed": False},
+        "/api/v1/samples/{barcode}/aliquot": {"count": 1, "volume": "0.1", "strategy": "compact"},
+        "/api/v1/samples/{barcode}/discard": {"reason": "authz probe"},
+        "/api/v1/donors/{donor}/withdraw-consent": {"reason": "letter"},
+        "/api/v1/containers/{container_id}/reconcile/apply": {
+            "corrections": [{"barcode": "AZ-1", "position": "A1"}]},
+        "/api/v1/requests": {"title": "t", "purpose": "p", "ethics_reference": "e", "samples": ["AZ-1"]},
+        "/api/v1/requests/{request_id}/approve": {},
+        "/api/v1/requests/{request_id}/reject": {"reason": "no"},
+        "/api/v1/requests/{request_id}/cancel": {"reason": "no"},
+        "/api/v1/requests/{request_id}/pick": {"barcode": "AZ-2"},
+        "/api/v1/requests/{request_id}/ship": {"recipient": "Lab", "courier": "C"},
+        "/api/v1/labels": {"barcodes": ["AZ-1"]},
+    }
+    if path == "/api/v1/samples/import":
+        kwargs.update(data="barcode,sample_type,donor\nAZ-IMP,plasma,DZ9\n", content_type="text/csv")
+    elif path == "/api/v1/containers/{container_id}/reconcile":
+        kwargs.update(data={"file": (io.BytesIO(b"A1,AZ-1\n"), "scan.csv")}, content_type="multipart/form-data")
+    elif method == "POST":
+        kwargs["json"] = bodies.get(path, {})
+    response = client.open(url, method=method, **kwargs)
+    response.get_data()  # streamed exports run to the end
+    response.close()
+    return response
+
+
+def test_each_role_gets_exactly_what_the_role_table_allows(app, make):
+    world = _world(make)
+    spec = app.test_client().get("/api/v1/openapi.json").json
+    users = {role: make._user_of(role) for role in ROLES}
+    idle()
+    client = app.test_client()
+    wrong = []
+    checked = 0
+    for method, path in sorted(_operations(spec), key=lambda op: (op[1], op[0])):
+        allowed_roles = EXPECTED.get((method, path))
+        if allowed_roles is None:
+            continue  # reported by the test above
+        for role in (None,) + ROLES:
+            token = issue_token(users[role], 1)[0] if role else None
+            idle()
+            response = _call(client, method, path, world, token)
+            body = response.get_json(silent=True)
+            status, code = response.status_code, body.get("code") if isinstance(body, dict) else None
+            checked += 1
+            if allowed_roles == PUBLIC:
+                ok = status not in (403,) and status < 500
+            elif role is None:
+                ok = status == 401 and code in ("not_authenticated", "invalid_credentials")
+            elif role in allowed_roles:
+                ok = status not in (401, 403) and status < 500
+            else:
+                ok = status == 403 and code == "not_permitted"
+            if not ok:
+                wrong.append(f"{method} {path} as {role or 'anonymous'}: {status} {code}")
+            db.session.rollback()
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 5 * 45

@@ -1,0 +1,170 @@
+"""Faults: a process killed in the middle of a large import, and a database that goes away."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from biobank import create_app
+from biobank.auth.service import issue_token
+from biobank.extensions import db
+
+from .conftest import chain_ok, events, idle, samples
+
+ROWS = 50_000
+BIOBANK = Path(sys.executable).with_name("biobank")
+
+
+def _csv(path: Path) -> Path:
+    lines = ["barcode,sample_type,donor,collected_at,volume,unit,anatomical_site,diagnosis,parent_barcode"]
+    lines += [f"KILL-{i:06d},plasma,D{i % 997:04d},2024-05-01T10:00:00Z,1.0,mL,C50.9,C50.9," for i in range(ROWS)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _writing_started(database_url: str, backend: str):
+    """A probe: True once the import has begun to write sample rows (not only to read and check)."""
+    if backend == "sqlite":
+        wal = Path(database_url.split("sqlite:///", 1)[1] + "-wal")
+        start = wal.stat().st_size if wal.exists() else 0
+        return lambda: wal.exists() and wal.stat().st_size > start + 2_000_000
+    engine = create_engine(database_url)
+    name = database_url.rsplit("/", 1)[1]
+
+    def probe():
+        with engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND state = 'active' "
+                "AND query ILIKE 'INSERT INTO sample %'"), {"d": name}).scalar())
+    return probe
+
+
+def test_killing_an_import_while_it_writes_leaves_nothing(app, make, backend, database_url, tmp_path):
+    make.tank(racks=10, boxes_per_rack=20, rows=16, cols=16, name="Kill tank")  # 51,200 positions
+    before_events = events()
+    idle()
+    env = dict(os.environ, DATABASE_URL=database_url, BIOBANK_INSTANCE_PATH=str(tmp_path))
+    probe = _writing_started(database_url, backend)
+    process = subprocess.Popen([str(BIOBANK), "import", "samples", str(_csv(tmp_path / "big.csv"))], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while process.poll() is None and not probe() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert process.poll() is None, "the import ended before it was seen writing: " + \
+            process.stderr.read().decode()[-500:]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+    db.session.rollback()
+    db.session.remove()
+    assert samples() == 0
+    assert events() == before_events
+    assert chain_ok()
+    # the inventory is usable at once: nothing left locked or half-written
+    make.sample("AFTER-KILL")
+    assert samples() == 1 and chain_ok()
+
+
+# -- the database goes away ---------------------------------------------------------------------
+class _Gate:
+    """A TCP forwarder in front of PostgreSQL that can be closed (cutting every connection) and
+    opened again on the same port."""
+
+    def __init__(self, target=("127.0.0.1", 5432)):
+        self.target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.listener, self.conns = None, []
+
+    def open(self):
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(16)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+        for conn in self.conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+        self.conns = []
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+
+def _check_unavailable_then_recovered(client, token, make_unavailable, make_available):
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/samples", headers=auth).status_code == 200
+    make_unavailable()
+    for call in (lambda: client.get("/api/v1/samples", headers=auth),
+                 lambda: client.post("/api/v1/samples", headers=auth, json={"barcode": "DOWN-1",
+                                                                           "sample_type": "plasma"})):
+        response = call()
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.json["code"] == "database_unavailable"
+        assert "database cannot be reached" in response.json["message"]
+    make_available()
+    back = client.get("/api/v1/samples", headers=auth)
+    assert back.status_code == 200 and back.json["total"] == 1
+
+
+@pytest.mark.postgres
+def test_postgres_unreachable_gives_503_and_the_app_recovers(app, make, database_url):
+    make.sample("UP-1", box=make.box(), position="A1")
+    token = issue_token(make._user_of("technician"), 1)[0]
+    idle()
+    gate = _Gate()
+    gate.open()
+    url = database_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{gate.port}/")
+    gated = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                                      "connect_args": {"connect_timeout": 3}}})
+    try:
+        _check_unavailable_then_recovered(gated.test_client(), token, gate.close, gate.open)
+    finally:
+        gate.close()
+        with gated.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_nothing_listening_on_the_database_port_gives_503(app):
+    dead = create_app({"TESTING": True,
+                       "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:9/none",
+                       "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 3}}})
+    response = dead.test_client().get("/api/v1/samples", headers={"Authorization": "Bearer whatever"})
+    assert response.status_code == 503 and response.json["code"] == "database_unavailable"
