@@ -1,0 +1,286 @@
+"""Label services: render the labels of samples and boxes and record the printing.
+
+Printing (or reprinting) a label is a custody event: one `label.printed` event
+per label handed out, in the caller's transaction, with how many labels that
+subject had before (`changes.label_prints`), so a reprint is visible in the
+chain. Rendering happens first: a barcode too long for the label refuses the
+whole request and records nothing. Like every service, these never commit.
+"""
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..config import PROJECT_ROOT
+from ..core.errors import InvalidInput, UnknownBarcode
+from ..core.permissions import require
+from ..custody import service as custody
+from ..custody.models import CustodyEvent
+from ..extensions import db
+from ..samples.models import Sample
+from ..samples.validation import check_barcode
+from ..storage.models import Container
+from ..storage.positions import label as position_label
+from ..storage.service import get_container
+from . import layout, render
+from .layout import RESOLUTIONS, BarcodeTooLong
+from .templates import (LabelTemplate, Settings, UnknownTemplate, load_settings, load_sheet, load_template,
+                        template_names)
+
+ACTION = "label.printed"
+FORMATS = tuple(render.MIMETYPES)
+NO_SHEET = "label"   # sheet name for "one label per PDF page"
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    content: bytes
+    format: str
+    filename: str
+    count: int
+
+    @property
+    def mimetype(self) -> str:
+        return render.MIMETYPES[self.format]
+
+
+def labels_dir() -> Path:
+    """The label templates: BIOBANK_LABELS_PATH (app config or environment), else labels/ of the project."""
+    configured = (current_app.config.get("BIOBANK_LABELS_PATH") if has_app_context() else None) \
+        or os.environ.get("BIOBANK_LABELS_PATH")
+    return Path(configured) if configured else PROJECT_ROOT / "labels"
+
+
+# -- the label text of samples and containers --------------------------------------------
+def sample_fields(sample: Sample) -> dict:
+    if sample.container_id:
+        box, row, col = sample.container, sample.pos_row, sample.pos_col
+    else:  # out of storage: the place it goes back to
+        box, row, col = sample.home_container, sample.home_row, sample.home_col
+    position = position_label(row, col) if box is not None else ""
+    volume = ""
+    if sample.volume is not None:
+        volume = f"{format(sample.volume.normalize(), 'f')} {sample.unit or ''}".strip()
+    return {"barcode": sample.barcode, "sample_type": sample.sample_type,
+            "collected": sample.collected_at.date().isoformat() if sample.collected_at else "",
+            "location": f"{box.barcode}-{position}" if box is not None else "",
+            "box": box.barcode if box is not None else "", "position": position, "volume": volume,
+            "parent": sample.parent_barcode or "", "donor": sample.donor or ""}
+
+
+def container_fields(container: Container) -> dict:
+    parent_path = container.path.rsplit(" / ", 1)[0] if " / " in container.path else ""
+    return {"barcode": container.barcode, "name": container.name, "kind": container.kind, "path": container.path,
+            "parent_path": parent_path, "grid": f"{container.rows}x{container.cols}" if container.is_grid else "",
+            "temperature": container.effective_temperature or ""}
+
+
+# -- rendering -----------------------------------------------------------------------------
+def _template(directory: Path, settings: Settings, name: str | None, kind: str) -> LabelTemplate:
+    template = load_template(directory, name or (settings.sample_template if kind == "sample"
+                                                 else settings.container_template))
+    if template.kind != kind:
+        raise UnknownTemplate(f"The label template '{template.name}' is for {template.kind}s, not {kind}s.")
+    return template
+
+
+def _check_options(fmt: str, dpi: int | None, skip: int) -> None:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"'{fmt}' is not a label format; use one of {', '.join(FORMATS)}.", code="invalid_format")
+    if dpi is not None and dpi not in RESOLUTIONS:
+        raise InvalidInput(f"{dpi} dpi is not supported; use {', '.join(map(str, RESOLUTIONS))}.", code="invalid_dpi")
+    if skip < 0:
+        raise InvalidInput("skip counts labels already used on the sheet: 0 or more.", code="invalid_skip")
+
+
+def default_dpi(settings: Settings, fmt: str) -> int:
+    return settings.zpl_dpi if fmt == "zpl" else settings.image_dpi
+
+
+def _place_all(template: LabelTemplate, items: list[tuple[str, dict]], dpi: int) -> list:
+    placed, refused = [], []
+    for barcode, fields in items:
+        try:
+            placed.append(layout.place(template, barcode, fields, dpi))
+        except BarcodeTooLong as exc:
+            refused.append(exc)
+    if len(refused) == 1 and len(items) == 1:
+        raise refused[0]
+    if refused:
+        names = ", ".join(exc.details["barcode"] for exc in refused[:10]) + (", ..." if len(refused) > 10 else "")
+        raise BarcodeTooLong(
+            f"{len(refused)} of {len(items)} barcodes are too long for the {template.title} label at {dpi} dpi "
+            f"(at most {refused[0].details['max_length']} characters there): {names}. Nothing was printed.",
+            details=[exc.details for exc in refused])
+    return placed
+
+
+def render_labels(template: LabelTemplate, items: list[tuple[str, dict]], *, fmt: str = "png", dpi: int | None = None,
+                  sheet: str | None = None, skip: int = 0, settings: Settings | None = None,
+                  directory: Path | None = None, title: str = "Labels") -> bytes:
+    """The file for these labels (pure apart from reading the templates)."""
+    directory = directory or labels_dir()
+    settings = settings or load_settings(directory)
+    _check_options(fmt, dpi, skip)
+    if not items:
+        raise InvalidInput("There are no labels to print.", code="nothing_to_print")
+    limit = settings.max_image_labels if fmt in ("png", "svg") else settings.max_labels
+    if len(items) > limit:
+        hint = " Use PDF or ZPL for more." if fmt in ("png", "svg") else " Print them in parts."
+        raise InvalidInput(f"{len(items)} labels are more than {limit} in one {fmt.upper()}.{hint}",
+                           code="too_many_labels", details={"count": len(items), "limit": limit})
+    dpi = dpi or default_dpi(settings, fmt)
+    sheet_name = sheet or settings.sheet
+    cells = page = None
+    if fmt in ("pdf", "png", "svg") and sheet_name != NO_SHEET:
+        try:
+            layout_sheet = load_sheet(directory, sheet_name)
+        except UnknownTemplate:
+            if fmt == "pdf" or sheet:
+                raise
+            layout_sheet = None   # pictures fall back to a plain grid
+        if layout_sheet is not None:
+            cells, page = layout_sheet.cells.get(template.name), (layout_sheet.width_mm, layout_sheet.height_mm)
+            if cells is None and fmt == "pdf":
+                raise UnknownTemplate(f"The sheet '{sheet_name}' has no layout for {template.name} labels; add a "
+                                      f"[{template.name}] section to sheet-{sheet_name}.toml or use sheet=label.",
+                                      code="unknown_sheet")
+            if cells is not None and (cells.label_width_mm + 1e-6 < template.width_mm
+                                      or cells.label_height_mm + 1e-6 < template.height_mm):
+                raise UnknownTemplate(f"The {template.width_mm} x {template.height_mm} mm {template.name} label "
+                                      f"does not fit the {cells.label_width_mm} x {cells.label_height_mm} mm "
+                                      f"labels of sheet '{sheet_name}'.", code="unknown_sheet")
+    if fmt == "pdf" and cells is not None and skip >= cells.per_page:
+        raise InvalidInput(f"skip must be less than the {cells.per_page} labels on a sheet.", code="invalid_skip")
+    placed = _place_all(template, items, dpi)
+    if fmt == "zpl":
+        return render.to_zpl(placed)
+    if fmt == "pdf":
+        return render.to_pdf(placed, page=page if cells else None, cells=cells, skip=skip, title=title)
+    grid = render.Grid.from_cells(cells, dpi)
+    return render.to_png(placed, grid) if fmt == "png" else render.to_svg(placed, grid)
+
+
+def _previous_prints(column, subject_type: str, keys: list) -> dict:
+    found = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        rows = db.session.execute(
+            select(column, func.count()).where(CustodyEvent.action == ACTION,
+                                               CustodyEvent.subject_type == subject_type, column.in_(chunk))
+            .group_by(column))
+        found.update(dict(rows.all()))
+    return found
+
+
+def _record_prints(actor, subject_type: str, subjects: list, describe: str, reason: str | None) -> None:
+    """One custody event per label: subjects are samples or containers, in print order."""
+    if subject_type == "sample":
+        before = _previous_prints(CustodyEvent.sample_barcode, "sample", [s.barcode for s in subjects])
+        key = lambda s: s.barcode  # noqa: E731
+    else:
+        before = _previous_prints(CustodyEvent.container_id, "container", [c.id for c in subjects])
+        key = lambda c: c.id  # noqa: E731
+    seen = Counter()
+    entries = []
+    for subject in subjects:
+        count = before.get(key(subject), 0) + seen[key(subject)]
+        seen[key(subject)] += 1
+        details = {"reason": reason, "changes": {"label_prints": [count, count + 1], "label": [None, describe]}}
+        if subject_type == "sample":
+            details.update(sample_barcode=subject.barcode, container_id=subject.container_id)
+        else:
+            details.update(container_id=subject.id)
+        entries.append((actor, ACTION, subject_type, subject.barcode, details))
+    custody.record_many(entries)
+
+
+def _print(actor, kind: str, subjects: list, fields: list[dict], *, format: str, dpi, sheet, skip, template,
+           reason, filename: str, title: str) -> LabelFile:
+    directory = labels_dir()
+    settings = load_settings(directory)
+    chosen = _template(directory, settings, template, kind)
+    fmt = format or "png"
+    dpi = dpi or default_dpi(settings, fmt)
+    content = render_labels(chosen, [(f["barcode"], f) for f in fields], fmt=fmt, dpi=dpi, sheet=sheet,
+                            skip=skip or 0, settings=settings, directory=directory, title=title)
+    describe = f"{chosen.name} {fmt} {dpi} dpi"
+    _record_prints(actor, kind, subjects, describe, reason)
+    return LabelFile(content, fmt, f"{filename}.{render.EXTENSIONS[fmt]}", len(subjects))
+
+
+# -- the services ----------------------------------------------------------------------------
+def _samples_by_barcode(barcodes: list[str]) -> dict[str, Sample]:
+    found = {}
+    unique = list(dict.fromkeys(barcodes))
+    for start in range(0, len(unique), 500):
+        rows = db.session.execute(
+            select(Sample).where(Sample.barcode.in_(unique[start:start + 500]))
+            .options(selectinload(Sample.container), selectinload(Sample.home_container),
+                     selectinload(Sample.parent))).scalars()
+        found.update({sample.barcode: sample for sample in rows})
+    return found
+
+
+def print_sample_labels(actor, barcodes: list[str], *, format: str = "png", dpi: int | None = None,
+                        sheet: str | None = None, skip: int = 0, template: str | None = None,
+                        reason: str | None = None) -> LabelFile:
+    """Labels for these samples, in the order given (an import batch, or one sample)."""
+    require(actor, "samples.handle")
+    if not barcodes:
+        raise InvalidInput("Give at least one barcode.", code="nothing_to_print")
+    for barcode in barcodes:
+        check_barcode(barcode)
+    found = _samples_by_barcode(barcodes)
+    missing = [b for b in dict.fromkeys(barcodes) if b not in found]
+    if missing:
+        shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
+        raise UnknownBarcode(f"No sample has the barcode {shown}." if len(missing) == 1 else
+                             f"{len(missing)} barcodes are not registered samples: {shown}.",
+                             details={"unknown": missing})
+    samples = [found[b] for b in barcodes]
+    filename = f"label-{barcodes[0]}" if len(barcodes) == 1 else f"labels-{len(barcodes)}"
+    return _print(actor, "sample", samples, [sample_fields(s) for s in samples], format=format, dpi=dpi,
+                  sheet=sheet, skip=skip, template=template, reason=reason, filename=filename,
+                  title=f"Labels: {', '.join(barcodes[:3])}{' ...' if len(barcodes) > 3 else ''}")
+
+
+def print_box_labels(actor, container_id: int, *, format: str = "png", dpi: int | None = None,
+                     sheet: str | None = None, skip: int = 0, template: str | None = None,
+                     reason: str | None = None) -> LabelFile:
+    """Labels for every sample in a box, in position order (A1, A2, ..., B1, ...)."""
+    require(actor, "samples.handle")
+    box = get_container(container_id)
+    if not box.is_grid:
+        raise InvalidInput(f"{box.path} is a {box.kind}; only boxes hold samples.", code="not_a_box")
+    samples = db.session.execute(
+        select(Sample).where(Sample.container_id == box.id).order_by(Sample.pos_row, Sample.pos_col)
+        .options(selectinload(Sample.parent))).scalars().all()
+    if not samples:
+        raise InvalidInput(f"{box.path} holds no samples: there are no labels to print.", code="nothing_to_print")
+    return _print(actor, "sample", samples, [sample_fields(s) for s in samples], format=format, dpi=dpi,
+                  sheet=sheet, skip=skip, template=template, reason=reason, filename=f"labels-{box.barcode}",
+                  title=f"Labels of {box.path}")
+
+
+def print_container_label(actor, container_id: int, *, format: str = "png", dpi: int | None = None,
+                          sheet: str | None = None, skip: int = 0, template: str | None = None,
+                          reason: str | None = None) -> LabelFile:
+    """The label of a box (or any container) itself: its barcode, name and place."""
+    require(actor, "samples.handle")
+    container = get_container(container_id)
+    return _print(actor, "container", [container], [container_fields(container)], format=format, dpi=dpi,
+                  sheet=sheet, skip=skip, template=template, reason=reason, filename=f"label-{container.barcode}",
+                  title=f"Label of {container.path}")
+
+
+def limits(template: str | None = None) -> list[dict]:
+    """What each label template holds at each resolution (read-only, no permission needed)."""
+    directory = labels_dir()
+    names = [template] if template else template_names(directory)
+    return [layout.limits(load_template(directory, name), dpi) for name in names for dpi in RESOLUTIONS]

@@ -1,0 +1,19 @@
+^XA
+^FX Cryovial label 1.0 x 0.5 in for a {dpi} dpi Zebra printer.
+^FX The values in braces are filled in per label, in printer dots, from cryovial.toml:
+^FX move things there. Printer settings (darkness, speed, media) may be added here.
+^FX A cryovial-300.zpl (or -203, -600) beside this file is used at that resolution instead.
+^CI28
+^PW{width}
+^LL{height}
+^LH0,0
+^FX Code 128 in mode N with its code sets spelled out, so the printed symbol is
+^FX module for module the one whose width was checked against the label.
+^FO{code128_x},{code128_y}^BY{code128_module}^BCN,{code128_height},N,N,N,N^FD{code128_data}^FS
+^FX Data Matrix ECC 200, square, module {datamatrix_module} dots.
+^FO{datamatrix_x},{datamatrix_y}^BXN,{datamatrix_module},200^FD{datamatrix_data}^FS
+^FX The text lines of cryovial.toml; fields such as location are also available
+^FX (escaped for a field that starts with ^FH).
+{text}
+^PQ1
+^XZ
