@@ -178,14 +178,10 @@ def test_first_wrong_scan_does_not_start_picking(api, make, stock):
     assert technician.get(f"/requests/{request_id}").json["status"] == "approved"
 
 
-def test_reserved_sample_taken_out_by_hand_stays_held_by_its_request(api, make, stock):
-    """A reserved tube checked out and returned outside the request is still held by it."""
+def test_reserved_sample_cannot_be_taken_out_by_hand(api, make, stock):
+    """A reserved tube leaves storage only by picking its request; nobody else can have it."""
     first = _approved(make, ["S-A-1"])
-    technician = make.actor("technician")
-    samples.checkout_sample(technician, "S-A-1", reason="quick look")
-    samples.return_sample(technician, "S-A-1", thawed=False)
-    db.session.commit()
-    second = _submitted(make, ["S-A-1"])
-    clash = api("manager").post(f"/requests/{second}/approve", json={})
-    assert clash.status_code == 409 and clash.json["code"] == "sample_unavailable"
+    refused = api("technician").post("/samples/S-A-1/checkout", json={"reason": "quick look"})
+    assert refused.status_code == 409 and refused.json["code"] == "sample_reserved"
+    assert api("technician").get("/samples/S-A-1").json["status"] == "reserved"
     assert api("manager").get(f"/requests/{first}").json["status"] == "approved"
