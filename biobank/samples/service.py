@@ -208,6 +208,9 @@ def checkout_sample(actor, barcode: str, *, reason: str | None = None, request_i
     sample = locked_sample(barcode)
     if sample.consent_withdrawn and request_id is not None:
         raise ConsentWithdrawn(f"The donor of {barcode} withdrew consent; it cannot leave for a request.")
+    if sample.status == "reserved" and request_id is None:
+        raise InvalidTransition(f"Sample {barcode} is reserved for a request; it leaves storage only by "
+                                "picking that request.", code="sample_reserved")
     old_path = sample.location_path
     old = transition(sample, "checked_out", "checked out")
     _leave_position(sample)
