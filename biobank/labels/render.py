@@ -1,4 +1,5 @@
-"""Placed labels to files: ZPL, PNG, SVG and PDF (pure: bytes in memory, no I/O).
+"""Labels to files: ZPL, PNG, SVG and PDF (pure: no database, no Flask; the only
+files read are the templates, and the output is bytes in memory).
 
 One label gives one label-sized picture (PNG, SVG) or page (PDF with
 sheet=None). Many labels give one ^XA...^XZ block each in ZPL, pages of a
@@ -8,17 +9,21 @@ sheet (columns and gaps) but as long as it needs to be.
 from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
-from .layout import MM_PER_INCH, PlacedLabel, dots
-from .templates import SheetCells, fill
+from ..core.errors import InvalidInput
+from . import layout
+from .layout import MM_PER_INCH, RESOLUTIONS, BarcodeTooLong, PlacedLabel, dots
+from .templates import LabelTemplate, Settings, SheetCells, UnknownTemplate, fill, load_settings, load_sheet
 
 MIMETYPES = {"zpl": "application/x-zpl", "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
-EXTENSIONS = {"zpl": "zpl", "png": "png", "svg": "svg", "pdf": "pdf"}
+FORMATS = tuple(MIMETYPES)
+NO_SHEET = "label"   # sheet name for "one label per PDF page"
 PT_PER_MM = 72 / MM_PER_INCH
 
 
@@ -168,3 +173,83 @@ def to_pdf(labels: list[PlacedLabel], *, page: tuple[float, float] | None = None
     pdf.showPage()
     pdf.save()
     return out.getvalue()
+
+
+# -- one file for many labels ---------------------------------------------------------------
+def _check_options(fmt: str, dpi: int | None, skip: int) -> None:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"'{fmt}' is not a label format; use one of {', '.join(FORMATS)}.", code="invalid_format")
+    if dpi is not None and dpi not in RESOLUTIONS:
+        raise InvalidInput(f"{dpi} dpi is not supported; use {', '.join(map(str, RESOLUTIONS))}.", code="invalid_dpi")
+    if skip < 0:
+        raise InvalidInput("skip counts labels already used on the sheet: 0 or more.", code="invalid_skip")
+
+
+def default_dpi(settings: Settings, fmt: str) -> int:
+    return settings.zpl_dpi if fmt == "zpl" else settings.image_dpi
+
+
+def _place_all(template: LabelTemplate, items: list[tuple[str, dict]], dpi: int) -> list:
+    placed, refused = [], []
+    for barcode, fields in items:
+        try:
+            placed.append(layout.place(template, barcode, fields, dpi))
+        except BarcodeTooLong as exc:
+            refused.append(exc)
+    if len(refused) == 1 and len(items) == 1:
+        raise refused[0]
+    if refused:
+        names = ", ".join(exc.details["barcode"] for exc in refused[:10]) + (", ..." if len(refused) > 10 else "")
+        raise BarcodeTooLong(
+            f"{len(refused)} of {len(items)} barcodes are too long for the {template.title} label at {dpi} dpi "
+            f"(at most {refused[0].details['max_length']} characters there): {names}. Nothing was printed.",
+            details=[exc.details for exc in refused])
+    return placed
+
+
+def render_labels(template: LabelTemplate, items: list[tuple[str, dict]], *, directory: Path, fmt: str = "png",
+                  dpi: int | None = None, sheet: str | None = None, skip: int = 0, settings: Settings | None = None,
+                  title: str = "Labels") -> bytes:
+    """The file for these labels: items are (barcode, text fields); `directory` holds the templates.
+
+    Every label is laid out before anything is drawn, so one barcode that is too
+    long refuses the whole file (BarcodeTooLong naming all of them)."""
+    settings = settings or load_settings(directory)
+    _check_options(fmt, dpi, skip)
+    if not items:
+        raise InvalidInput("There are no labels to print.", code="nothing_to_print")
+    limit = settings.max_image_labels if fmt in ("png", "svg") else settings.max_labels
+    if len(items) > limit:
+        hint = " Use PDF or ZPL for more." if fmt in ("png", "svg") else " Print them in parts."
+        raise InvalidInput(f"{len(items)} labels are more than {limit} in one {fmt.upper()}.{hint}",
+                           code="too_many_labels", details={"count": len(items), "limit": limit})
+    dpi = dpi or default_dpi(settings, fmt)
+    sheet_name = sheet or settings.sheet
+    cells = page = None
+    if fmt in ("pdf", "png", "svg") and sheet_name != NO_SHEET:
+        try:
+            layout_sheet = load_sheet(directory, sheet_name)
+        except UnknownTemplate:
+            if fmt == "pdf" or sheet:
+                raise
+            layout_sheet = None   # pictures fall back to a plain grid
+        if layout_sheet is not None:
+            cells, page = layout_sheet.cells.get(template.name), (layout_sheet.width_mm, layout_sheet.height_mm)
+            if cells is None and fmt == "pdf":
+                raise UnknownTemplate(f"The sheet '{sheet_name}' has no layout for {template.name} labels; add a "
+                                      f"[{template.name}] section to sheet-{sheet_name}.toml or use sheet=label.",
+                                      code="unknown_sheet")
+            if cells is not None and (cells.label_width_mm + 1e-6 < template.width_mm
+                                      or cells.label_height_mm + 1e-6 < template.height_mm):
+                raise UnknownTemplate(f"The {template.width_mm} x {template.height_mm} mm {template.name} label "
+                                      f"does not fit the {cells.label_width_mm} x {cells.label_height_mm} mm "
+                                      f"labels of sheet '{sheet_name}'.", code="sheet_mismatch")
+    if fmt == "pdf" and cells is not None and skip >= cells.per_page:
+        raise InvalidInput(f"skip must be less than the {cells.per_page} labels on a sheet.", code="invalid_skip")
+    placed = _place_all(template, items, dpi)
+    if fmt == "zpl":
+        return to_zpl(placed)
+    if fmt == "pdf":
+        return to_pdf(placed, page=page if cells else None, cells=cells, skip=skip, title=title)
+    grid = Grid.from_cells(cells, dpi)
+    return to_png(placed, grid) if fmt == "png" else to_svg(placed, grid)

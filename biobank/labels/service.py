@@ -27,13 +27,11 @@ from ..storage.models import Container
 from ..storage.positions import label as position_label
 from ..storage.service import get_container
 from . import layout, render
-from .layout import RESOLUTIONS, BarcodeTooLong
-from .templates import (LabelTemplate, Settings, UnknownTemplate, load_settings, load_sheet, load_template,
-                        template_names)
+from .layout import RESOLUTIONS
+from .templates import LabelTemplate, Settings, UnknownTemplate, load_settings, load_template, template_names
 
 ACTION = "label.printed"
-FORMATS = tuple(render.MIMETYPES)
-NO_SHEET = "label"   # sheet name for "one label per PDF page"
+FORMATS = render.FORMATS
 
 
 @dataclass(frozen=True)
@@ -88,88 +86,16 @@ def _template(directory: Path, settings: Settings, name: str | None, kind: str) 
     return template
 
 
-def _check_options(fmt: str, dpi: int | None, skip: int) -> None:
-    if fmt not in FORMATS:
-        raise InvalidInput(f"'{fmt}' is not a label format; use one of {', '.join(FORMATS)}.", code="invalid_format")
-    if dpi is not None and dpi not in RESOLUTIONS:
-        raise InvalidInput(f"{dpi} dpi is not supported; use {', '.join(map(str, RESOLUTIONS))}.", code="invalid_dpi")
-    if skip < 0:
-        raise InvalidInput("skip counts labels already used on the sheet: 0 or more.", code="invalid_skip")
-
-
-def default_dpi(settings: Settings, fmt: str) -> int:
-    return settings.zpl_dpi if fmt == "zpl" else settings.image_dpi
-
-
-def _place_all(template: LabelTemplate, items: list[tuple[str, dict]], dpi: int) -> list:
-    placed, refused = [], []
-    for barcode, fields in items:
-        try:
-            placed.append(layout.place(template, barcode, fields, dpi))
-        except BarcodeTooLong as exc:
-            refused.append(exc)
-    if len(refused) == 1 and len(items) == 1:
-        raise refused[0]
-    if refused:
-        names = ", ".join(exc.details["barcode"] for exc in refused[:10]) + (", ..." if len(refused) > 10 else "")
-        raise BarcodeTooLong(
-            f"{len(refused)} of {len(items)} barcodes are too long for the {template.title} label at {dpi} dpi "
-            f"(at most {refused[0].details['max_length']} characters there): {names}. Nothing was printed.",
-            details=[exc.details for exc in refused])
-    return placed
-
-
-def render_labels(template: LabelTemplate, items: list[tuple[str, dict]], *, fmt: str = "png", dpi: int | None = None,
-                  sheet: str | None = None, skip: int = 0, settings: Settings | None = None,
-                  directory: Path | None = None, title: str = "Labels") -> bytes:
-    """The file for these labels (pure apart from reading the templates)."""
-    directory = directory or labels_dir()
-    settings = settings or load_settings(directory)
-    _check_options(fmt, dpi, skip)
-    if not items:
-        raise InvalidInput("There are no labels to print.", code="nothing_to_print")
-    limit = settings.max_image_labels if fmt in ("png", "svg") else settings.max_labels
-    if len(items) > limit:
-        hint = " Use PDF or ZPL for more." if fmt in ("png", "svg") else " Print them in parts."
-        raise InvalidInput(f"{len(items)} labels are more than {limit} in one {fmt.upper()}.{hint}",
-                           code="too_many_labels", details={"count": len(items), "limit": limit})
-    dpi = dpi or default_dpi(settings, fmt)
-    sheet_name = sheet or settings.sheet
-    cells = page = None
-    if fmt in ("pdf", "png", "svg") and sheet_name != NO_SHEET:
-        try:
-            layout_sheet = load_sheet(directory, sheet_name)
-        except UnknownTemplate:
-            if fmt == "pdf" or sheet:
-                raise
-            layout_sheet = None   # pictures fall back to a plain grid
-        if layout_sheet is not None:
-            cells, page = layout_sheet.cells.get(template.name), (layout_sheet.width_mm, layout_sheet.height_mm)
-            if cells is None and fmt == "pdf":
-                raise UnknownTemplate(f"The sheet '{sheet_name}' has no layout for {template.name} labels; add a "
-                                      f"[{template.name}] section to sheet-{sheet_name}.toml or use sheet=label.",
-                                      code="unknown_sheet")
-            if cells is not None and (cells.label_width_mm + 1e-6 < template.width_mm
-                                      or cells.label_height_mm + 1e-6 < template.height_mm):
-                raise UnknownTemplate(f"The {template.width_mm} x {template.height_mm} mm {template.name} label "
-                                      f"does not fit the {cells.label_width_mm} x {cells.label_height_mm} mm "
-                                      f"labels of sheet '{sheet_name}'.", code="unknown_sheet")
-    if fmt == "pdf" and cells is not None and skip >= cells.per_page:
-        raise InvalidInput(f"skip must be less than the {cells.per_page} labels on a sheet.", code="invalid_skip")
-    placed = _place_all(template, items, dpi)
-    if fmt == "zpl":
-        return render.to_zpl(placed)
-    if fmt == "pdf":
-        return render.to_pdf(placed, page=page if cells else None, cells=cells, skip=skip, title=title)
-    grid = render.Grid.from_cells(cells, dpi)
-    return render.to_png(placed, grid) if fmt == "png" else render.to_svg(placed, grid)
+def _chunks(values: list, size: int = 500):
+    """The distinct values, `size` at a time (bounded IN lists)."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), size):
+        yield unique[start:start + size]
 
 
 def _previous_prints(column, subject_type: str, keys: list) -> dict:
     found = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start:start + 500]
+    for chunk in _chunks(keys):
         rows = db.session.execute(
             select(column, func.count()).where(CustodyEvent.action == ACTION,
                                                CustodyEvent.subject_type == subject_type, column.in_(chunk))
@@ -206,21 +132,20 @@ def _print(actor, kind: str, subjects: list, fields: list[dict], *, format: str,
     settings = load_settings(directory)
     chosen = _template(directory, settings, template, kind)
     fmt = format or "png"
-    dpi = dpi or default_dpi(settings, fmt)
-    content = render_labels(chosen, [(f["barcode"], f) for f in fields], fmt=fmt, dpi=dpi, sheet=sheet,
-                            skip=skip or 0, settings=settings, directory=directory, title=title)
+    dpi = dpi or render.default_dpi(settings, fmt)
+    content = render.render_labels(chosen, [(f["barcode"], f) for f in fields], directory=directory, fmt=fmt,
+                                   dpi=dpi, sheet=sheet, skip=skip or 0, settings=settings, title=title)
     describe = f"{chosen.name} {fmt} {dpi} dpi"
     _record_prints(actor, kind, subjects, describe, reason)
-    return LabelFile(content, fmt, f"{filename}.{render.EXTENSIONS[fmt]}", len(subjects))
+    return LabelFile(content, fmt, f"{filename}.{fmt}", len(subjects))
 
 
 # -- the services ----------------------------------------------------------------------------
 def _samples_by_barcode(barcodes: list[str]) -> dict[str, Sample]:
     found = {}
-    unique = list(dict.fromkeys(barcodes))
-    for start in range(0, len(unique), 500):
+    for chunk in _chunks(barcodes):
         rows = db.session.execute(
-            select(Sample).where(Sample.barcode.in_(unique[start:start + 500]))
+            select(Sample).where(Sample.barcode.in_(chunk))
             .options(selectinload(Sample.container), selectinload(Sample.home_container),
                      selectinload(Sample.parent))).scalars()
         found.update({sample.barcode: sample for sample in rows})

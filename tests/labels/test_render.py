@@ -4,9 +4,8 @@ import shutil
 import pytest
 
 from biobank.config import PROJECT_ROOT
-from biobank.labels import layout, symbols
+from biobank.labels import layout, render as output, symbols
 from biobank.labels.layout import BarcodeTooLong
-from biobank.labels.service import render_labels
 from biobank.labels.templates import LabelTemplateError, UnknownTemplate, load_template
 
 from .helpers import (ALPHABET, barcodes_up_to, pdf_pages, png, svg_image, texts, zpl_blocks, zpl_code128,
@@ -23,7 +22,7 @@ def items(barcodes, fields=FIELDS):
 
 
 def render(barcodes, fmt, template=CRYOVIAL, **options):
-    return render_labels(template, items(barcodes), fmt=fmt, directory=LABELS, **options)
+    return output.render_labels(template, items(barcodes), fmt=fmt, directory=LABELS, **options)
 
 
 def max_length(template, dpi):
@@ -87,9 +86,9 @@ def test_box_label_reads_back_up_to_its_limit():
         for barcode in ("T03-R2-B05", longest):
             fields = {"name": "Box 5", "grid": "10x10", "parent_path": "Central / Tank 03 / Rack 2",
                       "temperature": "LN2_vapor"}
-            content = render_labels(BOX, items([barcode], fields), fmt="png", dpi=dpi, directory=LABELS)
+            content = output.render_labels(BOX, items([barcode], fields), fmt="png", dpi=dpi, directory=LABELS)
             assert_reads_back(png(content), barcode)
-    pages = pdf_pages(render_labels(BOX, items([longest], {}), fmt="pdf", directory=LABELS))
+    pages = pdf_pages(output.render_labels(BOX, items([longest], {}), fmt="pdf", directory=LABELS))
     assert_reads_back(pages[0], longest)
 
 
@@ -143,7 +142,7 @@ def test_zpl_structure_one_block_per_label_and_dpi_in_dots():
 
 def test_zpl_text_is_escaped():
     fields = {"name": "Box ^5 ~ü\\", "grid": "9x9", "parent_path": "", "temperature": ""}
-    zpl = render_labels(BOX, items(["T01-R1-B01"], fields), fmt="zpl", directory=LABELS).decode()
+    zpl = output.render_labels(BOX, items(["T01-R1-B01"], fields), fmt="zpl", directory=LABELS).decode()
     assert "^FDBox \\5E5 \\7E\\C3\\BC\\5C  9x9^FS" in zpl
     assert "Box ^5" not in zpl and "~" not in zpl      # no stray ZPL command from a container name
 
@@ -198,6 +197,6 @@ def test_a_resolution_specific_zpl_file_wins(tmp_path):
                                                 "^FO{datamatrix_x},{datamatrix_y}^BXN,{datamatrix_module},200"
                                                 "^FD{barcode}^FS\n^XZ\n")
     template = load_template(directory, "cryovial")
-    at300 = render_labels(template, items(["abc"]), fmt="zpl", dpi=300, directory=directory).decode()
-    at203 = render_labels(template, items(["abc"]), fmt="zpl", dpi=203, directory=directory).decode()
+    at300 = output.render_labels(template, items(["abc"]), fmt="zpl", dpi=300, directory=directory).decode()
+    at203 = output.render_labels(template, items(["abc"]), fmt="zpl", dpi=203, directory=directory).decode()
     assert "three hundred" in at300 and "three hundred" not in at203
