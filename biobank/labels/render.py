@@ -82,12 +82,14 @@ def _draw_png(draw: ImageDraw.ImageDraw, label: PlacedLabel, ox: int, oy: int) -
 
 
 def to_png(labels: list[PlacedLabel], grid: Grid) -> bytes:
-    """Bilevel PNG (what a thermal printer prints), with the resolution stored in the file."""
+    """Greyscale PNG with the resolution stored in the file. Bars and modules sit on whole
+    pixels, so they are pure black and white; only the text is smoothed, which keeps
+    small type legible at 203 dpi."""
     if len(labels) == 1:
         width, height, places = labels[0].width, labels[0].height, [(0, 0)]
     else:
         width, height, places = grid.positions(labels)
-    image = Image.new("1", (width, height), 1)
+    image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
     for label, (ox, oy) in zip(labels, places):
         _draw_png(draw, label, ox, oy)
