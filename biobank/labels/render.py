@@ -178,10 +178,10 @@ def to_pdf(labels: list[PlacedLabel], *, page: tuple[float, float] | None = None
 
 
 # -- one file for many labels ---------------------------------------------------------------
-def _check_options(fmt: str, dpi: int | None, skip: int) -> None:
+def _check_options(fmt: str, dpi: int, skip: int) -> None:
     if fmt not in FORMATS:
         raise InvalidInput(f"'{fmt}' is not a label format; use one of {', '.join(FORMATS)}.", code="invalid_format")
-    if dpi is not None and dpi not in RESOLUTIONS:
+    if dpi not in RESOLUTIONS:
         raise InvalidInput(f"{dpi} dpi is not supported; use {', '.join(map(str, RESOLUTIONS))}.", code="invalid_dpi")
     if skip < 0:
         raise InvalidInput("skip counts labels already used on the sheet: 0 or more.", code="invalid_skip")
@@ -217,6 +217,7 @@ def render_labels(template: LabelTemplate, items: list[tuple[str, dict]], *, dir
     Every label is laid out before anything is drawn, so one barcode that is too
     long refuses the whole file (BarcodeTooLong naming all of them)."""
     settings = settings or load_settings(directory)
+    dpi = dpi or default_dpi(settings, fmt)
     _check_options(fmt, dpi, skip)
     if not items:
         raise InvalidInput("There are no labels to print.", code="nothing_to_print")
@@ -225,7 +226,6 @@ def render_labels(template: LabelTemplate, items: list[tuple[str, dict]], *, dir
         hint = " Use PDF or ZPL for more." if fmt in ("png", "svg") else " Print them in parts."
         raise InvalidInput(f"{len(items)} labels are more than {limit} in one {fmt.upper()}.{hint}",
                            code="too_many_labels", details={"count": len(items), "limit": limit})
-    dpi = dpi or default_dpi(settings, fmt)
     sheet_name = sheet or settings.sheet
     cells = page = None
     if fmt in ("pdf", "png", "svg") and sheet_name != NO_SHEET:
