@@ -80,7 +80,7 @@ def sample_actions(sample) -> list[tuple[str, str]]:
     in_storage = bool(sample.container_id)
     if sample.status in ("available", "reserved") and in_storage:
         actions.append(("samples_web.move", "Move"))
-    if sample.status in ("available", "reserved"):
+    if sample.status == "available":  # a reserved sample leaves storage only by picking its request
         actions.append(("samples_web.checkout", "Check out"))
     if sample.status == "checked_out":
         actions.append(("samples_web.return_sample", "Return"))
