@@ -111,4 +111,5 @@ def _auth_loaders(login_manager):
         from .core.errors import NotAuthenticated
         if request.path.startswith("/api/"):
             raise NotAuthenticated("Log in or send a bearer token.")
-        return redirect(url_for("auth_web.login", next=request.full_path))
+        target = request.full_path if request.query_string else request.path
+        return redirect(url_for("auth_web.login", next=target))
