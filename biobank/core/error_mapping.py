@@ -86,6 +86,11 @@ def handle_out_of_range(error: Exception):
                                             "can store.", code="out_of_range"))
 
 
+def handle_too_deep(error: RecursionError):
+    """JSON nested thousands of levels deep: refused, not a crash."""
+    return handle_domain_error(InvalidInput("The request body is nested too deeply.", code="too_deeply_nested"))
+
+
 def handle_unexpected(error: Exception):
     db.session.rollback()
     log.exception("unexpected error")
@@ -100,4 +105,5 @@ def register(app) -> None:
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(DataError, handle_out_of_range)
+    app.register_error_handler(RecursionError, handle_too_deep)
     app.register_error_handler(Exception, handle_unexpected)

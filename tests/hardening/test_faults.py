@@ -97,6 +97,10 @@ class _Gate:
         threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
 
     def close(self):
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        except OSError:
+            pass
         self.listener.close()
         for conn in self.conns:
             try:
