@@ -42,8 +42,11 @@ def record(actor, action: str, subject_type: str, subject, **details) -> Custody
     return record_many([(actor, action, subject_type, subject, details)])[0]
 
 
-def record_many(entries) -> list[CustodyEvent]:
-    """Append many events under one lock: [(actor, action, subject_type, subject, details), ...]."""
+def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
+    """Append many events under one lock: [(actor, action, subject_type, subject, details), ...].
+
+    returning=False skips building the (transient) event objects, for bulk callers
+    that do not use them."""
     db.session.flush()  # the change itself first, so a refused change never reaches the chain
     head = _locked_head()
     seq, prev = head.seq, head.hash
@@ -56,10 +59,10 @@ def record_many(entries) -> list[CustodyEvent]:
         row["hash"] = prev = event_hash(row, prev)
         rows.append(row)
     if rows:
-        db.session.execute(insert(CustodyEvent), rows)
+        db.session.execute(insert(CustodyEvent), rows, execution_options={"render_nulls": True})
         head.seq, head.hash = seq, prev
         db.session.flush()
-    return [CustodyEvent(**row) for row in rows]
+    return [CustodyEvent(**row) for row in rows] if returning else []
 
 
 @dataclass
@@ -78,8 +81,11 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
     columns = [getattr(CustodyEvent, name) for name in HASHED_FIELDS] + [
         CustodyEvent.prev_hash, CustodyEvent.hash]
     prev, expected_seq, checked = GENESIS, 1, 0
-    result = db.session.execute(select(*columns).order_by(CustodyEvent.seq).execution_options(
-        yield_per=batch))
+    # Plain Core rows streamed in batches (a server-side cursor on PostgreSQL), on the
+    # session's connection: no ORM row processing, memory bounded by one batch.
+    result = db.session.connection().execute(
+        select(*columns).order_by(CustodyEvent.seq),
+        execution_options={"stream_results": True, "max_row_buffer": batch})
     for row in result:
         fields = dict(zip(HASHED_FIELDS, row[:len(HASHED_FIELDS)]))
         stored_prev, stored_hash = row[-2], row[-1]

@@ -4,7 +4,7 @@ import io
 import math
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.errors import NotPermitted
 from ..core.permissions import allowed, require
@@ -100,7 +100,14 @@ def sample_for(actor, barcode: str) -> Sample:
     """A sample as this actor may see it (researchers: only catalogue samples)."""
     require(actor, "catalogue.search")
     from .service import get_sample
-    sample = get_sample(barcode)
+    # One query for the sample with everything its answer shows (box, parent,
+    # children) instead of one lazy load each: this is the scanner's hot path.
+    sample = db.session.execute(
+        select(Sample).where(Sample.barcode == barcode).options(
+            joinedload(Sample.container), joinedload(Sample.parent), joinedload(Sample.children))
+    ).unique().scalar_one_or_none() if isinstance(barcode, str) else None
+    if sample is None:
+        sample = get_sample(barcode)  # raises the usual invalid / unknown barcode errors
     if not allowed(actor, "samples.identified") and (sample.consent_withdrawn or sample.status != "available"):
         from ..core.errors import UnknownBarcode
         raise UnknownBarcode(f"No catalogue sample has the barcode {barcode}.")

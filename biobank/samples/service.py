@@ -102,7 +102,10 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
         for start in range(0, len(rows), 5000):
             chunk = rows[start:start + 5000]
             try:
-                result = db.session.execute(insert(Sample).returning(Sample.id, Sample.barcode), chunk)
+                # render_nulls: one multi-row INSERT for the whole chunk, instead of one per
+                # run of rows with the same missing fields (which is quadratic in SQLAlchemy).
+                result = db.session.execute(insert(Sample).returning(Sample.id, Sample.barcode), chunk,
+                                            execution_options={"render_nulls": True})
                 ids.update({barcode: sid for sid, barcode in result})
             except IntegrityError as exc:
                 db.session.rollback()
@@ -123,7 +126,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
           "changes": {"status": [None, "available"], "sample_type": [None, clean["sample_type"]],
                       "donor": [None, clean.get("donor")],
                       "volume": [None, None if clean.get("volume") is None else str(clean["volume"])]}})
-        for clean, (box, row, col), _ in entries])
+        for clean, (box, row, col), _ in entries], returning=False)
     return [ids[e[0]["barcode"]] for e in entries]
 
 

@@ -27,6 +27,7 @@ class Allocator:
         self._donor_tanks: dict[str, set] = {}
         self._tank_delta: dict[int, int] = defaultdict(int)
         self._boxes: dict[int, Container] = {}
+        self._candidates: dict[tuple, list[Container]] = {}  # open boxes fetched, not yet passed, per key
 
     # -- what is where -------------------------------------------------------
     def _occupied(self, box_id: int) -> set:
@@ -56,6 +57,7 @@ class Allocator:
         """A position emptied in this unit of work (a move away) is free again."""
         self._taken[box_id].discard((row, col))
         self._free.pop(box_id, None)
+        self._candidates.clear()
 
     # -- explicit ------------------------------------------------------------
     def at(self, container_id: int, position: str, sample_type: str, temperature: str | None,
@@ -97,15 +99,21 @@ class Allocator:
     def _first_free(self, sample_type, temperature, tank_id=None):
         key = (sample_type, temperature, tank_id)
         while True:
-            boxes = self._open_boxes(self._cursor[key], tank_id)
+            # One query per batch of open boxes, not one per placement: a bulk
+            # import walks the boxes it has already fetched.
+            boxes = self._candidates.get(key)
+            if not boxes:
+                boxes = self._candidates[key] = list(self._open_boxes(self._cursor[key], tank_id))
             if not boxes:
                 return None
-            for box in boxes:
+            while boxes:
+                box = boxes[0]
                 if box.accepts(sample_type, temperature) is None:
                     free = self._free_positions(box)
                     if free:
                         return self._take(box, *free[0])
                 self._cursor[key] = box.id  # full (as far as this unit of work knows) or not for this type
+                boxes.pop(0)
 
     def compact(self, sample_type, temperature):
         """The first box with room, positions in row order."""

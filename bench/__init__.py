@@ -1,0 +1,1 @@
+"""Benchmarks of the biobank inventory: `make bench` runs `python -m bench`."""

@@ -1,0 +1,185 @@
+"""P6 capacity_10m_vs_40k and P7 lookup_10m_vs_40k, on PostgreSQL.
+
+One national-network layout (sites > tanks > racks > boxes of 10x10) sized for
+the big sample count is written with COPY; the capacity report
+(GET /api/v1/capacity) and the barcode lookup (GET /api/v1/samples/{barcode})
+are timed first with the base count of samples stored, then again after the
+rest is COPYed in. The layout is the same at both counts, so the ratio shows
+how the cost grows with the number of samples. After each COPY the container
+`used` counters are set from a GROUP BY, box level first, then rolled up.
+"""
+import io
+import random
+import statistics
+import time
+from datetime import datetime
+
+from .common import TempDatabase, app_context, pg_dsn
+
+RACKS, BOXES, ROWS, COLS = 10, 10, 10, 10
+PER_TANK = RACKS * BOXES * ROWS * COLS
+SITES = 15  # a central biobank and 14 regional centres
+
+
+def _layout(cur, positions_needed: int) -> dict:
+    tanks = max(SITES, -(-positions_needed // PER_TANK))
+    now = datetime(2026, 1, 1).isoformat(sep=" ")
+    buf = io.StringIO()
+    next_id = 1
+    boxes = []
+    tank_ids = []
+    per_site = -(-tanks // SITES)
+    made = 0
+    for s in range(1, SITES + 1):
+        site_id = next_id
+        next_id += 1
+        n_tanks = min(per_site, tanks - made)
+        made += n_tanks
+        site_path = f"Centre {s:02d}"
+        buf.write(f"{site_id}\tS{s:02d}\t{site_path}\tsite\t\\N\t/{site_id}/\t{site_path}\t\\N\t\\N\t\\N\t\\N\t\\N\t"
+                  f"\\N\t\\N\t{n_tanks * PER_TANK}\t0\t{now}\n")
+        for t in range(1, n_tanks + 1):
+            tank_id = next_id
+            next_id += 1
+            tank_ids.append(tank_id)
+            tcode, tpath, tline = f"S{s:02d}-T{t:03d}", f"{site_path} / Tank {t:03d}", f"/{site_id}/{tank_id}/"
+            buf.write(f"{tank_id}\t{tcode}\tTank {t:03d}\ttank\t{site_id}\t{tline}\t{tpath}\t{tank_id}\t\\N\t\\N\t"
+                      f"LN2_vapor\t\\N\tLN2_vapor\t\\N\t{PER_TANK}\t0\t{now}\n")
+            for r in range(1, RACKS + 1):
+                rack_id = next_id
+                next_id += 1
+                rcode, rpath, rline = f"{tcode}-R{r}", f"{tpath} / Rack {r}", f"{tline}{rack_id}/"
+                buf.write(f"{rack_id}\t{rcode}\tRack {r}\track\t{tank_id}\t{rline}\t{rpath}\t{tank_id}\t\\N\t\\N\t"
+                          f"\\N\t\\N\tLN2_vapor\t\\N\t{BOXES * ROWS * COLS}\t0\t{now}\n")
+                for b in range(1, BOXES + 1):
+                    box_id = next_id
+                    next_id += 1
+                    boxes.append(box_id)
+                    buf.write(f"{box_id}\t{rcode}-B{b:02d}\tBox {b}\tbox\t{rack_id}\t{rline}{box_id}/\t"
+                              f"{rpath} / Box {b}\t{tank_id}\t{ROWS}\t{COLS}\t\\N\t\\N\tLN2_vapor\t\\N\t"
+                              f"{ROWS * COLS}\t0\t{now}\n")
+    with cur.copy("COPY container (id, barcode, name, kind, parent_id, lineage, path, tank_id, rows, cols, "
+                  "storage_temperature, allowed_types, effective_temperature, effective_types, capacity, used, "
+                  "created_at) FROM STDIN") as copy:
+        copy.write(buf.getvalue())
+    cur.execute("SELECT setval(pg_get_serial_sequence('container', 'id'), %s)", (next_id - 1,))
+    return {"containers": next_id - 1, "boxes": boxes, "tanks": len(tank_ids), "sites": SITES}
+
+
+TYPES = ("plasma", "serum", "tissue_frozen", "dna", "buffy_coat", "rna", "whole_blood")
+
+
+def _copy_samples(cur, boxes: list, start: int, stop: int) -> None:
+    """Samples start..stop-1, sample i in box i // 100 at position i % 100."""
+    per_box = ROWS * COLS
+    chunk = 200_000
+    with cur.copy("COPY sample (barcode, sample_type, storage_temperature, status, donor, collected_at, volume, "
+                  "unit, diagnosis, freeze_thaw_count, consent_withdrawn, container_id, pos_row, pos_col, "
+                  "home_container_id, home_row, home_col, created_at, created_by) FROM STDIN") as copy:
+        for lo in range(start, stop, chunk):
+            lines = []
+            for i in range(lo, min(stop, lo + chunk)):
+                box = boxes[i // per_box]
+                row, col = divmod(i % per_box, COLS)
+                t = TYPES[i % 7]
+                lines.append(f"NB{i:09d}\t{t}\tLN2_vapor\tavailable\tND{i // 4:08d}\t2024-{1 + i % 12:02d}-"
+                             f"{1 + i % 28:02d} 09:00:00\t1.0000\tmL\tC50.9\t0\tf\t{box}\t{row + 1}\t{col + 1}\t"
+                             f"{box}\t{row + 1}\t{col + 1}\t2025-01-01 00:00:00\tbench\n")
+            copy.write("".join(lines))
+
+
+def _recount(cur) -> None:
+    """The `used` counters from the stored samples: boxes by GROUP BY, then each level up."""
+    cur.execute("UPDATE container c SET used = s.n FROM (SELECT container_id, count(*) AS n FROM sample "
+                "WHERE container_id IS NOT NULL GROUP BY container_id) s WHERE c.id = s.container_id")
+    for kind in ("rack", "tank", "site"):
+        cur.execute("UPDATE container c SET used = s.n FROM (SELECT parent_id, sum(used) AS n FROM container "
+                    "WHERE parent_id IS NOT NULL GROUP BY parent_id) s WHERE c.id = s.parent_id AND c.kind = %s",
+                    (kind,))
+
+
+def _timed(client, path, headers, count) -> list[float]:
+    out = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        response = client.get(path, headers=headers)
+        out.append(time.perf_counter() - t0)
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code} for {path}: {response.get_data(as_text=True)[:200]}")
+    return out
+
+
+def _measure(app, token, stored: int, reps: int, rng) -> dict:
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    _timed(client, "/api/v1/capacity", headers, 2)
+    capacity = _timed(client, "/api/v1/capacity", headers, max(3, reps // 20))
+    lookups = [f"/api/v1/samples/NB{rng.randrange(stored):09d}" for _ in range(reps * 2)]
+    for path in lookups[:reps // 4]:
+        _timed(client, path, headers, 1)
+    lookup = [t for path in lookups[reps // 4:] for t in _timed(client, path, headers, 1)]
+    return {"capacity_ms": statistics.median(capacity) * 1000, "lookup_ms": statistics.median(lookup) * 1000}
+
+
+def run(base: int, big: int, reps: int = 200) -> dict:
+    import psycopg
+    from biobank.auth.service import create_user, issue_token
+    from biobank.core.actor import system_actor
+    from biobank.extensions import db
+    rng = random.Random(8)
+    timings = {}
+    with TempDatabase("postgres", "p6") as tdb:
+        with psycopg.connect(pg_dsn(tdb.url), autocommit=False) as conn:
+            cur = conn.cursor()
+            t0 = time.perf_counter()
+            layout = _layout(cur, big)
+            _copy_samples(cur, layout["boxes"], 0, base)
+            _recount(cur)
+            conn.commit()
+            cur.execute("ANALYZE")
+            conn.commit()
+            timings["load_base_s"] = time.perf_counter() - t0
+        with app_context(tdb.url) as app:
+            user = create_user(system_actor("bench"), "benchmgr", "bench-password-1", "manager")
+            token, _ = issue_token(user, 12)
+            db.session.commit()
+            db.session.remove()
+            small = _measure(app, token, base, reps, rng)
+            db.session.remove()
+        with psycopg.connect(pg_dsn(tdb.url), autocommit=False) as conn:
+            cur = conn.cursor()
+            t0 = time.perf_counter()
+            _copy_samples(cur, layout["boxes"], base, big)
+            conn.commit()
+            timings["copy_rest_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            _recount(cur)
+            conn.commit()
+            timings["recount_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            cur.execute("ANALYZE")
+            conn.commit()
+            timings["analyze_s"] = time.perf_counter() - t0
+            cur.execute("SELECT count(*), (SELECT used FROM container WHERE id = 1) FROM sample")
+            stored, site_used = cur.fetchone()
+        with app_context(tdb.url) as app:
+            large = _measure(app, token, big, reps, rng)
+            db.session.remove()
+    inputs = {"backend": "PostgreSQL", "base_samples": base, "big_samples": big, "stored_at_end": stored,
+              "layout": f"{layout['sites']} sites, {layout['tanks']} tanks x {RACKS} racks x {BOXES} boxes x "
+                        f"{ROWS}x{COLS} ({layout['containers']} containers), the same at both counts",
+              "load": "COPY, then used counters by GROUP BY", "client": "Flask test client, median"}
+    cap = large["capacity_ms"] / small["capacity_ms"]
+    look = large["lookup_ms"] / small["lookup_ms"]
+    detail = {k: round(v, 3) for k, v in timings.items()}
+    return {
+        "capacity_10m_vs_40k": {"ratio": cap, "target": "<= 2", "ok": cap <= 2,
+                                "inputs": dict(inputs, endpoint="GET /api/v1/capacity", requests=max(3, reps // 20)),
+                                "detail": dict(detail, base_ms=round(small["capacity_ms"], 3),
+                                               big_ms=round(large["capacity_ms"], 3), site_used=site_used)},
+        "lookup_10m_vs_40k": {"ratio": look, "target": "<= 1.5", "ok": look <= 1.5,
+                              "inputs": dict(inputs, endpoint="GET /api/v1/samples/{barcode}",
+                                             requests=reps * 2 - reps // 4, barcodes="random"),
+                              "detail": dict(detail, base_ms=round(small["lookup_ms"], 3),
+                                             big_ms=round(large["lookup_ms"], 3))},
+    }

@@ -1,0 +1,80 @@
+"""P9 custody_appends_8_writers: 8 writer processes on one PostgreSQL database,
+each checking its own samples out and back in (one custody event per unit of
+work, committed each), all starting at the same moment; events per second over
+the wall time, and the chain verified afterwards."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import TempDatabase, app_context, csv_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def writer_main(url: str, prefix: str, samples: int, ops: int, start_at: float) -> None:
+    from biobank.core.actor import system_actor
+    from biobank.extensions import db
+    from biobank.samples import service
+    actor = system_actor(f"bench-{prefix}")
+    with app_context(url):
+        barcodes = [f"{prefix}{i:08d}" for i in range(samples)]
+        service.get_sample(barcodes[0])
+        db.session.rollback()
+        while time.time() < start_at:
+            time.sleep(0.005)
+        t0 = time.time()
+        for k in range(ops):
+            barcode = barcodes[(k // 2) % samples]
+            if k % 2 == 0:
+                service.checkout_sample(actor, barcode, reason="bench")
+            else:
+                service.return_sample(actor, barcode, thawed=False)
+            db.session.commit()
+        t1 = time.time()
+    print(json.dumps({"start": t0, "end": t1, "events": ops}))
+
+
+def run(writers: int, ops: int, samples_each: int = 20) -> dict:
+    from biobank.core.actor import system_actor
+    from biobank.custody import service as custody
+    from biobank.extensions import db
+    from biobank.samples import importer
+    from .common import load_demo_layout
+    actor = system_actor("bench")
+    with TempDatabase("postgres", "p9") as tdb:
+        with app_context(tdb.url):
+            load_demo_layout()
+            text = "".join("".join(csv_rows(samples_each, prefix=f"W{w}X").splitlines(True)[(1 if w else 0):])
+                           for w in range(writers))
+            importer.import_samples(actor, text)
+            db.session.commit()
+        start_at = time.time() + 4
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        procs = [subprocess.Popen([sys.executable, "-m", "bench.writers", tdb.url, f"W{w}X", str(samples_each),
+                                   str(ops), str(start_at)], cwd=str(ROOT), env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for w in range(writers)]
+        reports = []
+        for p in procs:
+            out, err = p.communicate(timeout=1800)
+            if p.returncode != 0:
+                raise RuntimeError(f"writer failed: {err[-2000:]}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        with app_context(tdb.url):
+            result = custody.verify()
+            db.session.rollback()
+    wall = max(r["end"] for r in reports) - min(r["start"] for r in reports)
+    events = sum(r["events"] for r in reports)
+    rate = events / wall
+    return {"ratio": rate, "target": ">= 500 events/s", "ok": rate >= 500 and result.ok,
+            "inputs": {"writers": writers, "events_per_writer": ops, "backend": "PostgreSQL",
+                       "operation": "checkout_sample / return_sample, one commit each", "processes": True},
+            "detail": {"events": events, "wall_s": round(wall, 3), "events_per_s": round(rate),
+                       "chain_ok": result.ok, "events_checked": result.events_checked}}
+
+
+if __name__ == "__main__":
+    url, prefix, samples, ops, start_at = sys.argv[1:6]
+    writer_main(url, prefix, int(samples), int(ops), float(start_at))
