@@ -38,7 +38,8 @@ def build_config(instance: Path) -> dict:
     return {
         "SECRET_KEY": secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url(instance),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A ping before each checkout notices a restarted server; a file needs none.
+        "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url(instance).startswith("sqlite") else {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": int(os.environ.get("BIOBANK_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

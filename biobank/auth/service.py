@@ -108,10 +108,11 @@ def issue_token(user: User, lifetime_hours: int) -> tuple[str, ApiToken]:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(token))).scalar_one_or_none()
-    if row is None or row.revoked_at is not None or row.expires_at < utcnow() or not row.user.active:
-        return None
-    return row.user
+    """The active user behind a live (unexpired, unrevoked) token, in one query."""
+    return db.session.execute(
+        select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+            ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at >= utcnow(), User.active.is_(True))).scalar_one_or_none()
 
 
 def revoke_token(token: str) -> bool:
