@@ -55,6 +55,14 @@ def _marker(value: str) -> str | None:
     return _MARKERS.get(re.sub(r"[\s_\-]", "", value).upper())
 
 
+def _is_position(text: str) -> bool:
+    try:
+        positions.parse(text)
+        return True
+    except InvalidPosition:
+        return False
+
+
 def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -86,7 +94,7 @@ def parse_scan(text: str, rows: int, cols: int) -> Scan:
                                                         "or RACK,POSITION,BARCODE"})
             continue
         rack, position, barcode = (None, *fields) if len(fields) == 2 else fields
-        if is_first and not positions._LABEL.match(position):
+        if is_first and not _is_position(position):
             header, width = True, len(fields)  # a header line such as "Rack,Position,Barcode"
             continue
         if width is None:

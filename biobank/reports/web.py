@@ -3,7 +3,7 @@ reconciliation. Views only parse input, call one function and render."""
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ..core.errors import DomainError, InvalidInput
+from ..core.errors import DomainError, InvalidInput, UnknownBarcode
 from ..core.permissions import allowed
 from ..core.requests import current_actor
 from ..storage.service import container_by_barcode, get_container
@@ -55,14 +55,14 @@ def capacity():
 @login_required
 def capacity_chart(chart):
     actor = page_actor()
+    if chart not in ("fill", "intake"):
+        abort(404)
     report = capacity_report.capacity(actor, threshold=_threshold())
     if chart == "fill":
         svg = charts.fill_chart([i for i in report["items"] if i["depth"] <= 1 or i["kind"] in ("tank", "freezer")],
                                 report["threshold"])
-    elif chart == "intake":
-        svg = charts.intake_chart(report["intake_per_week"])
     else:
-        abort(404)
+        svg = charts.intake_chart(report["intake_per_week"])
     return Response(str(svg), mimetype="image/svg+xml")
 
 
@@ -80,7 +80,7 @@ def reconcile():
     status = 200
     result = None
     try:
-        box = container_by_barcode(box_code) if not box_code.isdigit() else get_container(int(box_code))
+        box = _box(box_code)
         if upload is None or not upload.filename:
             raise InvalidInput("Choose the rack-scanner file to upload.", code="no_file")
         result = reconciliation.reconcile(actor, box.id, upload.read())
@@ -92,6 +92,16 @@ def reconcile():
                                can_apply=allowed(actor, "reports.act")), status
     return render_template("reports/reconcile.html", result=result, box_code=box_code,
                            can_apply=allowed(actor, "reports.act")), status
+
+
+def _box(code: str):
+    """A box by its barcode (as scanned from its label), or by its number."""
+    try:
+        return container_by_barcode(code)
+    except UnknownBarcode:
+        if code.isdigit():
+            return get_container(int(code))
+        raise
 
 
 @blp.post("/reports/reconcile/apply")
