@@ -81,27 +81,29 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
     columns = [getattr(CustodyEvent, name) for name in HASHED_FIELDS] + [
         CustodyEvent.prev_hash, CustodyEvent.hash]
     prev, expected_seq, checked = GENESIS, 1, 0
-    # Plain Core rows streamed in batches (a server-side cursor on PostgreSQL), on the
-    # session's connection: no ORM row processing, memory bounded by one batch.
-    result = db.session.connection().execute(
-        select(*columns).order_by(CustodyEvent.seq),
-        execution_options={"stream_results": True, "max_row_buffer": batch})
-    for row in result:
-        fields = dict(zip(HASHED_FIELDS, row[:len(HASHED_FIELDS)]))
-        stored_prev, stored_hash = row[-2], row[-1]
-        seq = fields["seq"]
-        problem = None
-        if seq != expected_seq:
-            problem = f"sequence jumps from {expected_seq - 1} to {seq}: events are missing"
-        elif stored_prev != prev:
-            problem = "its previous-hash does not match the event before it"
-        elif event_hash(fields, prev) != stored_hash:
-            problem = "its content does not match its hash: it was changed after it was written"
-        if problem:
-            result.close()
-            return VerifyResult(False, checked, {"seq": seq, "action": fields["action"],
-                                                 "subject": fields["subject"], "problem": problem})
-        prev, expected_seq, checked = stored_hash, seq + 1, checked + 1
+    query = select(*columns).order_by(CustodyEvent.seq).limit(batch)
+    connection = db.session.connection()
+    while True:
+        # Plain Core rows in keyset batches: no ORM row processing, no server-side
+        # cursor left open on the session's connection, memory bounded by one batch.
+        rows = connection.execute(query.where(CustodyEvent.seq >= expected_seq)).all()
+        for row in rows:
+            fields = dict(zip(HASHED_FIELDS, row[:len(HASHED_FIELDS)]))
+            stored_prev, stored_hash = row[-2], row[-1]
+            seq = fields["seq"]
+            problem = None
+            if seq != expected_seq:
+                problem = f"sequence jumps from {expected_seq - 1} to {seq}: events are missing"
+            elif stored_prev != prev:
+                problem = "its previous-hash does not match the event before it"
+            elif event_hash(fields, prev) != stored_hash:
+                problem = "its content does not match its hash: it was changed after it was written"
+            if problem:
+                return VerifyResult(False, checked, {"seq": seq, "action": fields["action"],
+                                                     "subject": fields["subject"], "problem": problem})
+            prev, expected_seq, checked = stored_hash, seq + 1, checked + 1
+        if len(rows) < batch:
+            break
     head = db.session.get(CustodyHead, 1)
     if head is not None and (head.seq != checked or head.hash != prev):
         return VerifyResult(False, checked, {"seq": checked + 1 if head.seq > checked else head.seq,
