@@ -168,3 +168,18 @@ def test_consent_withdrawal_blocks_all_of_a_donors_samples(make, box):
     assert child.consent_withdrawn is True
     events = db.session.execute(select(CustodyEvent).where(CustodyEvent.action == "donor.consent_withdrawn")).scalars().all()
     assert len(events) == 1 and events[0].subject == "D-W"
+
+
+def test_move_with_the_origin_seen_is_refused_when_the_tube_moved_meanwhile(make, box):
+    other = make.box(rows=2, cols=2)
+    sample = make.sample(box=box, position="A1")
+    service.move_sample(make.actor(), sample.barcode, container_id=other.id, position="A1",
+                        from_container_id=box.id, from_position="A01")
+    db.session.commit()
+    from biobank.core.errors import Conflict
+    with pytest.raises(Conflict, match="no longer where you saw it") as caught:
+        service.move_sample(make.actor(), sample.barcode, container_id=box.id, position="B1",
+                            from_container_id=box.id, from_position="A1")
+    assert caught.value.code == "moved_meanwhile"
+    db.session.rollback()
+    assert db.session.get(Sample, sample.id).container_id == other.id

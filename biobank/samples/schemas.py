@@ -76,6 +76,9 @@ class MoveSchema(Schema):
     container_id = fields.Integer(required=True)
     position = fields.String(required=True)
     reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    from_container_id = fields.Integer(allow_none=True, metadata={
+        "description": "where the sample was seen; the move is refused (409 moved_meanwhile) if it is elsewhere now"})
+    from_position = fields.String(allow_none=True)
 
 
 class ReasonSchema(Schema):

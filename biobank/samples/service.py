@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..core.errors import (ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
+from ..core.errors import (Conflict, ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
                            SlotOccupied, UnknownBarcode)
 from ..core.permissions import require
 from ..core.time import utcnow
@@ -183,12 +183,22 @@ def _occupy(sample: Sample, placement, count: bool = True) -> None:
         adjust_usage({box.id: 1}, {box.id: box})
 
 
-def move_sample(actor, barcode: str, *, container_id: int, position: str, reason: str | None = None) -> Sample:
+def move_sample(actor, barcode: str, *, container_id: int, position: str, reason: str | None = None,
+                from_container_id: int | None = None, from_position: str | None = None) -> Sample:
+    """Move a stored sample. With from_container_id/from_position the move only happens
+    if the sample is still where the technician saw it (409 moved_meanwhile otherwise)."""
     require(actor, "samples.handle")
     sample = locked_sample(barcode)
     if sample.status not in ("available", "reserved") or not sample.container_id:
         raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}, not in storage; "
                                 "return it instead of moving it.")
+    if from_container_id is not None or from_position is not None:
+        from ..storage.positions import parse
+        expected = (from_container_id if from_container_id is not None else sample.container_id,
+                    parse(from_position) if from_position else (sample.pos_row, sample.pos_col))
+        if expected != (sample.container_id, (sample.pos_row, sample.pos_col)):
+            raise Conflict(f"Sample {barcode} is no longer where you saw it: it is now at "
+                           f"{sample.location_path}.", code="moved_meanwhile")
     allocator = Allocator()
     old_path = sample.location_path
     old_box = sample.container_id

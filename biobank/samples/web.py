@@ -91,6 +91,9 @@ class MoveForm(FlaskForm):
                                                    Length(max=8)])
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
     from_scan = HiddenField()
+    # Where the tube was when the form was shown: a move by someone else meanwhile is refused.
+    seen_container = HiddenField()
+    seen_position = HiddenField()
 
 
 class CheckoutForm(FlaskForm):
@@ -352,11 +355,16 @@ def move(barcode):
     if request.method == "GET":
         form.container.data = request.args.get("container", "")
         form.position.data = request.args.get("position", "")
+        if sample.container_id:
+            form.seen_container.data, form.seen_position.data = sample.container_id, sample.position
     status = 200
     if form.validate_on_submit():
+        seen = form.seen_container.data
         try:
             moved = service.move_sample(actor, barcode, container_id=_container_id(form.container.data),
-                                        position=form.position.data.strip(), reason=form.reason.data or None)
+                                        position=form.position.data.strip(), reason=form.reason.data or None,
+                                        from_container_id=int(seen) if str(seen or "").isdigit() else None,
+                                        from_position=form.seen_position.data or None)
         except DomainError as exc:
             _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
             status = exc.status

@@ -70,7 +70,7 @@ def test_moving_different_samples_into_one_free_position_at_once(api, make):
 
 
 def test_moving_one_sample_to_different_places_at_once_loses_no_move(api, make):
-    """Moves carry no expected origin, so concurrent moves of one tube queue up: each one that
+    """Moves that carry no expected origin queue up when they hit one tube: each one that
     answers 200 is one event, each event starts where the previous one ended, and the tube is
     in exactly one place, the last event's destination."""
     source, target = make.box(rows=1, cols=1), make.box(rows=3, cols=3)
@@ -93,4 +93,23 @@ def test_moving_one_sample_to_different_places_at_once_loses_no_move(api, make):
     assert sample.location_path == moves[-1].to_location
     assert json.loads(moves[0].changes)["location"][0] == moves[0].from_location
     assert db.session.get(Container, target_id).used == 1 and db.session.get(Container, source.id).used == 0
+    assert chain_ok()
+
+
+def test_moves_that_say_where_the_tube_was_have_exactly_one_winner(api, make):
+    """With the origin the technician saw, only the first of concurrent moves of one tube happens."""
+    source, target = make.box(rows=1, cols=1), make.box(rows=3, cols=3)
+    make.sample("RC-SAW", box=source, position="A1")
+    clients = [api("technician") for _ in range(CLIENTS)]
+    source_id, target_id = source.id, target.id
+    positions = [f"{'ABC'[i // 3]}{i % 3 + 1}" for i in range(CLIENTS)]
+    idle()
+    results = _at_once([lambda c=c, p=p: c.post("/samples/RC-SAW/move", json={
+        "container_id": target_id, "position": p, "from_container_id": source_id, "from_position": "A1"})
+        for c, p in zip(clients, positions)])
+    assert results.count((200, None)) == 1, results
+    assert sorted(r for r in results if r[0] != 200) == [(409, "moved_meanwhile")] * (CLIENTS - 1)
+    db.session.rollback()
+    assert events("sample.moved") == 1
+    assert db.session.get(Container, target_id).used == 1 and db.session.get(Container, source_id).used == 0
     assert chain_ok()

@@ -292,3 +292,22 @@ def test_csv_import_with_bad_rows_stores_nothing(client, make, login):
     page = text(response)
     assert "Nothing was imported" in page and "line 12" in page
     assert Sample.query.count() == 0
+
+
+def test_move_form_refuses_when_the_tube_was_moved_since_the_form_was_shown(client, make, login):
+    login(make.user("technician"))
+    box, other = make.box(rows=2, cols=2), make.box(rows=2, cols=2)
+    make.sample("SEEN-1", box=box, position="A1")
+    form = text(client.get("/samples/SEEN-1/move"))
+    seen = {name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', form).group(1)
+            for name in ("seen_container", "seen_position")}
+    assert seen == {"seen_container": str(box.id), "seen_position": "A1"}
+    # Someone else moves the tube while this form is open.
+    from biobank.samples import service
+    service.move_sample(make.actor("manager"), "SEEN-1", container_id=other.id, position="B2")
+    db.session.commit()
+    response = client.post("/samples/SEEN-1/move", data=dict(seen, container=box.barcode, position="B1"))
+    assert response.status_code == 409
+    assert "no longer where you saw it" in text(response)
+    db.session.expire_all()
+    assert db.session.execute(db.select(Sample).where(Sample.barcode == "SEEN-1")).scalar_one().position == "B2"
