@@ -59,7 +59,7 @@ def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
         row["hash"] = prev = event_hash(row, prev)
         rows.append(row)
     if rows:
-        db.session.execute(insert(CustodyEvent), rows, execution_options={"render_nulls": True})
+        db.session.execute(insert(CustodyEvent.__table__), rows)
         head.seq, head.hash = seq, prev
         db.session.flush()
     return [CustodyEvent(**row) for row in rows] if returning else []

@@ -14,6 +14,7 @@ from ..custody import service as custody
 from ..extensions import db
 from ..storage.models import Container
 from ..storage.placement import Allocator
+from ..storage.positions import label
 from ..storage.service import adjust_usage
 from .models import TRANSITIONS, Donor, Sample
 from .validation import check_barcode, clean_fields, raise_first
@@ -72,11 +73,14 @@ def resolve_location(allocator: Allocator, location: dict | None, clean: dict):
                            clean["storage_temperature"], clean["donor"])
 
 
-def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progress=None) -> list[int]:
+def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progress=None,
+                   want_ids: bool = True) -> list[int]:
     """Insert checked samples with their placements and one custody event each.
 
     entries: (clean fields, (box, row, col), parent id). Rows whose parent is in
     the same batch must come after it and carry parent_barcode instead of an id.
+    Rows go in through plain Core executemany; ids are read back only where a
+    later generation or the caller needs them.
     """
     now = utcnow()
     ids: dict[str, int] = {}
@@ -90,6 +94,10 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
             raise InvalidInput("Some parent barcodes refer to each other in a loop.")
         ready_ids = {id(e) for e in ready}
         pending = [e for e in pending if id(e) not in ready_ids]
+        if pending:  # the next generation refers to some of these by barcode
+            wanted = {e[0]["parent_barcode"] for e in pending if e[2] is None and e[0].get("parent_barcode")}
+        else:
+            wanted = set()
         rows = []
         for clean, (box, row, col), parent_id in ready:
             fields = {k: v for k, v in clean.items() if k != "parent_barcode"}
@@ -102,11 +110,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
         for start in range(0, len(rows), 5000):
             chunk = rows[start:start + 5000]
             try:
-                # render_nulls: one multi-row INSERT for the whole chunk, instead of one per
-                # run of rows with the same missing fields (which is quadratic in SQLAlchemy).
-                result = db.session.execute(insert(Sample).returning(Sample.id, Sample.barcode), chunk,
-                                            execution_options={"render_nulls": True})
-                ids.update({barcode: sid for sid, barcode in result})
+                db.session.execute(insert(Sample.__table__), chunk)
             except IntegrityError as exc:
                 db.session.rollback()
                 if "barcode" in str(exc.orig).lower():
@@ -114,6 +118,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
                 raise SlotOccupied("That position was filled by someone else a moment ago; choose another.") from None
             if progress:
                 progress(len(chunk))
+        ids.update(_ids_of(wanted & {r["barcode"] for r in rows}))
     adjust_usage({box_id: count for box_id, count in usage.items()}, boxes)
     consent_blocked = _withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")})
     if consent_blocked:
@@ -122,17 +127,23 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
     custody.record_many([
         (actor, "sample.registered", "sample", clean["barcode"],
          {"sample_barcode": clean["barcode"], "container_id": box.id,
-          "to_location": f"{box.path} / {_label(row, col)}",
+          "to_location": f"{box.path} / {label(row, col)}",
           "changes": {"status": [None, "available"], "sample_type": [None, clean["sample_type"]],
                       "donor": [None, clean.get("donor")],
                       "volume": [None, None if clean.get("volume") is None else str(clean["volume"])]}})
         for clean, (box, row, col), _ in entries], returning=False)
+    if not want_ids:
+        return []
+    ids.update(_ids_of({e[0]["barcode"] for e in entries} - ids.keys()))
     return [ids[e[0]["barcode"]] for e in entries]
 
 
-def _label(row, col):
-    from ..storage.positions import label
-    return label(row, col)
+def _ids_of(barcodes: set) -> dict[str, int]:
+    found, barcodes = {}, list(barcodes)
+    for start in range(0, len(barcodes), 500):
+        found.update(db.session.execute(select(Sample.barcode, Sample.id)
+                                        .where(Sample.barcode.in_(barcodes[start:start + 500]))).tuples().all())
+    return found
 
 
 def _withdrawn_donors(codes: set) -> set:
