@@ -11,7 +11,7 @@ from biobank.extensions import db
 from biobank.samples.importer import import_samples
 from biobank.samples.models import Sample
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imports"
+DATA = Path(__file__).resolve().parent / "data" / "imports"
 HEADER = "barcode,sample_type,donor,collected_at,volume,unit,anatomical_site,diagnosis,parent_barcode"
 
 

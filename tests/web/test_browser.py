@@ -1,13 +1,14 @@
 """The technician's web UI in real Chromium: login, scans, registration, moving
 by scans only, CSV import, box maps, and what each role does not see."""
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-BAD_ROWS_CSV = "/work/shared/data/imports/samples-bad-rows.csv"
+BAD_ROWS_CSV = str(Path(__file__).resolve().parent.parent / "data" / "imports" / "samples-bad-rows.csv")
 
 
 def scan(page, code):

@@ -1,5 +1,6 @@
 """The web views through Flask's test client: forms, errors, permissions, pagination."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -284,7 +285,7 @@ def test_csv_import_preview_then_import(client, make, login):
 def test_csv_import_with_bad_rows_stores_nothing(client, make, login):
     login(make.user("technician"))
     make.tank(racks=1, boxes_per_rack=3, rows=9, cols=9)
-    with open("/work/shared/data/imports/samples-bad-rows.csv", "rb") as fh:
+    with open(Path(__file__).resolve().parent.parent / "data" / "imports" / "samples-bad-rows.csv", "rb") as fh:
         data = fh.read()
     response = client.post("/samples/import", data={"file": (__import__("io").BytesIO(data), "bad.csv"),
                                                     "strategy": "compact"}, content_type="multipart/form-data")
