@@ -1,6 +1,4 @@
 """Biobank sample inventory: storage, samples, chain of custody, requests."""
-from pathlib import Path
-
 from flask import Flask
 
 from . import config

@@ -63,7 +63,7 @@ def test_explicit_positions_parents_in_file_and_db_conflicts(make, room):
         HEADER + ",container_id,position",
         f"C-1,plasma,D1,2025-01-01,1,mL,,,P-EXIST,{box.id},A02",
         f"C-2,plasma,D1,2025-01-01,1,mL,,,C-1,{box.id},A3",
-        f"C-3,plasma,D1,2025-01-01,1,mL,,,,,",
+        "C-3,plasma,D1,2025-01-01,1,mL,,,,,",
     ])
     import_samples(make.actor(), text)
     db.session.commit()
@@ -72,9 +72,9 @@ def test_explicit_positions_parents_in_file_and_db_conflicts(make, room):
     clash = "\n".join([
         HEADER + ",container_id,position",
         f"D-1,plasma,D1,2025-01-01,1,mL,,,,{box.id},A1",          # occupied
-        f"D-2,plasma,D1,2025-01-01,1,mL,,,MISSING,,",               # unknown parent
+        "D-2,plasma,D1,2025-01-01,1,mL,,,MISSING,,",               # unknown parent
         f"D-3,plasma,D1,2025-01-01,1,mL,,,,{box.id},Z9",            # outside the box
-        f"C-3,plasma,D1,2025-01-01,1,mL,,,,,",                      # already registered
+        "C-3,plasma,D1,2025-01-01,1,mL,,,,,",                      # already registered
         f"D-5,plasma,D1,2025-01-01,1,mL,,,,{box.id},B1",
         f"D-6,plasma,D1,2025-01-01,1,mL,,,,{box.id},B01",           # same position as line 6
     ])

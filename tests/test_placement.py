@@ -16,7 +16,7 @@ def test_compact_fills_the_first_box_in_row_order(make):
 
 
 def test_compact_reuses_a_freed_position(make):
-    box = make.box(rows=1, cols=3)
+    make.box(rows=1, cols=3)
     a, b, c = (make.sample(location={"strategy": "compact"}) for _ in range(3))
     samples.discard_sample(make.admin, b.barcode, reason="broken tube")
     db.session.commit()

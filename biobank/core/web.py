@@ -5,10 +5,10 @@ it next. Every change is a form post to the sample or storage pages, which call
 one service each.
 """
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from markupsafe import Markup, escape
 
-from .errors import DomainError, UnknownBarcode
+from .errors import UnknownBarcode
 from .permissions import allowed, require
 from .requests import current_actor, optional_actor
 

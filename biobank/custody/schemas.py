@@ -2,6 +2,8 @@ import json
 
 from marshmallow import Schema, fields, validate
 
+from ..core.schemas import PageSchema
+
 
 class EventSchema(Schema):
     seq = fields.Integer()
@@ -34,12 +36,8 @@ class EventQuerySchema(Schema):
     per_page = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 
-class EventPageSchema(Schema):
+class EventPageSchema(PageSchema):
     items = fields.List(fields.Nested(EventSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
 
 
 class VerifySchema(Schema):

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..core.requests import current_actor
-from ..core.schemas import ApiErrorSchema
+from ..core.schemas import error_responses
 from . import audit_export, capacity, fhir, reconcile, service
 from .schemas import (ApplyResultSchema, ApplySchema, AuditExportQuerySchema, CapacityQuerySchema, CapacitySchema,
                       FhirQuerySchema, ReconcileResultSchema, ReconcileUploadSchema, VerificationRunSchema)
@@ -21,11 +21,7 @@ FHIR_NDJSON = "application/fhir+ndjson"
 
 
 def _errors(*statuses):
-    def decorate(func):
-        for status in statuses:
-            func = blp.alt_response(status, schema=ApiErrorSchema)(func)
-        return func
-    return decorate
+    return error_responses(blp, *statuses)
 
 
 @blp.route("/capacity")

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..core.requests import current_actor
-from ..core.schemas import ApiErrorSchema
+from ..core.schemas import error_responses
 from . import queries, service
 from .schemas import (ApproveSchema, CancelSchema, CatalogueQuerySchema, CataloguePageSchema, ManifestQuerySchema,
                       ManifestRowSchema, PickSchema, PicklistSchema, RequestCreateSchema, RequestPageSchema,
@@ -16,11 +16,7 @@ blp = Blueprint("requests_api", __name__, url_prefix="/api/v1",
 
 
 def _errors(*statuses):
-    def wrap(func):
-        for status in statuses:
-            func = blp.alt_response(status, schema=ApiErrorSchema)(func)
-        return func
-    return wrap
+    return error_responses(blp, *statuses)
 
 
 @blp.route("/catalogue")

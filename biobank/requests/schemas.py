@@ -2,6 +2,8 @@
 donor pseudonyms, no notes; storage locations appear only in pick lists (staff)."""
 from marshmallow import Schema, fields, validate
 
+from ..core.schemas import PageSchema
+
 from ..samples.models import SAMPLE_TYPES
 from .models import STATUSES
 
@@ -41,12 +43,8 @@ class CatalogueQuerySchema(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 
-class CataloguePageSchema(Schema):
+class CataloguePageSchema(PageSchema):
     items = fields.List(fields.Nested(CatalogueItemSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueSchema)))
 
 
@@ -112,12 +110,8 @@ class RequestSummarySchema(RequestSchema):
         exclude = ("items",)
 
 
-class RequestPageSchema(Schema):
+class RequestPageSchema(PageSchema):
     items = fields.List(fields.Nested(RequestSummarySchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
 
 
 class ApproveSchema(Schema):

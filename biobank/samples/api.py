@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from ..core.errors import InvalidInput
 from ..core.requests import current_actor
-from ..core.schemas import ApiErrorSchema
+from ..core.schemas import ApiErrorSchema, error_responses
 from ..custody.schemas import EventSchema
 from . import importer, queries, service
 from .schemas import (AliquotResultSchema, AliquotSchema, ImportResultSchema, MoveSchema, ReasonSchema,
@@ -15,13 +15,7 @@ blp = Blueprint("samples_api", __name__, url_prefix="/api/v1/samples",
                 description="Samples: register, find, move, check out, return, aliquot, discard")
 donors_blp = Blueprint("donors_api", __name__, url_prefix="/api/v1/donors", description="Donors and consent")
 
-_errors = [(403, "not permitted"), (404, "unknown barcode"), (409, "conflict"), (422, "invalid input")]
-
-
-def _document_errors(func):
-    for status, _ in _errors:
-        func = blp.alt_response(status, schema=ApiErrorSchema)(func)
-    return func
+_document_errors = error_responses(blp, 403, 404, 409, 422)
 
 
 @blp.route("")

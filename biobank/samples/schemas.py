@@ -1,6 +1,8 @@
 from flask import g
 from marshmallow import Schema, fields, post_dump, validate
 
+from ..core.schemas import PageSchema
+
 from ..core.permissions import allowed
 from .models import SAMPLE_TYPES, STATUSES
 
@@ -123,12 +125,8 @@ class SampleQuerySchema(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 
-class SamplePageSchema(Schema):
+class SamplePageSchema(PageSchema):
     items = fields.List(fields.Nested(SampleSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
 
 
 class WithdrawSchema(Schema):

@@ -6,7 +6,6 @@ EXPECTED fails this test until someone decides who may use it.
 """
 import io
 
-import pytest
 
 from biobank.auth.service import issue_token
 from biobank.extensions import db

@@ -3,7 +3,6 @@ login throttling shared through the database, token revocation, Content-Security
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import update
 
 from biobank import create_app

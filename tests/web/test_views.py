@@ -2,7 +2,6 @@
 import re
 from pathlib import Path
 
-import pytest
 
 from biobank import create_app
 from biobank.samples.models import Sample
