@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import click
@@ -24,7 +25,7 @@ def import_samples(file, strategy):
         raise click.ClickException(f"{file} is not UTF-8 text.") from None
     rows = max(0, text.count("\n"))
     try:
-        with click.progressbar(length=2 * rows, label=f"Importing {file.name}", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=2 * rows, label=f"Importing {file.name}", file=sys.stderr) as bar:
             with unit_of_work():
                 barcodes = importer.import_samples(system_actor("cli"), text, strategy=strategy,
                                                    progress=bar.update)

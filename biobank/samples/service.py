@@ -35,9 +35,10 @@ def get_sample(barcode: str) -> Sample:
 
 def locked_sample(barcode: str) -> Sample:
     """The sample, row-locked on PostgreSQL so concurrent changes to it queue up."""
-    get_sample(barcode)
-    return db.session.execute(select(Sample).where(Sample.barcode == barcode)
-                              .with_for_update().execution_options(populate_existing=True)).scalar_one()
+    sample = db.session.execute(select(Sample).where(Sample.barcode == barcode).with_for_update()
+                                .execution_options(populate_existing=True)).scalar_one_or_none() \
+        if isinstance(barcode, str) else None
+    return sample if sample is not None else get_sample(barcode)  # get_sample raises the clear error
 
 
 def transition(sample: Sample, new_status: str, action: str) -> str:
@@ -142,7 +143,7 @@ def _ids_of(barcodes: set) -> dict[str, int]:
     found, barcodes = {}, list(barcodes)
     for start in range(0, len(barcodes), 500):
         found.update(db.session.execute(select(Sample.barcode, Sample.id)
-                                        .where(Sample.barcode.in_(barcodes[start:start + 500]))).tuples().all())
+                                        .where(Sample.barcode.in_(barcodes[start:start + 500]))).all())
     return found
 
 
