@@ -49,3 +49,26 @@ def unit_of_work():
 
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+def bulk_insert(table, rows: list[dict]) -> None:
+    """INSERT many rows through the driver's executemany, in the current transaction.
+
+    Each column keeps its type's own conversion (SQLAlchemy's bind processors);
+    what is skipped is SQLAlchemy's generic per-row parameter handling, which for
+    a large import costs as much as the database work itself. All rows must have
+    the keys of the first.
+    """
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    converters = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+           f"VALUES ({', '.join([marker] * len(names))})")
+    params = [tuple(row[name] if convert is None or row[name] is None else convert(row[name])
+                    for name, convert in zip(names, converters)) for row in rows]
+    connection.exec_driver_sql(sql, params)

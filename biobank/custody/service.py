@@ -7,8 +7,9 @@ concurrent writers (SQLite's write lock does the same there).
 """
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from ..core.db import bulk_insert
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
@@ -59,7 +60,7 @@ def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
         row["hash"] = prev = event_hash(row, prev)
         rows.append(row)
     if rows:
-        db.session.execute(insert(CustodyEvent.__table__), rows)
+        bulk_insert(CustodyEvent.__table__, rows)
         head.seq, head.hash = seq, prev
         db.session.flush()
     return [CustodyEvent(**row) for row in rows] if returning else []

@@ -3,11 +3,12 @@ models and appends its custody event, and never commits."""
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import (Conflict, ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
                            SlotOccupied, UnknownBarcode)
+from ..core.db import bulk_insert
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..custody import service as custody
@@ -111,7 +112,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
         for start in range(0, len(rows), 5000):
             chunk = rows[start:start + 5000]
             try:
-                db.session.execute(insert(Sample.__table__), chunk)
+                bulk_insert(Sample.__table__, chunk)
             except IntegrityError as exc:
                 db.session.rollback()
                 if "barcode" in str(exc.orig).lower():
