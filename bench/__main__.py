@@ -95,7 +95,7 @@ def _run_group(name: str, cfg: dict, pg_reason: str | None) -> dict:
             "ratio": big["growth_mb"], "target": "reported (MB); one file is held and checked in memory",
             "ok": None, "unit": "MB",
             "inputs": {"rows_small": small_n, "rows_big": big_n, "backend": "SQLite",
-                       "measure": "ru_maxrss growth of a subprocess"},
+                       "measure": "tracemalloc peak during the import, in a subprocess"},
             "detail": {"growth_mb_small": small["growth_mb"], "growth_mb_big": big["growth_mb"],
                        "kb_per_row_big": round(per_row_kb, 2), "baseline_mb": big["baseline_mb"]}}}
     raise ValueError(name)
