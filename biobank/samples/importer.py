@@ -127,5 +127,6 @@ def import_samples(actor, text: str, *, strategy: str = "compact", progress=None
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise ImportRejected(f"{len(problems)} of {len(rows)} rows are bad, so nothing was imported. "
                              f"{summary}{more}", details=problems)
+    del rows, cleaned, seen  # the raw CSV rows are not needed any more: keep the peak down
     insert_samples(actor, entries, progress=progress, want_ids=False)
     return [clean["barcode"] for clean, _, _ in entries]
