@@ -8,7 +8,9 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-PG_ADMIN_URL = os.environ.get("BIOBANK_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+from biobank.core import databases
+
+PG_ADMIN_URL = os.environ.get("BIOBANK_BENCH_POSTGRES", databases.DEFAULT_PG_ADMIN_URL)
 
 _TMP = Path(tempfile.mkdtemp(prefix="biobank-bench-"))
 os.environ.setdefault("BIOBANK_INSTANCE_PATH", str(_TMP / "instance"))
@@ -29,26 +31,13 @@ def make_app(url: str):
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
 
 
-def migrate(url: str) -> None:
-    from flask_migrate import upgrade
-    from biobank.extensions import db
-    app = make_app(url)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-
-
 def _pg_admin():
-    import psycopg
-    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    return databases.pg_admin(PG_ADMIN_URL)
 
 
 def postgres_available() -> str | None:
-    try:
-        with _pg_admin():
-            return None
-    except Exception as exc:  # any connection problem: not available
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
+    """None when PostgreSQL answers, else why not."""
+    return databases.postgres_unreachable(PG_ADMIN_URL)
 
 
 def pg_dsn(url: str) -> str:
@@ -68,9 +57,8 @@ class TempDatabase:
             self.name = f"biobank_bench_{label}_{uuid.uuid4().hex[:8]}"
             with _pg_admin() as conn:
                 conn.execute(f'CREATE DATABASE "{self.name}"')
-            base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-            self.url = f"{base}/{self.name}"
-        migrate(self.url)
+            self.url = databases.pg_database_url(PG_ADMIN_URL, self.name)
+        databases.migrate(self.url)
 
     def drop(self) -> None:
         if self.backend == "sqlite":
@@ -108,19 +96,12 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
-def load_demo_layout() -> None:
-    """The demo layout (biobank.demo: 26 tanks x 4 racks x 4 boxes x 10x10), no samples, and an admin."""
-    from biobank import demo
+def load_demo_layout() -> int:
+    """The demo layout (biobank.demo: 26 tanks x 4 racks x 4 boxes x 10x10), no samples; the site's id."""
     from biobank.core.actor import system_actor
+    from biobank.demo import build_demo_layout
     from biobank.extensions import db
-    from biobank.storage import service as storage
-    actor = system_actor("bench")
-    site = storage.create_container(actor, name="Central Biobank", kind="site", barcode=demo.SITE_BARCODE)
-    for number in range(1, demo.TANKS + 1):
-        storage.build_layout(actor, parent_id=site.id, name=f"Tank {number:02d}", kind="tank", racks=demo.RACKS,
-                             boxes_per_rack=demo.BOXES, rows=demo.ROWS, cols=demo.COLS,
-                             storage_temperature="LN2_vapor")
-    site_id = site.id
+    site_id = build_demo_layout(system_actor("bench")).id
     db.session.commit()
     return site_id
 

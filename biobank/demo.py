@@ -20,6 +20,15 @@ TANKS, RACKS, BOXES, ROWS, COLS = 26, 4, 4, 10, 10
 DONORS = 60
 
 
+def build_demo_layout(actor) -> Container:
+    """The demo site: TANKS LN2 tanks of RACKS racks of BOXES boxes of ROWS x COLS."""
+    site = storage.create_container(actor, name="Central Biobank", kind="site", barcode=SITE_BARCODE)
+    for number in range(1, TANKS + 1):
+        storage.build_layout(actor, parent_id=site.id, name=f"Tank {number:02d}", kind="tank", racks=RACKS,
+                             boxes_per_rack=BOXES, rows=ROWS, cols=COLS, storage_temperature="LN2_vapor")
+    return site
+
+
 def load_demo(progress=lambda message: None) -> bool:
     """Create the demo biobank unless it is there; True when it was created."""
     actor = system_actor("demo")
@@ -28,11 +37,8 @@ def load_demo(progress=lambda message: None) -> bool:
             create_user(actor, username, password, role)
     if db.session.execute(select(Container.id).where(Container.barcode == SITE_BARCODE)).first():
         return False
-    site = storage.create_container(actor, name="Central Biobank", kind="site", barcode=SITE_BARCODE)
     progress(f"Building {TANKS} tanks of {RACKS} racks x {BOXES} boxes x {ROWS}x{COLS} ...")
-    for number in range(1, TANKS + 1):
-        storage.build_layout(actor, parent_id=site.id, name=f"Tank {number:02d}", kind="tank", racks=RACKS,
-                             boxes_per_rack=BOXES, rows=ROWS, cols=COLS, storage_temperature="LN2_vapor")
+    build_demo_layout(actor)
     progress("Registering demo samples ...")
     rng = random.Random(2026)
     base = datetime(2025, 1, 6, 8, 0)

@@ -19,40 +19,22 @@ os.environ["BIOBANK_SECRET_KEY"] = "test-secret"
 os.environ.pop("DATABASE_URL", None)
 
 from biobank import create_app  # noqa: E402
+from biobank.core import databases  # noqa: E402
 from biobank.extensions import db  # noqa: E402
 
 from .factories import Factory  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("BIOBANK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("BIOBANK_TEST_POSTGRES", databases.DEFAULT_PG_ADMIN_URL)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 _templates: dict[str, str] = {}
 
 
-def _migrate(url: str) -> None:
-    from flask_migrate import upgrade
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-
-
 def _pg_admin():
-    import psycopg
-    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-
-
-def postgres_available() -> str | None:
-    """None when PostgreSQL is reachable, else why not."""
-    try:
-        with _pg_admin():
-            return None
-    except Exception as exc:  # any connection problem means: not here
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
+    return databases.pg_admin(PG_ADMIN_URL)
 
 
 def _pg_url(name: str) -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"{base}/{name}"
+    return databases.pg_database_url(PG_ADMIN_URL, name)
 
 
 def new_database(backend: str) -> tuple[str, callable]:
@@ -60,13 +42,13 @@ def new_database(backend: str) -> tuple[str, callable]:
     if backend == "sqlite":
         if "sqlite" not in _templates:
             path = _TMP / "template.sqlite3"
-            _migrate(f"sqlite:///{path}")
+            databases.migrate(f"sqlite:///{path}")
             _templates["sqlite"] = str(path)
         target = _TMP / f"db-{uuid.uuid4().hex}.sqlite3"
         shutil.copy(_templates["sqlite"], target)
         return f"sqlite:///{target}", lambda: [p.unlink(missing_ok=True) for p in
                                               _TMP.glob(target.name + "*")]
-    reason = postgres_available()
+    reason = databases.postgres_unreachable(PG_ADMIN_URL)
     if reason:
         if IN_CI:
             pytest.fail(f"CI=true requires PostgreSQL: {reason}")
@@ -76,7 +58,7 @@ def new_database(backend: str) -> tuple[str, callable]:
             name = f"biobank_tmpl_{os.getpid()}"
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
-            _migrate(_pg_url(name))
+            databases.migrate(_pg_url(name))
             _templates["postgres"] = name
         name = f"biobank_t_{uuid.uuid4().hex[:12]}"
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_templates["postgres"]}"')
