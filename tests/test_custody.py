@@ -1,11 +1,13 @@
 """The chain of custody: one event per change, hashes, tamper detection."""
 import json
 import threading
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, text
 
 from biobank.custody import service as custody
+from biobank.custody.chain import HASHED_FIELDS, event_bytes, event_hash, event_text_around_seq
 from biobank.custody.models import CustodyEvent
 from biobank.extensions import db
 from biobank.samples import service as samples
@@ -160,3 +162,25 @@ def test_concurrent_writers_keep_one_linear_chain(app, make):
     registered = db.session.execute(select(func.count()).select_from(CustodyEvent)
                                     .where(CustodyEvent.action == "sample.registered")).scalar_one()
     assert result.ok and registered == 40
+
+
+def test_the_event_text_cut_at_its_sequence_number_joins_back_to_the_hashed_bytes():
+    fields = {"at": datetime(2026, 11, 24, 23, 59, 1, 5), "actor": "tech", "actor_role": "technician",
+              "via": "api", "action": "sample.moved", "subject_type": "sample", "subject": "BB1",
+              "sample_barcode": "BB1", "container_id": 7, "request_id": None, "from_location": "Tank 1 / A1",
+              "to_location": 'Tänk "2" / B1', "reason": "back\\slash\nnew line ✓", "changes": '{"a":[1,2]}'}
+    before, after = event_text_around_seq(fields)
+    assert (before + "123456789012" + after).encode() == event_bytes(dict(fields, seq=123456789012))
+
+
+def test_one_event_appended_by_the_database_hashes_like_python(make):
+    actor = make.actor("technician")
+    make.box()
+    odd = 'Ünïcødé "quoted" \\ back\nslash ✓ 雪'
+    event = custody.record(actor, "label.printed", "sample", "BB-ODD", sample_barcode="BB-ODD", reason=odd,
+                           changes={"é": [None, 1.5], "note": [odd, None]})
+    db.session.commit()
+    stored = db.session.execute(select(CustodyEvent).where(CustodyEvent.seq == event.seq)).scalar_one()
+    assert stored.reason == odd and stored.hash == event.hash
+    assert stored.hash == event_hash({name: getattr(stored, name) for name in HASHED_FIELDS}, stored.prev_hash)
+    assert custody.verify().ok

@@ -21,11 +21,28 @@ def _default(value):
     return str(value)  # Decimal, date, ...
 
 
-def event_bytes(fields: dict) -> bytes:
-    body = {name: fields[name] for name in HASHED_FIELDS}
-    if isinstance(body["at"], datetime):
+def _body(fields: dict, names=HASHED_FIELDS) -> dict:
+    body = {name: fields[name] for name in names}
+    if isinstance(body.get("at"), datetime):
         body["at"] = body["at"].isoformat(timespec="microseconds")
-    return canonical_json(body).encode()
+    return body
+
+
+def event_bytes(fields: dict) -> bytes:
+    return canonical_json(_body(fields)).encode()
+
+
+_BEFORE_SEQ = tuple(name for name in HASHED_FIELDS if name < "seq")
+_AFTER_SEQ = tuple(name for name in HASHED_FIELDS if name > "seq")
+
+
+def event_text_around_seq(fields: dict) -> tuple[str, str]:
+    """The canonical text of an event cut where its sequence number goes, so that
+    before + str(seq) + after == event_bytes(fields).decode(). Lets the database
+    fill in the number (and the hash) while it holds the chain's head."""
+    before = canonical_json(_body(fields, _BEFORE_SEQ))
+    after = canonical_json(_body(fields, _AFTER_SEQ))
+    return before[:-1] + ',"seq":', "," + after[1:]
 
 
 def event_hash(fields: dict, prev_hash: str) -> str:

@@ -3,23 +3,28 @@
 Every service that changes state calls record() (or record_many()) inside its
 own transaction, so a change and its event land together or not at all.
 Appends lock the single custody_head row, which keeps the chain linear under
-concurrent writers (SQLite's write lock does the same there).
+concurrent writers (SQLite's write lock does the same there). On PostgreSQL a
+single event, the common case, is appended by one statement that locks,
+advances and hashes the head inside the server, so the lock is held for that
+statement and the commit only, not for round trips to Python.
 """
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from ..core.db import bulk_insert
+from ..core.db import bulk_insert, is_postgres
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
-from .chain import GENESIS, HASHED_FIELDS, canonical_json, event_hash
+from .chain import GENESIS, HASHED_FIELDS, canonical_json, event_hash, event_text_around_seq
 from .models import CustodyEvent, CustodyHead
 
 
 def _locked_head() -> CustodyHead:
     head = db.session.execute(
-        select(CustodyHead).where(CustodyHead.id == 1).with_for_update()).scalar_one_or_none()
+        select(CustodyHead).where(CustodyHead.id == 1).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
     if head is None:  # a database created before the head row existed
         head = CustodyHead(id=1, seq=0, hash=GENESIS)
         db.session.add(head)
@@ -49,9 +54,15 @@ def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
     returning=False skips building the (transient) event objects, for bulk callers
     that do not use them."""
     db.session.flush()  # the change itself first, so a refused change never reaches the chain
+    now = utcnow()
+    if len(entries) == 1 and is_postgres():
+        actor, action, subject_type, subject, details = entries[0]
+        row = _event_fields(actor, action, subject_type, subject, **details)
+        row["at"] = now
+        if _append_in_server(row):
+            return [CustodyEvent(**row)] if returning else []
     head = _locked_head()
     seq, prev = head.seq, head.hash
-    now = utcnow()
     rows = []
     for actor, action, subject_type, subject, details in entries:
         seq += 1
@@ -64,6 +75,40 @@ def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
         head.seq, head.hash = seq, prev
         db.session.flush()
     return [CustodyEvent(**row) for row in rows] if returning else []
+
+
+@cache
+def _append_statement(dialect):
+    """INSERT one event whose seq, prev_hash and hash come from the locked head."""
+    table = CustodyEvent.__table__
+    names = [c.name for c in table.columns if c.name not in ("seq", "prev_hash", "hash")]
+    values = ", ".join(f"CAST(:{n} AS {table.c[n].type.compile(dialect)})" for n in names)
+    return text(f"""
+        WITH prev AS (SELECT seq, hash FROM custody_head WHERE id = 1 FOR UPDATE),
+             head AS (UPDATE custody_head AS h
+                         SET seq = prev.seq + 1,
+                             hash = encode(sha256(convert_to(
+                                 :_before || (prev.seq + 1)::text || :_after || prev.hash, 'UTF8')), 'hex')
+                        FROM prev WHERE h.id = 1
+                      RETURNING h.seq, h.hash, prev.hash AS prev_hash)
+        INSERT INTO custody_event (seq, prev_hash, hash, {", ".join(names)})
+        SELECT head.seq, head.prev_hash, head.hash, {values} FROM head
+        RETURNING seq, prev_hash, hash""")
+
+
+def _append_in_server(row: dict) -> bool:
+    """Append one event on PostgreSQL; False when there is no head row yet."""
+    before, after = event_text_around_seq(row)
+    connection = db.session.connection()
+    done = connection.execute(_append_statement(connection.dialect),
+                              dict(row, _before=before, _after=after)).first()
+    if done is None:
+        return False
+    row["seq"], row["prev_hash"], row["hash"] = done
+    for obj in db.session.identity_map.values():
+        if isinstance(obj, CustodyHead):
+            db.session.expire(obj)
+    return True
 
 
 @dataclass
@@ -105,7 +150,7 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
             prev, expected_seq, checked = stored_hash, seq + 1, checked + 1
         if len(rows) < batch:
             break
-    head = db.session.get(CustodyHead, 1)
+    head = db.session.execute(select(CustodyHead.seq, CustodyHead.hash).where(CustodyHead.id == 1)).first()
     if head is not None and (head.seq != checked or head.hash != prev):
         return VerifyResult(False, checked, {"seq": checked + 1 if head.seq > checked else head.seq,
                                              "action": None, "subject": None,
