@@ -63,6 +63,19 @@ def test_register_get_and_the_box_map(api, box):
     assert api("researcher").get(f"/containers/{box.id}/map").status_code == 403
 
 
+def test_the_scanner_lookup_answers_like_every_other_sample_response(api, box):
+    tech = api("technician")
+    _register(tech, "LIN-1", box, "A1", volume=3.0, collected_at="2025-03-01T09:30:00Z", diagnosis="C50.9")
+    made = tech.post("/samples/LIN-1/aliquot", json={"count": 2, "volume": "1.0"}).json
+    assert made["parent"]["children"] == [c["barcode"] for c in made["children"]]
+    assert tech.get("/samples/LIN-1").json == made["parent"]
+    for child in made["children"]:
+        assert child["parent_barcode"] == "LIN-1"
+        assert tech.get(f"/samples/{child['barcode']}").json == child
+    out = tech.post(f"/samples/{made['children'][0]['barcode']}/checkout", json={"reason": "assay"}).json
+    assert out["location"] is None and tech.get(f"/samples/{out['barcode']}").json == out
+
+
 def test_researchers_get_the_deidentified_subset(api, box):
     _register(api("technician"), "DEID-1", box, notes="donor's name is ...")
     seen = api("researcher").get("/samples/DEID-1").json

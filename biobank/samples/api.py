@@ -75,7 +75,7 @@ class SampleItem(MethodView):
     @_document_errors
     def get(self, barcode):
         """A sample with its status and location"""
-        return queries.sample_for(current_actor(), barcode)
+        return queries.sample_record(current_actor(), barcode)
 
 
 @blp.route("/<barcode>/move")

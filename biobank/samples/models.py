@@ -79,8 +79,8 @@ class Sample(db.Model):
     def location(self) -> dict | None:
         if not self.container_id:
             return None
-        return {"container_id": self.container_id, "container_barcode": self.container.barcode,
-                "position": self.position, "path": self.location_path}
+        return location_of(self.container_id, self.container.barcode, self.container.path,
+                           self.pos_row, self.pos_col)
 
     @property
     def parent_barcode(self) -> str | None:
@@ -89,6 +89,13 @@ class Sample(db.Model):
     @property
     def child_barcodes(self) -> list[str]:
         return [child.barcode for child in self.children]
+
+
+def location_of(container_id: int, container_barcode: str, container_path: str, row: int, col: int) -> dict:
+    """Where a sample is, as the API shows it."""
+    position = label(row, col)
+    return {"container_id": container_id, "container_barcode": container_barcode, "position": position,
+            "path": f"{container_path} / {position}"}
 
 
 class Donor(db.Model):

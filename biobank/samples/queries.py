@@ -3,7 +3,7 @@ import csv
 import io
 import math
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.errors import NotPermitted
@@ -11,7 +11,7 @@ from ..core.permissions import allowed, require
 from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..storage.models import Container
-from .models import Sample
+from .models import Sample, location_of
 from .schemas import DEIDENTIFIED_FIELDS
 
 
@@ -96,6 +96,40 @@ def history(actor, barcode: str) -> list[CustodyEvent]:
                               .order_by(CustodyEvent.seq)).scalars().all()
 
 
+# The scanner's hot path (GET /samples/{barcode}): one statement built once, with
+# the box and parent joined in, read as plain rows rather than ORM objects.
+_samples, _boxes = Sample.__table__, Container.__table__
+_parents = _samples.alias("parent")
+_LOOKUP = (select(_samples, _boxes.c.barcode.label("container_barcode"), _boxes.c.path.label("container_path"),
+                  _parents.c.barcode.label("parent_barcode"))
+           .select_from(_samples.outerjoin(_boxes, _boxes.c.id == _samples.c.container_id)
+                        .outerjoin(_parents, _parents.c.id == _samples.c.parent_id))
+           .where(_samples.c.barcode == bindparam("barcode")))
+_CHILDREN = select(_samples.c.barcode).where(_samples.c.parent_id == bindparam("parent_id")).order_by(_samples.c.id)
+
+
+def sample_record(actor, barcode: str) -> dict:
+    """The same answer as sample_for, as a dict for SampleSchema, at a fraction of the cost."""
+    require(actor, "catalogue.search")
+    connection = db.session.connection()
+    row = connection.execute(_LOOKUP, {"barcode": barcode}).mappings().first() if isinstance(barcode, str) else None
+    if row is None:
+        from .service import get_sample
+        get_sample(barcode)  # raises the usual invalid / unknown barcode errors
+    _hide_from_researchers(actor, barcode, row["consent_withdrawn"], row["status"])
+    record = dict(row)
+    record["child_barcodes"] = connection.execute(_CHILDREN, {"parent_id": row["id"]}).scalars().all()
+    record["location"] = location_of(row["container_id"], row["container_barcode"], row["container_path"],
+                                     row["pos_row"], row["pos_col"]) if row["container_id"] else None
+    return record
+
+
+def _hide_from_researchers(actor, barcode: str, consent_withdrawn: bool, status: str) -> None:
+    if not allowed(actor, "samples.identified") and (consent_withdrawn or status != "available"):
+        from ..core.errors import UnknownBarcode
+        raise UnknownBarcode(f"No catalogue sample has the barcode {barcode}.")
+
+
 def sample_for(actor, barcode: str) -> Sample:
     """A sample as this actor may see it (researchers: only catalogue samples)."""
     require(actor, "catalogue.search")
@@ -108,7 +142,5 @@ def sample_for(actor, barcode: str) -> Sample:
     ).unique().scalar_one_or_none() if isinstance(barcode, str) else None
     if sample is None:
         sample = get_sample(barcode)  # raises the usual invalid / unknown barcode errors
-    if not allowed(actor, "samples.identified") and (sample.consent_withdrawn or sample.status != "available"):
-        from ..core.errors import UnknownBarcode
-        raise UnknownBarcode(f"No catalogue sample has the barcode {barcode}.")
+    _hide_from_researchers(actor, barcode, sample.consent_withdrawn, sample.status)
     return sample
