@@ -216,15 +216,21 @@ def approve_request(actor, request_id: int, *, reason: str | None = None) -> Res
     for item in request.items:
         item.holds = True
     _flush_holds()
-    custody.record_many([
-        (actor, "sample.reserved", "sample", s.barcode,
-         {"sample_barcode": s.barcode, "request_id": request.id, "container_id": s.container_id,
-          "reason": f"approved for request {request.id}", "changes": {"status": ["available", "reserved"]}})
-        for s in locked])
+    _record_holds(actor, request, locked, "sample.reserved", f"approved for request {request.id}",
+                  "available", "reserved")
     request.decided_at, request.decided_by, request.decision_reason = utcnow(), actor.username, reason
     _change_status(actor, request, "approved", reason=reason,
                    changes={"reserved": [None, [s.barcode for s in locked]]})
     return request
+
+
+def _record_holds(actor, request, held, action: str, reason: str, before: str, after: str) -> None:
+    """One event per sample a request reserved or released, all under one lock of the chain."""
+    custody.record_many([
+        (actor, action, "sample", s.barcode,
+         {"sample_barcode": s.barcode, "request_id": request.id, "container_id": s.container_id,
+          "reason": reason, "changes": {"status": [before, after]}})
+        for s in held])
 
 
 def _flush_holds() -> None:
@@ -267,11 +273,8 @@ def cancel_request(actor, request_id: int, *, reason: str, thawed: bool = False)
                 samples.transition(sample, "available", "released")
                 released.append(sample)
         item.holds = False
-    custody.record_many([
-        (actor, "sample.released", "sample", s.barcode,
-         {"sample_barcode": s.barcode, "request_id": request.id, "container_id": s.container_id,
-          "reason": f"request {request.id} cancelled", "changes": {"status": ["reserved", "available"]}})
-        for s in released])
+    _record_holds(actor, request, released, "sample.released", f"request {request.id} cancelled",
+                  "reserved", "available")
     request.cancelled_at, request.cancelled_by, request.cancel_reason = utcnow(), actor.username, reason
     _change_status(actor, request, "cancelled", reason=reason,
                    changes={"released": [None, [s.barcode for s in released]],

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ..core.errors import DomainError
 from ..core.permissions import allowed
 from ..core.requests import current_actor
+from ..core.web import choices
 from ..samples.models import SAMPLE_TYPES
 from ..samples.queries import sample_for
 from . import queries, service
@@ -28,7 +29,7 @@ class CatalogueFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a search changes nothing
 
-    sample_type = SelectField("Type", choices=[("", "any type")] + [(t, t) for t in SAMPLE_TYPES], default="")
+    sample_type = SelectField("Type", choices=choices([("", "any type")] + [(t, t) for t in SAMPLE_TYPES]), default="")
     diagnosis = StringField("Diagnosis (ICD-10)", validators=[Optional(), Length(max=16)])
     anatomical_site = StringField("Anatomical site (ICD-O-3)", validators=[Optional(), Length(max=16)])
     collected_from = DateField("Collected from", validators=[Optional()])
@@ -83,7 +84,7 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("Status", choices=[("", "any status")] + [(s, s) for s in STATUSES], default="")
+    status = SelectField("Status", choices=choices([("", "any status")] + [(s, s) for s in STATUSES]), default="")
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 
