@@ -36,6 +36,8 @@ COMMANDS = {
     "CMD:MOVE": "move", "CMD:CHECKOUT": "checkout", "CMD:RETURN": "return_sample",
     "CMD:ALIQUOT": "aliquot", "CMD:DISCARD": "discard", "CMD:CANCEL": None,
 }
+COMMAND_NAMES = {"CMD:MOVE": "Move", "CMD:CHECKOUT": "Check out", "CMD:RETURN": "Return",
+                 "CMD:ALIQUOT": "Aliquot", "CMD:DISCARD": "Discard", "CMD:CANCEL": "Cancel"}
 
 
 def nav_allowed(endpoint: str, permission: str | None = None) -> bool:
@@ -154,6 +156,17 @@ def scan_page():
 @login_required
 def scan():
     return scan_page()
+
+
+@blp.get("/scan/commands.pdf")
+@login_required
+def command_sheet():
+    """The command barcodes on one A4 page, to print for the bench."""
+    from ..labels.command_sheet import command_sheet_pdf
+    require(current_actor(), "samples.handle")
+    pdf = command_sheet_pdf([(code, COMMAND_NAMES[code]) for code in COMMANDS])
+    return current_app.response_class(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": "inline; filename=scan-commands.pdf"})
 
 
 def choices(pairs) -> list:

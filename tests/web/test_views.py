@@ -97,6 +97,21 @@ def test_scan_known_sample_box_and_unknown(client, make, login):
     assert "Unknown barcode: NOPE-404" in text(response) and 'data-beep="error"' in text(response)
 
 
+def test_the_command_sheet_prints_every_command_as_a_barcode_that_scans(client, make, login):
+    from biobank.core.web import COMMANDS
+    from tests.labels.helpers import pdf_pages, texts
+    login(make.user("technician"))
+    assert "/scan/commands.pdf" in text(client.get("/scan"))
+    response = client.get("/scan/commands.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    [page] = pdf_pages(response.data, dpi=200)
+    assert sorted(texts(page)["code128"]) == sorted(COMMANDS)
+    client.post("/logout")
+    login(make.user("researcher"))
+    refused = client.get("/scan/commands.pdf", follow_redirects=True)
+    assert refused.mimetype == "text/html" and "may not" in text(refused)
+
+
 def test_scan_sample_then_box_asks_for_the_position(client, make, login):
     login(make.user("technician"))
     box = make.box(rows=2, cols=2)
