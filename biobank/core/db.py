@@ -6,6 +6,7 @@ transactions therefore start with BEGIN IMMEDIATE (they wait in the busy
 handler, then run alone); read-only requests use a plain BEGIN so readers never
 queue behind writers. PostgreSQL needs none of this.
 """
+import functools
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -64,11 +65,22 @@ def bulk_insert(table, rows: list[dict]) -> None:
     connection = db.session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    converters = [table.c[name].type._cached_bind_processor(dialect) for name in names]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"VALUES ({', '.join([marker] * len(names))})")
-    params = [tuple(row[name] if convert is None or row[name] is None else convert(row[name])
-                    for name, convert in zip(names, converters)) for row in rows]
-    connection.exec_driver_sql(sql, params)
+    columns = [_column_values(table.c[name].type, dialect, [row[name] for row in rows]) for name in names]
+    connection.exec_driver_sql(sql, list(zip(*columns)))
+
+
+def _column_values(type_, dialect, values: list) -> list:
+    """One column's values as the driver takes them.
+
+    Converted column by column, and each distinct value once: the rows of a
+    batch share their timestamp, so it is not formatted again for every row."""
+    convert = type_._cached_bind_processor(dialect)
+    if convert is None:
+        return values
+    if type_.hashable:
+        convert = functools.cache(convert)
+    return [None if value is None else convert(value) for value in values]

@@ -1,12 +1,15 @@
 """Bulk registration from CSV (DESIGN.md): every row is checked first; one bad
 row refuses the whole file, and every bad row is named by line and reason."""
 import csv
+import gc
 import io
+from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..core.errors import DomainError, ImportRejected, InvalidInput
 from ..core.permissions import require
+from ..core.time import utcnow
 from ..extensions import db
 from ..storage.models import Container
 from ..storage.placement import STRATEGIES, Allocator
@@ -47,20 +50,37 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
     return header, rows
 
 
-def _existing(column, values: set) -> set:
-    found, values = set(), list(values)
+def _rows_where_in(columns: tuple, key, values: set):
+    """Rows of `columns` whose `key` is one of `values`, asked in chunks. The
+    statement is built once, with the chunk as an expanding parameter."""
+    statement = select(*columns).where(key.in_(bindparam("values", expanding=True)))
+    values = list(values)
     for start in range(0, len(values), _LOOKUP_CHUNK):
-        chunk = values[start:start + _LOOKUP_CHUNK]
-        found |= {r[0] for r in db.session.execute(select(column).where(column.in_(chunk)))}
-    return found
+        yield from db.session.execute(statement, {"values": values[start:start + _LOOKUP_CHUNK]})
+
+
+def _existing(column, values: set) -> set:
+    return {row[0] for row in _rows_where_in((column,), column, values)}
 
 
 def _parent_ids(barcodes: set) -> dict:
-    found, barcodes = {}, list(barcodes)
-    for start in range(0, len(barcodes), _LOOKUP_CHUNK):
-        chunk = barcodes[start:start + _LOOKUP_CHUNK]
-        found.update(dict(db.session.execute(select(Sample.barcode, Sample.id).where(Sample.barcode.in_(chunk))).all()))
-    return found
+    return dict(_rows_where_in((Sample.barcode, Sample.id), Sample.barcode, barcodes))
+
+
+@contextmanager
+def _cycle_collector_paused():
+    """Pause Python's cyclic garbage collector (reference counting still frees memory).
+
+    An import builds hundreds of thousands of small dicts, lists and tuples that
+    form no cycles; as they pile up the collector would walk all of them again
+    several times, a fifth of the import's time for nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def import_samples(actor, text: str, *, strategy: str = "compact", progress=None) -> list[str]:
@@ -68,12 +88,18 @@ def import_samples(actor, text: str, *, strategy: str = "compact", progress=None
     require(actor, "samples.handle")
     if strategy not in STRATEGIES:
         raise InvalidInput(f"Unknown placement strategy '{strategy}'.", code="invalid_strategy")
+    with _cycle_collector_paused():
+        return _import(actor, text, strategy, progress)
+
+
+def _import(actor, text: str, strategy: str, progress) -> list[str]:
     header, rows = read_rows(text)
     errors: list[dict] = []
     cleaned: list[tuple[int, dict, dict]] = []
     seen: dict[str, int] = {}
+    now = utcnow()
     for line, raw in rows:
-        clean, problems = clean_fields(raw)
+        clean, problems = clean_fields(raw, now)
         messages = [p.message for p in problems]
         barcode = clean["barcode"]
         if isinstance(barcode, str) and barcode in seen:

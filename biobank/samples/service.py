@@ -102,13 +102,15 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
             wanted = set()
         rows = []
         for clean, (box, row, col), parent_id in ready:
-            fields = {k: v for k, v in clean.items() if k != "parent_barcode"}
-            rows.append(dict(fields, parent_id=parent_id if parent_id is not None else ids.get(clean.get("parent_barcode")),
-                             container_id=box.id, pos_row=row, pos_col=col, home_container_id=box.id,
-                             home_row=row, home_col=col, status="available", freeze_thaw_count=0,
-                             consent_withdrawn=False, created_at=now, created_by=actor.username))
-            usage[box.id] += 1
-            boxes[box.id] = box
+            box_id = box.id
+            sample = dict(clean, parent_id=parent_id if parent_id is not None else ids.get(clean.get("parent_barcode")),
+                          container_id=box_id, pos_row=row, pos_col=col, home_container_id=box_id,
+                          home_row=row, home_col=col, status="available", freeze_thaw_count=0,
+                          consent_withdrawn=False, created_at=now, created_by=actor.username)
+            del sample["parent_barcode"]
+            rows.append(sample)
+            usage[box_id] += 1
+            boxes[box_id] = box
         for start in range(0, len(rows), 5000):
             chunk = rows[start:start + 5000]
             try:

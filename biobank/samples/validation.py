@@ -19,6 +19,12 @@ ICD10_RE = re.compile(r"^[A-TV-Z]\d{2}(\.\d{1,4})?$")
 SPREC_RE = re.compile(r"^[A-Z0-9]{3}(-[A-Z0-9]{1,3}){6}$")
 UNITS = ("mL", "uL", "µL", "mg", "g", "ug", "µg", "ng", "cells", "pieces")
 MAX_NOTES = 4000
+MAX_VOLUME = Decimal("1e7")
+FUTURE_TOLERANCE = timedelta(days=1)  # how far ahead of now a collection time may be
+# Coded fields: (field, pattern, what a valid value looks like).
+CODED_FIELDS = (("anatomical_site", ICDO3_TOPOGRAPHY_RE, "an ICD-O-3 topography code such as C50.9"),
+                ("diagnosis", ICD10_RE, "an ICD-10 code such as C50.9"),
+                ("sprec", SPREC_RE, "a SPREC code such as TIS-ZZZ-A-B-C-D-E"))
 
 
 @dataclass
@@ -62,8 +68,16 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def clean_fields(raw: dict) -> tuple[dict, list[Problem]]:
-    """Check and normalise the sample fields of one registration or CSV row."""
+def _text(value) -> str | None:
+    """The value as text without surrounding spaces; None when missing or blank."""
+    return None if value is None else str(value).strip() or None
+
+
+def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Problem]]:
+    """Check and normalise the sample fields of one registration or CSV row.
+
+    now: the time the collection times are checked against (an import passes
+    one for all its rows); the current time when not given."""
     clean, problems = {}, []
 
     def bad(field, message, code="invalid_input"):
@@ -75,7 +89,8 @@ def clean_fields(raw: dict) -> tuple[dict, list[Problem]]:
         bad("barcode", msg, "invalid_barcode")
     clean["barcode"] = barcode
 
-    sample_type = (raw.get("sample_type") or "").strip() if isinstance(raw.get("sample_type"), str) else raw.get("sample_type")
+    sample_type = raw.get("sample_type")
+    sample_type = sample_type.strip() if isinstance(sample_type, str) else sample_type
     if sample_type not in SAMPLE_TYPES:
         bad("sample_type", f"'{sample_type or ''}' is not a sample type; use one of {', '.join(SAMPLE_TYPES)}.",
             "invalid_sample_type")
@@ -88,15 +103,14 @@ def clean_fields(raw: dict) -> tuple[dict, list[Problem]]:
         bad("storage_temperature", f"'{temperature}' is not a temperature class; use one of {', '.join(TEMPERATURES)}.")
     clean["storage_temperature"] = temperature
 
-    donor = raw.get("donor")
-    donor = None if _blank(donor) else str(donor).strip()
+    donor = _text(raw.get("donor"))
     if donor is not None and not DONOR_RE.match(donor):
         bad("donor", f"'{donor}' is not a donor pseudonym (1..64 of A-Z a-z 0-9 - _ .).")
     clean["donor"] = donor
 
     try:
         collected = parse_datetime(raw.get("collected_at"))
-        if collected is not None and collected > utcnow() + timedelta(days=1):
+        if collected is not None and collected > (now or utcnow()) + FUTURE_TOLERANCE:
             bad("collected_at", f"Collection time {raw.get('collected_at')} is in the future.")
         clean["collected_at"] = collected
     except ValueError as exc:
@@ -108,24 +122,21 @@ def clean_fields(raw: dict) -> tuple[dict, list[Problem]]:
         clean["volume"] = None
     else:
         try:
-            clean["volume"] = Decimal(str(volume).strip())
-            if not clean["volume"].is_finite() or clean["volume"] < 0 or clean["volume"] > Decimal("1e7"):
+            clean["volume"] = amount = Decimal(str(volume).strip())
+            if not amount.is_finite() or amount < 0 or amount > MAX_VOLUME:
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
             bad("volume", f"'{volume}' is not a volume (a number, 0 or more).")
             clean["volume"] = None
 
-    unit = raw.get("unit")
-    unit = None if _blank(unit) else str(unit).strip()
+    unit = _text(raw.get("unit"))
     if unit is not None and unit not in UNITS:
         bad("unit", f"'{unit}' is not a unit; use one of {', '.join(UNITS)}.")
     clean["unit"] = unit or ("mL" if clean["volume"] is not None else None)
 
-    for field, pattern, what in (("anatomical_site", ICDO3_TOPOGRAPHY_RE, "an ICD-O-3 topography code such as C50.9"),
-                                 ("diagnosis", ICD10_RE, "an ICD-10 code such as C50.9"),
-                                 ("sprec", SPREC_RE, "a SPREC code such as TIS-ZZZ-A-B-C-D-E")):
-        value = raw.get(field)
-        value = None if _blank(value) else str(value).strip().upper()
+    for field, pattern, what in CODED_FIELDS:
+        value = _text(raw.get(field))
+        value = value and value.upper()
         if value is not None and not pattern.match(value):
             bad(field, f"'{value}' is not {what}.")
         clean[field] = value
@@ -136,8 +147,7 @@ def clean_fields(raw: dict) -> tuple[dict, list[Problem]]:
         bad("notes", f"Notes are limited to {MAX_NOTES} characters.")
     clean["notes"] = notes
 
-    parent = raw.get("parent_barcode")
-    clean["parent_barcode"] = None if _blank(parent) else str(parent).strip()
+    clean["parent_barcode"] = _text(raw.get("parent_barcode"))
     return clean, problems
 
 

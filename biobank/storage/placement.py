@@ -36,21 +36,24 @@ class Allocator:
         return {tuple(r) for r in rows} | self._taken[box_id]
 
     def _free_positions(self, box: Container) -> list:
-        if box.id not in self._free:
+        free = self._free.get(box.id)
+        if free is None:
             occupied = self._occupied(box.id)
-            self._free[box.id] = [(r, c) for r in range(1, box.rows + 1) for c in range(1, box.cols + 1)
-                                  if (r, c) not in occupied]
-        return self._free[box.id]
+            free = self._free[box.id] = [(r, c) for r in range(1, box.rows + 1) for c in range(1, box.cols + 1)
+                                         if (r, c) not in occupied]
+        return free
 
     def _take(self, box: Container, row: int, col: int) -> tuple[Container, int, int]:
-        self._taken[box.id].add((row, col))
-        if box.id in self._free:
+        box_id, tank_id = box.id, box.tank_id  # read once: mapped attributes cost a call each
+        self._taken[box_id].add((row, col))
+        free = self._free.get(box_id)
+        if free is not None:
             try:
-                self._free[box.id].remove((row, col))
+                free.remove((row, col))
             except ValueError:
                 pass
-        if box.tank_id:
-            self._tank_delta[box.tank_id] += 1
+        if tank_id:
+            self._tank_delta[tank_id] += 1
         return box, row, col
 
     def release(self, box_id: int, row: int, col: int) -> None:
