@@ -133,17 +133,30 @@ class Ship(MethodView):
         return service.ship_request(current_actor(), request_id, **args)
 
 
+MANIFEST_FILES = {"csv": (queries.manifest_csv, "text/csv"), "pdf": (queries.manifest_pdf, "application/pdf")}
+
+
+def send_manifest(request_id: int, fmt: str) -> Response:
+    """The manifest as a file to download: request-<id>-manifest.csv or .pdf."""
+    build, mimetype = MANIFEST_FILES[fmt]
+    request, content = build(current_actor(), request_id)
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=request-{request.id}-manifest.{fmt}"})
+
+
 @blp.route("/requests/<int:request_id>/manifest")
 class Manifest(MethodView):
     @blp.arguments(ManifestQuerySchema, location="query")
     @blp.response(200, ManifestRowSchema(many=True))
-    @blp.alt_response(200, content_type="text/csv", description="format=csv (default)", success=True)
+    @blp.doc(responses={"200": {"description": "The manifest: format=csv (default), json or pdf", "content": {
+        "text/csv": {"schema": {"type": "string", "description": "one row per sample, columns as the JSON rows"}},
+        "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/ManifestRow"}}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary",
+                                       "description": "printable: particulars, a Code 128 per tube, "
+                                                      "page X of Y, signature lines"}}}}})
     @_errors(404, 422)
     def get(self, args, request_id):
-        """The shipping manifest (CSV by default, or JSON rows), de-identified"""
-        actor = current_actor()
+        """The shipping manifest (CSV by default, JSON rows, or a printable PDF), de-identified"""
         if args["format"] == "json":
-            return queries.manifest(actor, request_id)[1]
-        request, text = queries.manifest_csv(actor, request_id)
-        return Response(text, mimetype="text/csv", headers={
-            "Content-Disposition": f"attachment; filename=request-{request.id}-manifest.csv"})
+            return queries.manifest(current_actor(), request_id)[1]
+        return send_manifest(request_id, args["format"])

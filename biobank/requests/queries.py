@@ -16,6 +16,7 @@ from ..samples.models import Sample
 from ..samples.queries import spreadsheet_safe
 from ..storage.models import Container
 from ..storage.positions import label
+from .manifest_pdf import manifest_pdf as render_manifest_pdf
 from .models import RequestItem, ResearchRequest
 from .service import sees_all_requests, visible_request
 
@@ -213,3 +214,9 @@ def manifest_csv(actor, request_id: int) -> tuple[ResearchRequest, str]:
     for row in rows:
         writer.writerow([spreadsheet_safe(row[f]) for f in MANIFEST_FIELDS])
     return request, buffer.getvalue()
+
+
+def manifest_pdf(actor, request_id: int) -> tuple[ResearchRequest, bytes]:
+    """The printable manifest: same rows and rules as the CSV, with Code 128 per tube."""
+    request, rows = manifest(actor, request_id)
+    return request, render_manifest_pdf(request, rows)

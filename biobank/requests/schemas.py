@@ -172,7 +172,7 @@ class PicklistSchema(Schema):
 
 
 class ManifestQuerySchema(Schema):
-    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json")))
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "json", "pdf")))
 
 
 class ManifestRowSchema(Schema):

@@ -1,7 +1,7 @@
 """Request pages: catalogue and cart, requests list and detail with actions per role,
 printable pick list, scan-to-pick, shipping. Each post parses its form, calls one
 service (or, for the cart, only the browser session), flashes and redirects."""
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, HiddenField, IntegerField, SelectField, StringField, \
@@ -15,6 +15,7 @@ from ..core.web import choices
 from ..samples.models import SAMPLE_TYPES
 from ..samples.queries import sample_for
 from . import queries, service
+from .api import send_manifest
 from .models import STATUSES
 
 blp = Blueprint("requests_web", __name__)
@@ -327,6 +328,10 @@ def ship(request_id):
 @blp.get("/requests/<int:request_id>/manifest.csv")
 @login_required
 def manifest(request_id):
-    req, text = queries.manifest_csv(current_actor(), request_id)
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=request-{req.id}-manifest.csv"})
+    return send_manifest(request_id, "csv")
+
+
+@blp.get("/requests/<int:request_id>/manifest.pdf")
+@login_required
+def manifest_pdf(request_id):
+    return send_manifest(request_id, "pdf")

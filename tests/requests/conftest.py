@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from biobank.extensions import db
+from tests.factories import PASSWORD
 
 
 @dataclass
@@ -65,3 +66,15 @@ REQUEST_BODY = {"title": "Breast cancer plasma", "purpose": "Biomarker validatio
 @pytest.fixture
 def request_body():
     return lambda samples, **kw: dict(REQUEST_BODY, samples=samples, **kw)
+
+
+@pytest.fixture
+def login(app, make):
+    """A logged-in browser session (Flask test client) of a new user with this role."""
+    def as_role(role):
+        user = make.user(role)
+        client = app.test_client()
+        answer = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert answer.status_code == 302
+        return client
+    return as_role

@@ -1,20 +1,6 @@
 """The request pages through the Flask test client (the browser test drives the same pages)."""
-import pytest
-
 from biobank.extensions import db
 from biobank.requests.models import ResearchRequest
-from tests.factories import PASSWORD
-
-
-@pytest.fixture
-def login(app, make):
-    def as_role(role):
-        user = make.user(role)
-        client = app.test_client()
-        answer = client.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert answer.status_code == 302
-        return client
-    return as_role
 
 
 def test_researcher_cart_to_request_and_manager_decision(login, stock):
