@@ -17,7 +17,8 @@ from ..core.db import bulk_insert, is_postgres
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
-from .chain import GENESIS, HASHED_FIELDS, canonical_json, event_hash, event_text_around_seq
+from .chain import (GENESIS, HASHED_FIELDS, body_hash, canonical_json, event_hash, event_text_around_seq,
+                    timestamp_text)
 from .models import CustodyEvent, CustodyHead
 
 
@@ -63,12 +64,15 @@ def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
             return [CustodyEvent(**row)] if returning else []
     head = _locked_head()
     seq, prev = head.seq, head.hash
+    at_text = timestamp_text(now)
     rows = []
     for actor, action, subject_type, subject, details in entries:
         seq += 1
         row = _event_fields(actor, action, subject_type, subject, **details)
-        row.update(seq=seq, at=now, prev_hash=prev)
-        row["hash"] = prev = event_hash(row, prev)
+        row["seq"], row["at"] = seq, at_text
+        hashed = body_hash(row, prev)  # the row holds exactly the hashed fields here
+        row["at"], row["prev_hash"], row["hash"] = now, prev, hashed
+        prev = hashed
         rows.append(row)
     if rows:
         bulk_insert(CustodyEvent.__table__, rows)

@@ -128,10 +128,11 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
     if consent_blocked:
         db.session.execute(update(Sample).where(Sample.donor.in_(consent_blocked))
                            .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
+    paths = {box_id: box.path for box_id, box in boxes.items()}
     custody.record_many([
         (actor, "sample.registered", "sample", clean["barcode"],
          {"sample_barcode": clean["barcode"], "container_id": box.id,
-          "to_location": f"{box.path} / {label(row, col)}",
+          "to_location": f"{paths[box.id]} / {label(row, col)}",
           "changes": {"status": [None, "available"], "sample_type": [None, clean["sample_type"]],
                       "donor": [None, clean.get("donor")],
                       "volume": [None, None if clean.get("volume") is None else str(clean["volume"])]}})
