@@ -22,11 +22,11 @@ SCALES = {
     # the default: a few minutes
     "default": {"http_requests": 2000, "http_samples": 3000, "place_n": 40000, "place_window": 1000,
                 "import_n": 40000, "scale_base": 40000, "scale_big": 1_000_000, "scale_reps": 200,
-                "events": 200_000, "writers": 8, "writer_ops": 100, "mem_import": (10000, 40000)},
+                "events": 200_000, "writers": 8, "writer_ops": 300, "mem_import": (10000, 40000)},
     # the national network: 10 million samples, 1 million custody events (COPY takes minutes)
     "national": {"http_requests": 2000, "http_samples": 3000, "place_n": 40000, "place_window": 1000,
                  "import_n": 40000, "scale_base": 40000, "scale_big": 10_000_000, "scale_reps": 200,
-                 "events": 1_000_000, "writers": 8, "writer_ops": 200, "mem_import": (10000, 40000)},
+                 "events": 1_000_000, "writers": 8, "writer_ops": 300, "mem_import": (10000, 40000)},
 }
 MEASURES = ("lookup_vs_bare", "boxmap_vs_lookup", "placement_flatness", "import_vs_raw", "capacity_10m_vs_40k",
             "lookup_10m_vs_40k", "verify_vs_sha256", "custody_appends_8_writers", "memory_import",

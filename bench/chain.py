@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from .common import TempDatabase, app_context, pg_dsn
 
+ROUNDS = 2  # best of each: the machines these run on are shared, and noisy
 ACTIONS = ("sample.registered", "sample.moved", "sample.checked_out", "sample.returned")
 
 
@@ -88,21 +89,26 @@ def run(n: int, memory_probe=None) -> dict:
         timings["load_s"] = time.perf_counter() - t0
         if memory_probe:
             memory["big"] = memory_probe(tdb.url, n)
+        verify_runs = []
         with app_context(tdb.url):
             from biobank.core.db import write_intent
             write_intent.set(False)
-            t0 = time.perf_counter()
-            result = custody.verify()
-            verify_s = time.perf_counter() - t0
-            db.session.rollback()
-        if not result.ok or result.events_checked != n:
-            raise RuntimeError(f"chain did not verify: {result}")
-    raw_s = raw_sha256_seconds(n)
+            for _ in range(ROUNDS):
+                t0 = time.perf_counter()
+                result = custody.verify()
+                verify_runs.append(time.perf_counter() - t0)
+                db.session.rollback()
+                if not result.ok or result.events_checked != n:
+                    raise RuntimeError(f"chain did not verify: {result}")
+    raw_runs = [raw_sha256_seconds(n) for _ in range(ROUNDS)]
+    verify_s, raw_s = min(verify_runs), min(raw_runs)
     ratio = verify_s / raw_s
     out = {"verify_vs_sha256": {
         "ratio": ratio, "target": "<= 2", "ok": ratio <= 2,
         "inputs": {"events": n, "backend": "PostgreSQL", "load": "chain computed in Python, COPY",
+                   "rounds": f"best of {ROUNDS} each",
                    "raw": "hashlib.sha256(event_bytes(fields) + prev) over the same fields in memory"},
         "detail": {"verify_s": round(verify_s, 3), "raw_sha256_s": round(raw_s, 3),
+                   "verify_runs_s": [round(x, 3) for x in verify_runs], "raw_runs_s": [round(x, 3) for x in raw_runs],
                    "verify_events_per_s": round(n / verify_s), "load_s": round(timings["load_s"], 1)}}}
     return out, memory

@@ -9,6 +9,7 @@ advances and hashes the head inside the server, so the lock is held for that
 statement and the commit only, not for round trips to Python.
 """
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy import select, text
@@ -17,8 +18,7 @@ from ..core.db import bulk_insert, is_postgres
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
-from .chain import (GENESIS, HASHED_FIELDS, body_hash, canonical_json, event_hash, event_text_around_seq,
-                    timestamp_text)
+from .chain import GENESIS, HASHED_FIELDS, body_hash, canonical_json, event_text_around_seq, timestamp_text
 from .models import CustodyEvent, CustodyHead
 
 
@@ -124,36 +124,59 @@ class VerifyResult:
     problems: list = field(default_factory=list)
 
 
+def _stored_chain(batch: int):
+    """Every stored event as a tuple (the hashed fields, prev_hash, hash), in seq order.
+
+    Keyset batches straight from the driver's cursor: no server-side cursor left
+    open, memory bounded by one batch, and none of SQLAlchemy's per-row work,
+    which would cost as much as the hashing (the time column is converted by
+    its own type's result processor where the driver returns text)."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(HASHED_FIELDS + ("prev_hash", "hash"))
+    sql = f"SELECT {columns} FROM custody_event WHERE seq >= {marker} ORDER BY seq LIMIT {marker}"
+    to_datetime = CustodyEvent.__table__.c.at.type._cached_result_processor(dialect, None)
+    at = HASHED_FIELDS.index("at")
+    cursor = connection.connection.cursor()
+    try:
+        next_seq = 1
+        while True:
+            cursor.execute(sql, (next_seq, batch))
+            rows = cursor.fetchall()
+            for row in rows:
+                if to_datetime is not None:
+                    row = row[:at] + (to_datetime(row[at]),) + row[at + 1:]
+                yield row
+            if len(rows) < batch:
+                return
+            next_seq = rows[-1][0] + 1
+    finally:
+        cursor.close()
+
+
 def verify(actor=None, batch: int = 20000) -> VerifyResult:
     """Recompute the whole chain; name the first event that does not match."""
     if actor is not None:
         require(actor, "reports.read")
-    columns = [getattr(CustodyEvent, name) for name in HASHED_FIELDS] + [
-        CustodyEvent.prev_hash, CustodyEvent.hash]
     prev, expected_seq, checked = GENESIS, 1, 0
-    query = select(*columns).order_by(CustodyEvent.seq).limit(batch)
-    connection = db.session.connection()
-    while True:
-        # Plain Core rows in keyset batches: no ORM row processing, no server-side
-        # cursor left open on the session's connection, memory bounded by one batch.
-        rows = connection.execute(query.where(CustodyEvent.seq >= expected_seq)).all()
-        for row in rows:
-            fields = dict(zip(HASHED_FIELDS, row[:len(HASHED_FIELDS)]))
-            stored_prev, stored_hash = row[-2], row[-1]
-            seq = fields["seq"]
-            problem = None
-            if seq != expected_seq:
-                problem = f"sequence jumps from {expected_seq - 1} to {seq}: events are missing"
-            elif stored_prev != prev:
-                problem = "its previous-hash does not match the event before it"
-            elif event_hash(fields, prev) != stored_hash:
-                problem = "its content does not match its hash: it was changed after it was written"
-            if problem:
-                return VerifyResult(False, checked, {"seq": seq, "action": fields["action"],
-                                                     "subject": fields["subject"], "problem": problem})
-            prev, expected_seq, checked = stored_hash, seq + 1, checked + 1
-        if len(rows) < batch:
-            break
+    for row in _stored_chain(batch):
+        body = dict(zip(HASHED_FIELDS, row))  # the hashed fields come first, in this order
+        stored_prev, stored_hash = row[-2], row[-1]
+        seq = body["seq"]
+        if isinstance(body["at"], datetime):
+            body["at"] = timestamp_text(body["at"])
+        problem = None
+        if seq != expected_seq:
+            problem = f"sequence jumps from {expected_seq - 1} to {seq}: events are missing"
+        elif stored_prev != prev:
+            problem = "its previous-hash does not match the event before it"
+        elif body_hash(body, prev) != stored_hash:
+            problem = "its content does not match its hash: it was changed after it was written"
+        if problem:
+            return VerifyResult(False, checked, {"seq": seq, "action": body["action"],
+                                                 "subject": body["subject"], "problem": problem})
+        prev, expected_seq, checked = stored_hash, seq + 1, checked + 1
     head = db.session.execute(select(CustodyHead.seq, CustodyHead.hash).where(CustodyHead.id == 1)).first()
     if head is not None and (head.seq != checked or head.hash != prev):
         return VerifyResult(False, checked, {"seq": checked + 1 if head.seq > checked else head.seq,
