@@ -56,6 +56,24 @@ def test_the_200_rows_file_imports_with_one_event_each(make, room):
     assert first.sample_type == "serum" and first.location is not None
 
 
+def test_a_file_larger_than_one_chunk_is_stored_and_chained_in_order(make, room, monkeypatch):
+    from biobank.samples import service
+    monkeypatch.setattr(service, "_CHUNK", 7)  # 40 rows: six chunks, a parent and child across a boundary
+    lines = [HEADER] + [f"CH-{i:03d},plasma,D{i % 5},2025-03-01T09:30:00Z,1.0,mL,,," for i in range(38)]
+    lines += ["CH-KID-1,plasma,D1,2025-03-01T09:30:00Z,0.5,mL,,,CH-006", "CH-KID-2,plasma,D1,,0.5,mL,,,CH-KID-1"]
+    actor = make.actor()
+    samples_before, events_before = _counts()
+    barcodes = import_samples(actor, "\n".join(lines) + "\n")
+    db.session.commit()
+    assert len(barcodes) == 40 and _counts() == (samples_before + 40, events_before + 40)
+    registered = db.session.execute(select(CustodyEvent.sample_barcode).where(
+        CustodyEvent.action == "sample.registered").order_by(CustodyEvent.seq)).scalars().all()
+    assert registered[-40:] == barcodes  # one event per row, in the file's order
+    kid = db.session.execute(select(Sample).where(Sample.barcode == "CH-KID-2")).scalar_one()
+    assert kid.parent.barcode == "CH-KID-1" and kid.parent.parent.barcode == "CH-006"
+    assert custody.verify().ok
+
+
 def test_explicit_positions_parents_in_file_and_db_conflicts(make, room):
     box = make.boxes_of(room)[0]
     make.sample(barcode="P-EXIST", box=box, position="A1")

@@ -75,14 +75,18 @@ def resolve_location(allocator: Allocator, location: dict | None, clean: dict):
                            clean["storage_temperature"], clean["donor"])
 
 
+_CHUNK = 5000  # rows built, inserted and hashed at a time by insert_samples
+
+
 def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progress=None,
                    want_ids: bool = True) -> list[int]:
     """Insert checked samples with their placements and one custody event each.
 
     entries: (clean fields, (box, row, col), parent id). Rows whose parent is in
     the same batch must come after it and carry parent_barcode instead of an id.
-    Rows go in through plain Core executemany; ids are read back only where a
-    later generation or the caller needs them.
+    Rows go in through plain Core executemany, a chunk at a time, so memory
+    holds the checked entries and one chunk of rows; ids are read back only
+    where a later generation or the caller needs them.
     """
     now = utcnow()
     ids: dict[str, int] = {}
@@ -100,43 +104,46 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
             wanted = {e[0]["parent_barcode"] for e in pending if e[2] is None and e[0].get("parent_barcode")}
         else:
             wanted = set()
-        rows = []
-        for clean, (box, row, col), parent_id in ready:
-            box_id = box.id
-            sample = dict(clean, parent_id=parent_id if parent_id is not None else ids.get(clean.get("parent_barcode")),
-                          container_id=box_id, pos_row=row, pos_col=col, home_container_id=box_id,
-                          home_row=row, home_col=col, status="available", freeze_thaw_count=0,
-                          consent_withdrawn=False, created_at=now, created_by=actor.username)
-            del sample["parent_barcode"]
-            rows.append(sample)
-            usage[box_id] += 1
-            boxes[box_id] = box
-        for start in range(0, len(rows), 5000):
-            chunk = rows[start:start + 5000]
+        for start in range(0, len(ready), _CHUNK):  # rows and their dicts live one chunk at a time
+            rows = []
+            for clean, (box, row, col), parent_id in ready[start:start + _CHUNK]:
+                box_id = box.id
+                if parent_id is None:
+                    parent_id = ids.get(clean.get("parent_barcode"))
+                sample = dict(clean, parent_id=parent_id, container_id=box_id, pos_row=row, pos_col=col,
+                              home_container_id=box_id, home_row=row, home_col=col, status="available",
+                              freeze_thaw_count=0, consent_withdrawn=False, created_at=now, created_by=actor.username)
+                del sample["parent_barcode"]
+                rows.append(sample)
+                usage[box_id] += 1
+                boxes[box_id] = box
             try:
-                bulk_insert(Sample.__table__, chunk)
+                bulk_insert(Sample.__table__, rows)
             except IntegrityError as exc:
                 db.session.rollback()
                 if "barcode" in str(exc.orig).lower():
-                    raise DuplicateBarcode("A barcode in this batch was registered by someone else meanwhile.") from None
-                raise SlotOccupied("That position was filled by someone else a moment ago; choose another.") from None
+                    raise DuplicateBarcode("A barcode in this batch was registered by someone else "
+                                           "meanwhile.") from None
+                raise SlotOccupied("That position was filled by someone else a moment ago; "
+                                   "choose another.") from None
             if progress:
-                progress(len(chunk))
-        ids.update(_ids_of(wanted & {r["barcode"] for r in rows}))
+                progress(len(rows))
+        ids.update(_ids_of(wanted & {e[0]["barcode"] for e in ready}))
     adjust_usage({box_id: count for box_id, count in usage.items()}, boxes)
     consent_blocked = _withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")})
     if consent_blocked:
         db.session.execute(update(Sample).where(Sample.donor.in_(consent_blocked))
                            .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
     paths = {box_id: box.path for box_id, box in boxes.items()}
-    custody.record_many([
-        (actor, "sample.registered", "sample", clean["barcode"],
-         {"sample_barcode": clean["barcode"], "container_id": box.id,
-          "to_location": f"{paths[box.id]} / {label(row, col)}",
-          "changes": {"status": [None, "available"], "sample_type": [None, clean["sample_type"]],
-                      "donor": [None, clean.get("donor")],
-                      "volume": [None, None if clean.get("volume") is None else str(clean["volume"])]}})
-        for clean, (box, row, col), _ in entries], returning=False)
+    for start in range(0, len(entries), _CHUNK):  # one chain, appended a chunk at a time
+        custody.record_many([
+            (actor, "sample.registered", "sample", clean["barcode"],
+             {"sample_barcode": clean["barcode"], "container_id": box.id,
+              "to_location": f"{paths[box.id]} / {label(row, col)}",
+              "changes": {"status": [None, "available"], "sample_type": [None, clean["sample_type"]],
+                          "donor": [None, clean.get("donor")],
+                          "volume": [None, None if clean.get("volume") is None else str(clean["volume"])]}})
+            for clean, (box, row, col), _ in entries[start:start + _CHUNK]], returning=False)
     if not want_ids:
         return []
     ids.update(_ids_of({e[0]["barcode"] for e in entries} - ids.keys()))
