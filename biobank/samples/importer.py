@@ -60,6 +60,12 @@ def _rows_where_in(columns: tuple, key, values: set):
 
 
 def _existing(column, values: set) -> set:
+    """Which of `values` are already in `column`. A table with fewer rows than the
+    file (the containers, or no samples yet) is read whole in one query; a larger
+    one is asked in chunks."""
+    whole = db.session.execute(select(column).limit(len(values) + 1)).scalars().all()
+    if len(whole) <= len(values):
+        return values & set(whole)
     return {row[0] for row in _rows_where_in((column,), column, values)}
 
 

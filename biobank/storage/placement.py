@@ -28,6 +28,7 @@ class Allocator:
         self._tank_delta: dict[int, int] = defaultdict(int)
         self._boxes: dict[int, Container] = {}
         self._candidates: dict[tuple, list[Container]] = {}  # open boxes fetched, not yet passed, per key
+        self._accepted: dict[tuple, bool] = {}               # (box id, type, temperature) -> may go there
 
     # -- what is where -------------------------------------------------------
     def _occupied(self, box_id: int) -> set:
@@ -111,12 +112,19 @@ class Allocator:
                 return None
             while boxes:
                 box = boxes[0]
-                if box.accepts(sample_type, temperature) is None:
+                if self._accepts(box, sample_type, temperature):
                     free = self._free_positions(box)
                     if free:
                         return self._take(box, *free[0])
                 self._cursor[key] = box.id  # full (as far as this unit of work knows) or not for this type
                 boxes.pop(0)
+
+    def _accepts(self, box: Container, sample_type: str, temperature: str | None) -> bool:
+        """box.accepts, remembered: a bulk import asks the same box once per sample."""
+        key = (box.id, sample_type, temperature)
+        if key not in self._accepted:
+            self._accepted[key] = box.accepts(sample_type, temperature) is None
+        return self._accepted[key]
 
     def compact(self, sample_type, temperature):
         """The first box with room, positions in row order."""
