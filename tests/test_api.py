@@ -60,7 +60,11 @@ def test_register_get_and_the_box_map(api, box):
     cell = next(p for p in grid["positions"] if p["position"] == "B2")
     assert cell["sample"] == {"barcode": "API-1", "sample_type": "plasma", "status": "available"}
     assert all(p["sample"] is None for p in grid["positions"] if p["position"] != "B2")
+    assert grid["container"]["id"] == box.id and grid["container"]["free"] == 8 and grid["path"] == box.path
     assert api("researcher").get(f"/containers/{box.id}/map").status_code == 403
+    assert tech.get("/containers/999999/map").json["code"] == "unknown_container"
+    not_box = tech.get(f"/containers/{box.parent_id}/map")
+    assert not_box.status_code == 422 and not_box.json["code"] == "not_a_box"
 
 
 def test_the_scanner_lookup_answers_like_every_other_sample_response(api, box):

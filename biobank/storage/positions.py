@@ -1,5 +1,6 @@
 """Grid position labels: rows as letters, columns as numbers ("A1"; "A01" means "A1")."""
 import re
+from functools import lru_cache
 
 from ..core.errors import InvalidPosition
 
@@ -16,6 +17,12 @@ def row_letters(row: int) -> str:
 
 def label(row: int, col: int) -> str:
     return f"{row_letters(row)}{col}"
+
+
+@lru_cache(maxsize=64)
+def grid(rows: int, cols: int) -> tuple[tuple[str, int, int], ...]:
+    """(label, row, col) of every position of a rows x cols box, in reading order."""
+    return tuple((label(r, c), r, c) for r in range(1, rows + 1) for c in range(1, cols + 1))
 
 
 def parse(text: str, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:

@@ -10,7 +10,10 @@ from .models import Container
 from .service import get_container
 
 
-_samples = Sample.__table__
+# The box map is read on every scan of a box label: statements built once, plain rows.
+_samples, _containers = Sample.__table__, Container.__table__
+_BOX = select(*(_containers.c[name] for name in ("id", "barcode", "name", "kind", "rows", "cols", "capacity",
+                                                 "used", "path"))).where(_containers.c.id == bindparam("box_id"))
 _OCCUPANTS = select(_samples.c.pos_row, _samples.c.pos_col, _samples.c.barcode, _samples.c.sample_type,
                     _samples.c.status).where(_samples.c.container_id == bindparam("box_id"))
 
@@ -18,15 +21,20 @@ _OCCUPANTS = select(_samples.c.pos_row, _samples.c.pos_col, _samples.c.barcode, 
 def box_map(actor, container_id: int) -> dict:
     """Every position of a box, with its sample (barcode, type, status) or None."""
     require(actor, "samples.identified")
-    box = get_container(container_id)
-    if not box.is_grid:
-        raise InvalidInput(f"{box.path} is a {box.kind}; only boxes have a map.", code="not_a_box")
-    rows = db.session.connection().execute(_OCCUPANTS, {"box_id": box.id})
+    connection = db.session.connection()
+    box = connection.execute(_BOX, {"box_id": container_id}).mappings().first()
+    if box is None:
+        get_container(container_id)  # raises the usual unknown-container error
+    if box["rows"] is None or box["cols"] is None:
+        raise InvalidInput(f"{box['path']} is a {box['kind']}; only boxes have a map.", code="not_a_box")
     occupied = {(row, col): {"barcode": barcode, "sample_type": sample_type, "status": status}
-                for row, col, barcode, sample_type, status in rows}
-    cells = [{"position": positions.label(r, c), "row": r, "col": c, "sample": occupied.get((r, c))}
-             for r in range(1, box.rows + 1) for c in range(1, box.cols + 1)]
-    return {"container": box, "path": box.path, "rows": box.rows, "cols": box.cols, "positions": cells}
+                for row, col, barcode, sample_type, status in connection.execute(
+                    _OCCUPANTS, {"box_id": container_id}).all()}
+    cells = [{"position": position, "row": r, "col": c, "sample": occupied.get((r, c))}
+             for position, r, c in positions.grid(box["rows"], box["cols"])]
+    container = dict(box, free=box["capacity"] - box["used"])
+    return {"container": container, "path": box["path"], "rows": box["rows"], "cols": box["cols"],
+            "positions": cells}
 
 
 def roots() -> list[Container]:
