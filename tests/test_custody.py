@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from biobank.custody import service as custody
-from biobank.custody.chain import HASHED_FIELDS, event_bytes, event_hash, event_text_around_seq
+from biobank.custody.chain import (HASHED_FIELDS, SORTED_FIELDS, body_hash, event_bytes, event_hash,
+                                  event_text_around_seq, timestamp_text)
 from biobank.custody.models import CustodyEvent
 from biobank.extensions import db
 from biobank.samples import service as samples
@@ -171,6 +172,11 @@ def test_the_event_text_cut_at_its_sequence_number_joins_back_to_the_hashed_byte
               "to_location": 'Tänk "2" / B1', "reason": "back\\slash\nnew line ✓", "changes": '{"a":[1,2]}'}
     before, after = event_text_around_seq(fields)
     assert (before + "123456789012" + after).encode() == event_bytes(dict(fields, seq=123456789012))
+    # the bulk and verify paths hash a body already in canonical key order: same hash
+    full = dict(fields, seq=123456789012)
+    in_order = {name: full[name] for name in SORTED_FIELDS}
+    in_order["at"] = timestamp_text(full["at"])
+    assert body_hash(in_order, "ab" * 32) == event_hash(full, "ab" * 32)
 
 
 def test_one_event_appended_by_the_database_hashes_like_python(make):

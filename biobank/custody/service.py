@@ -18,7 +18,7 @@ from ..core.db import bulk_insert, is_postgres
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
-from .chain import GENESIS, HASHED_FIELDS, body_hash, canonical_json, event_text_around_seq, timestamp_text
+from .chain import GENESIS, SORTED_FIELDS, body_hash, canonical_json, event_text_around_seq, timestamp_text
 from .models import CustodyEvent, CustodyHead
 
 
@@ -35,12 +35,12 @@ def _locked_head() -> CustodyHead:
 def _event_fields(actor, action, subject_type, subject, *, sample_barcode=None, container_id=None,
                   request_id=None, from_location=None, to_location=None, reason=None,
                   changes=None) -> dict:
+    # In SORTED_FIELDS order, with `at` and `seq` filled in by the append (see body_hash).
     return {
-        "actor": actor.username, "actor_role": actor.role, "via": actor.via,
-        "action": action, "subject_type": subject_type, "subject": str(subject),
-        "sample_barcode": sample_barcode, "container_id": container_id, "request_id": request_id,
-        "from_location": from_location, "to_location": to_location, "reason": reason or None,
-        "changes": canonical_json(changes or {}),
+        "action": action, "actor": actor.username, "actor_role": actor.role, "at": None,
+        "changes": canonical_json(changes or {}), "container_id": container_id, "from_location": from_location,
+        "reason": reason or None, "request_id": request_id, "sample_barcode": sample_barcode, "seq": None,
+        "subject": str(subject), "subject_type": subject_type, "to_location": to_location, "via": actor.via,
     }
 
 
@@ -125,7 +125,7 @@ class VerifyResult:
 
 
 def _stored_chain(batch: int):
-    """Every stored event as a tuple (the hashed fields, prev_hash, hash), in seq order.
+    """Every stored event as a tuple (SORTED_FIELDS, prev_hash, hash), in seq order.
 
     Keyset batches straight from the driver's cursor: no server-side cursor left
     open, memory bounded by one batch, and none of SQLAlchemy's per-row work,
@@ -134,10 +134,10 @@ def _stored_chain(batch: int):
     connection = db.session.connection()
     dialect = connection.dialect
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    columns = ", ".join(HASHED_FIELDS + ("prev_hash", "hash"))
+    columns = ", ".join(SORTED_FIELDS + ("prev_hash", "hash"))
     sql = f"SELECT {columns} FROM custody_event WHERE seq >= {marker} ORDER BY seq LIMIT {marker}"
     to_datetime = CustodyEvent.__table__.c.at.type._cached_result_processor(dialect, None)
-    at = HASHED_FIELDS.index("at")
+    at = SORTED_FIELDS.index("at")
     cursor = connection.connection.cursor()
     try:
         next_seq = 1
@@ -161,7 +161,7 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
         require(actor, "reports.read")
     prev, expected_seq, checked = GENESIS, 1, 0
     for row in _stored_chain(batch):
-        body = dict(zip(HASHED_FIELDS, row))  # the hashed fields come first, in this order
+        body = dict(zip(SORTED_FIELDS, row))  # the hashed fields come first, in body_hash's order
         stored_prev, stored_hash = row[-2], row[-1]
         seq = body["seq"]
         if isinstance(body["at"], datetime):

@@ -136,18 +136,23 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
                            .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
     paths = {box_id: box.path for box_id, box in boxes.items()}
     for start in range(0, len(entries), _CHUNK):  # one chain, appended a chunk at a time
-        custody.record_many([
-            (actor, "sample.registered", "sample", clean["barcode"],
-             {"sample_barcode": clean["barcode"], "container_id": box.id,
-              "to_location": f"{paths[box.id]} / {label(row, col)}",
-              "changes": {"status": [None, "available"], "sample_type": [None, clean["sample_type"]],
-                          "donor": [None, clean.get("donor")],
-                          "volume": [None, None if clean.get("volume") is None else str(clean["volume"])]}})
-            for clean, (box, row, col), _ in entries[start:start + _CHUNK]], returning=False)
+        custody.record_many(list(_registered_events(actor, entries[start:start + _CHUNK], paths)), returning=False)
     if not want_ids:
         return []
     ids.update(_ids_of({e[0]["barcode"] for e in entries} - ids.keys()))
     return [ids[e[0]["barcode"]] for e in entries]
+
+
+def _registered_events(actor, entries, paths: dict):
+    """The custody entry (record_many's form) of each registered sample."""
+    for clean, (box, row, col), _ in entries:
+        box_id, barcode, volume = box.id, clean["barcode"], clean.get("volume")
+        yield (actor, "sample.registered", "sample", barcode,
+               {"sample_barcode": barcode, "container_id": box_id,
+                "to_location": f"{paths[box_id]} / {label(row, col)}",
+                "changes": {"status": [None, "available"], "sample_type": [None, clean["sample_type"]],
+                            "donor": [None, clean.get("donor")],
+                            "volume": [None, None if volume is None else str(volume)]}})
 
 
 def _ids_of(barcodes: set) -> dict[str, int]:
