@@ -40,8 +40,10 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
         raise InvalidInput(f"Unknown column(s): {', '.join(unknown)}.", code="invalid_header")
     rows = []
     for row in reader:
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            continue  # blank line
+        barcode = row.get("barcode")
+        if not (barcode and barcode.strip()) and \
+                not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue  # blank line (a row with a barcode never is: most rows skip the full check)
         rows.append((reader.line_num, row))
         if len(rows) > MAX_ROWS:
             raise InvalidInput(f"A file holds at most {MAX_ROWS} rows; split it.", code="too_many_rows")
