@@ -108,6 +108,21 @@ def test_changing_a_stored_event_is_detected_and_named(make, runner, column, val
     assert cli.exit_code == 1 and f"event {target}" in cli.output
 
 
+def test_verify_reads_the_chain_in_batches_and_still_names_the_altered_event(make):
+    box = make.box(rows=3, cols=3)
+    for i in range(7):
+        make.sample(box=box, position=f"{'ABC'[i // 3]}{i % 3 + 1}")
+    total = _count()
+    for batch in (1, 2, 3, total, total + 5):
+        result = custody.verify(batch=batch)
+        assert result.ok and result.events_checked == total, batch
+    target = total - 1
+    _tamper("UPDATE custody_event SET reason = 'edited' WHERE seq = :s", s=target)
+    for batch in (2, 3, total):
+        result = custody.verify(batch=batch)
+        assert not result.ok and result.first_bad_event["seq"] == target and result.events_checked == target - 1
+
+
 def test_deleting_events_is_detected(make):
     box = make.box()
     for i in range(3):

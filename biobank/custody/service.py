@@ -137,7 +137,7 @@ def _stored_chain(batch: int):
     columns = ", ".join(SORTED_FIELDS + ("prev_hash", "hash"))
     sql = f"SELECT {columns} FROM custody_event WHERE seq >= {marker} ORDER BY seq LIMIT {marker}"
     to_datetime = CustodyEvent.__table__.c.at.type._cached_result_processor(dialect, None)
-    at = SORTED_FIELDS.index("at")
+    at, seq = SORTED_FIELDS.index("at"), SORTED_FIELDS.index("seq")
     cursor = connection.connection.cursor()
     try:
         next_seq = 1
@@ -150,7 +150,7 @@ def _stored_chain(batch: int):
                 yield row
             if len(rows) < batch:
                 return
-            next_seq = rows[-1][0] + 1
+            next_seq = rows[-1][seq] + 1
     finally:
         cursor.close()
 
