@@ -109,10 +109,7 @@ def _append_in_server(row: dict) -> bool:
     if done is None:
         return False
     row["seq"], row["prev_hash"], row["hash"] = done
-    for obj in db.session.identity_map.values():
-        if isinstance(obj, CustodyHead):
-            db.session.expire(obj)
-    return True
+    return True  # an ORM copy of the head is refreshed by _locked_head (populate_existing) when next read
 
 
 @dataclass
