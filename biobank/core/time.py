@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 def utcnow() -> datetime:
     """Naive UTC, stored the same way on SQLite and PostgreSQL."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return to_naive_utc(datetime.now(timezone.utc))
 
 
 def to_naive_utc(value: datetime) -> datetime:
