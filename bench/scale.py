@@ -21,6 +21,17 @@ PER_TANK = RACKS * BOXES * ROWS * COLS
 SITES = 15  # a central biobank and 14 regional centres
 
 
+CONTAINER_COLUMNS = ("id", "barcode", "name", "kind", "parent_id", "lineage", "path", "tank_id", "rows", "cols",
+                     "storage_temperature", "allowed_types", "effective_temperature", "effective_types", "capacity",
+                     "used", "created_at")
+
+
+def _container_line(now: str, **values) -> str:
+    """One COPY line of the container table, empty and created `now`; columns not given are NULL."""
+    values = dict(values, used=0, created_at=now)
+    return "\t".join("\\N" if values.get(c) is None else str(values[c]) for c in CONTAINER_COLUMNS) + "\n"
+
+
 def _layout(cur, positions_needed: int) -> dict:
     tanks = max(SITES, -(-positions_needed // PER_TANK))
     now = datetime(2026, 1, 1).isoformat(sep=" ")
@@ -36,31 +47,33 @@ def _layout(cur, positions_needed: int) -> dict:
         n_tanks = min(per_site, tanks - made)
         made += n_tanks
         site_path = f"Centre {s:02d}"
-        buf.write(f"{site_id}\tS{s:02d}\t{site_path}\tsite\t\\N\t/{site_id}/\t{site_path}\t\\N\t\\N\t\\N\t\\N\t\\N\t"
-                  f"\\N\t\\N\t{n_tanks * PER_TANK}\t0\t{now}\n")
+        buf.write(_container_line(now, id=site_id, barcode=f"S{s:02d}", name=site_path, kind="site",
+                                  lineage=f"/{site_id}/", path=site_path, capacity=n_tanks * PER_TANK))
         for t in range(1, n_tanks + 1):
             tank_id = next_id
             next_id += 1
             tank_ids.append(tank_id)
             tcode, tpath, tline = f"S{s:02d}-T{t:03d}", f"{site_path} / Tank {t:03d}", f"/{site_id}/{tank_id}/"
-            buf.write(f"{tank_id}\t{tcode}\tTank {t:03d}\ttank\t{site_id}\t{tline}\t{tpath}\t{tank_id}\t\\N\t\\N\t"
-                      f"LN2_vapor\t\\N\tLN2_vapor\t\\N\t{PER_TANK}\t0\t{now}\n")
+            buf.write(_container_line(now, id=tank_id, barcode=tcode, name=f"Tank {t:03d}", kind="tank",
+                                      parent_id=site_id, lineage=tline, path=tpath, tank_id=tank_id,
+                                      storage_temperature="LN2_vapor", effective_temperature="LN2_vapor",
+                                      capacity=PER_TANK))
             for r in range(1, RACKS + 1):
                 rack_id = next_id
                 next_id += 1
                 rcode, rpath, rline = f"{tcode}-R{r}", f"{tpath} / Rack {r}", f"{tline}{rack_id}/"
-                buf.write(f"{rack_id}\t{rcode}\tRack {r}\track\t{tank_id}\t{rline}\t{rpath}\t{tank_id}\t\\N\t\\N\t"
-                          f"\\N\t\\N\tLN2_vapor\t\\N\t{BOXES * ROWS * COLS}\t0\t{now}\n")
+                buf.write(_container_line(now, id=rack_id, barcode=rcode, name=f"Rack {r}", kind="rack",
+                                          parent_id=tank_id, lineage=rline, path=rpath, tank_id=tank_id,
+                                          effective_temperature="LN2_vapor", capacity=BOXES * ROWS * COLS))
                 for b in range(1, BOXES + 1):
                     box_id = next_id
                     next_id += 1
                     boxes.append(box_id)
-                    buf.write(f"{box_id}\t{rcode}-B{b:02d}\tBox {b}\tbox\t{rack_id}\t{rline}{box_id}/\t"
-                              f"{rpath} / Box {b}\t{tank_id}\t{ROWS}\t{COLS}\t\\N\t\\N\tLN2_vapor\t\\N\t"
-                              f"{ROWS * COLS}\t0\t{now}\n")
-    with cur.copy("COPY container (id, barcode, name, kind, parent_id, lineage, path, tank_id, rows, cols, "
-                  "storage_temperature, allowed_types, effective_temperature, effective_types, capacity, used, "
-                  "created_at) FROM STDIN") as copy:
+                    buf.write(_container_line(now, id=box_id, barcode=f"{rcode}-B{b:02d}", name=f"Box {b}",
+                                              kind="box", parent_id=rack_id, lineage=f"{rline}{box_id}/",
+                                              path=f"{rpath} / Box {b}", tank_id=tank_id, rows=ROWS, cols=COLS,
+                                              effective_temperature="LN2_vapor", capacity=ROWS * COLS))
+    with cur.copy(f"COPY container ({', '.join(CONTAINER_COLUMNS)}) FROM STDIN") as copy:
         copy.write(buf.getvalue())
     cur.execute("SELECT setval(pg_get_serial_sequence('container', 'id'), %s)", (next_id - 1,))
     return {"containers": next_id - 1, "boxes": boxes, "tanks": len(tank_ids), "sites": SITES}
