@@ -138,3 +138,35 @@ def test_api_import(make, room, api):
     assert ok.status_code == 201 and ok.json["imported"] == 200
     denied = api("researcher").post("/samples/import", data=b"x", content_type="text/csv")
     assert denied.status_code == 403, denied.json
+
+
+def test_compact_import_fills_the_gaps_of_several_partly_filled_boxes(make):
+    tank = make.tank(racks=1, boxes_per_rack=3, rows=2, cols=2)
+    first, second, third = make.boxes_of(tank)
+    for box, position in ((first, "A1"), (first, "B2"), (second, "A2"), (third, "B1")):
+        make.sample(box=box, position=position)
+    lines = [HEADER] + [f"GAP-{i},plasma,D1,2025-03-01T09:30:00Z,1.0,mL,,," for i in range(8)]
+    import_samples(make.actor(), "\n".join(lines))
+    db.session.commit()
+    placed = db.session.execute(select(Sample.barcode, Sample.container_id, Sample.pos_row, Sample.pos_col)
+                                .where(Sample.barcode.like("GAP-%")).order_by(Sample.barcode)).all()
+    assert [(box_id, row, col) for _, box_id, row, col in placed] == [
+        (first.id, 1, 2), (first.id, 2, 1),
+        (second.id, 1, 1), (second.id, 2, 1), (second.id, 2, 2),
+        (third.id, 1, 1), (third.id, 1, 2), (third.id, 2, 2)]
+    lines = [HEADER, "GAP-FULL,plasma,D1,2025-03-01T09:30:00Z,1.0,mL,,,"]
+    with pytest.raises(ImportRejected, match="No box has room"):
+        import_samples(make.actor(), "\n".join(lines))
+
+
+def test_an_imported_aliquot_of_a_withdrawn_donor_is_blocked_at_once(make, room):
+    from biobank.samples import service
+    make.sample(donor="D-GONE")
+    service.withdraw_consent(make.actor("manager"), "D-GONE", reason="form 12")
+    db.session.commit()
+    lines = [HEADER, "W-1,plasma,D-GONE,2025-03-01T09:30:00Z,1.0,mL,,,", "W-2,plasma,D-STAYS,,1.0,mL,,,"]
+    import_samples(make.actor(), "\n".join(lines))
+    db.session.commit()
+    blocked = dict(db.session.execute(select(Sample.barcode, Sample.consent_withdrawn)
+                                      .where(Sample.barcode.in_(["W-1", "W-2"]))).all())
+    assert blocked == {"W-1": True, "W-2": False}

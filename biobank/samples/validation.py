@@ -73,81 +73,82 @@ def _text(value) -> str | None:
     return None if value is None else str(value).strip() or None
 
 
+_SAMPLE_TYPES, _TEMPERATURES, _UNITS = frozenset(SAMPLE_TYPES), frozenset(TEMPERATURES), frozenset(UNITS)
+
+
 def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Problem]]:
     """Check and normalise the sample fields of one registration or CSV row.
 
     now: the time the collection times are checked against (an import passes
-    one for all its rows); the current time when not given."""
-    clean, problems = {}, []
+    one for all its rows); the current time when not given. An import calls
+    this for every row of a file, so the common case (text, valid) does no
+    more than it must; problems are worded only when there are some."""
+    get = raw.get
+    problems = []
 
-    def bad(field, message, code="invalid_input"):
-        problems.append(Problem(field, message, code))
-
-    barcode = raw.get("barcode")
-    barcode = barcode.strip() if isinstance(barcode, str) else barcode
+    barcode = get("barcode")
+    if isinstance(barcode, str):
+        barcode = barcode.strip()
     if (msg := barcode_problem(barcode)) is not None:
-        bad("barcode", msg, "invalid_barcode")
-    clean["barcode"] = barcode
+        problems.append(Problem("barcode", msg, "invalid_barcode"))
 
-    sample_type = raw.get("sample_type")
-    sample_type = sample_type.strip() if isinstance(sample_type, str) else sample_type
-    if sample_type not in SAMPLE_TYPES:
-        bad("sample_type", f"'{sample_type or ''}' is not a sample type; use one of {', '.join(SAMPLE_TYPES)}.",
-            "invalid_sample_type")
-    clean["sample_type"] = sample_type
+    sample_type = get("sample_type")
+    if isinstance(sample_type, str):
+        sample_type = sample_type.strip()
+    if sample_type not in _SAMPLE_TYPES:
+        problems.append(Problem("sample_type", f"'{sample_type or ''}' is not a sample type; use one of "
+                                               f"{', '.join(SAMPLE_TYPES)}.", "invalid_sample_type"))
 
-    temperature = raw.get("storage_temperature")
+    temperature = get("storage_temperature")
     if _blank(temperature):
         temperature = None
-    elif temperature not in TEMPERATURES:
-        bad("storage_temperature", f"'{temperature}' is not a temperature class; use one of {', '.join(TEMPERATURES)}.")
-    clean["storage_temperature"] = temperature
+    elif temperature not in _TEMPERATURES:
+        problems.append(Problem("storage_temperature", f"'{temperature}' is not a temperature class; use one "
+                                                       f"of {', '.join(TEMPERATURES)}."))
 
-    donor = _text(raw.get("donor"))
+    donor = _text(get("donor"))
     if donor is not None and not DONOR_RE.match(donor):
-        bad("donor", f"'{donor}' is not a donor pseudonym (1..64 of A-Z a-z 0-9 - _ .).")
-    clean["donor"] = donor
+        problems.append(Problem("donor", f"'{donor}' is not a donor pseudonym (1..64 of A-Z a-z 0-9 - _ .)."))
 
     try:
-        collected = parse_datetime(raw.get("collected_at"))
+        collected = parse_datetime(get("collected_at"))
         if collected is not None and collected > (now or utcnow()) + FUTURE_TOLERANCE:
-            bad("collected_at", f"Collection time {raw.get('collected_at')} is in the future.")
-        clean["collected_at"] = collected
+            problems.append(Problem("collected_at", f"Collection time {get('collected_at')} is in the future."))
     except ValueError as exc:
-        bad("collected_at", str(exc), "invalid_date")
-        clean["collected_at"] = None
+        problems.append(Problem("collected_at", str(exc), "invalid_date"))
+        collected = None
 
-    volume = raw.get("volume")
-    if _blank(volume):
-        clean["volume"] = None
-    else:
+    volume = _text(get("volume"))
+    if volume is not None:
         try:
-            clean["volume"] = amount = Decimal(str(volume).strip())
-            if not amount.is_finite() or amount < 0 or amount > MAX_VOLUME:
+            volume = Decimal(volume)
+            if not volume.is_finite() or volume < 0 or volume > MAX_VOLUME:
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
-            bad("volume", f"'{volume}' is not a volume (a number, 0 or more).")
-            clean["volume"] = None
+            problems.append(Problem("volume", f"'{get('volume')}' is not a volume (a number, 0 or more)."))
+            volume = None
 
-    unit = _text(raw.get("unit"))
-    if unit is not None and unit not in UNITS:
-        bad("unit", f"'{unit}' is not a unit; use one of {', '.join(UNITS)}.")
-    clean["unit"] = unit or ("mL" if clean["volume"] is not None else None)
+    unit = _text(get("unit"))
+    if unit is not None and unit not in _UNITS:
+        problems.append(Problem("unit", f"'{unit}' is not a unit; use one of {', '.join(UNITS)}."))
 
+    clean = {"barcode": barcode, "sample_type": sample_type, "storage_temperature": temperature, "donor": donor,
+             "collected_at": collected, "volume": volume, "unit": unit or ("mL" if volume is not None else None)}
     for field, pattern, what in CODED_FIELDS:
-        value = _text(raw.get(field))
-        value = value and value.upper()
-        if value is not None and not pattern.match(value):
-            bad(field, f"'{value}' is not {what}.")
+        value = _text(get(field))
+        if value is not None:
+            value = value.upper()
+            if not pattern.match(value):
+                problems.append(Problem(field, f"'{value}' is not {what}."))
         clean[field] = value
 
-    notes = raw.get("notes")
+    notes = get("notes")
     notes = None if _blank(notes) else str(notes)
     if notes is not None and len(notes) > MAX_NOTES:
-        bad("notes", f"Notes are limited to {MAX_NOTES} characters.")
+        problems.append(Problem("notes", f"Notes are limited to {MAX_NOTES} characters."))
     clean["notes"] = notes
 
-    clean["parent_barcode"] = _text(raw.get("parent_barcode"))
+    clean["parent_barcode"] = _text(get("parent_barcode"))
     return clean, problems
 
 

@@ -39,10 +39,21 @@ class Allocator:
     def _free_positions(self, box: Container) -> list:
         free = self._free.get(box.id)
         if free is None:
-            occupied = self._occupied(box.id)
-            free = self._free[box.id] = [(r, c) for r in range(1, box.rows + 1) for c in range(1, box.cols + 1)
-                                         if (r, c) not in occupied]
+            self._read_free([box])
+            free = self._free[box.id]
         return free
+
+    def _read_free(self, boxes: list[Container]) -> None:
+        """Learn the free positions of these boxes from one query, not one per box."""
+        from ..samples.models import Sample
+        occupied: dict[int, set] = defaultdict(set)
+        rows = db.session.execute(select(Sample.container_id, Sample.pos_row, Sample.pos_col)
+                                  .where(Sample.container_id.in_([box.id for box in boxes])))
+        for box_id, row, col in rows:
+            occupied[box_id].add((row, col))
+        for box in boxes:
+            taken = occupied[box.id] | self._taken[box.id]
+            self._free[box.id] = [(r, c) for _, r, c in positions.grid(box.rows, box.cols) if (r, c) not in taken]
 
     def _take(self, box: Container, row: int, col: int) -> tuple[Container, int, int]:
         box_id, tank_id = box.id, box.tank_id  # read once: mapped attributes cost a call each
@@ -108,6 +119,10 @@ class Allocator:
             boxes = self._candidates.get(key)
             if not boxes:
                 boxes = self._candidates[key] = list(self._open_boxes(self._cursor[key], tank_id))
+                unread = [box for box in boxes if box.id not in self._free
+                          and self._accepts(box, sample_type, temperature)]
+                if unread:
+                    self._read_free(unread)
             if not boxes:
                 return None
             while boxes:
