@@ -2,13 +2,14 @@
 import json
 import threading
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
 
 from biobank.custody import service as custody
-from biobank.custody.chain import (HASHED_FIELDS, SORTED_FIELDS, body_hash, event_bytes, event_hash,
-                                  event_text_around_seq, timestamp_text)
+from biobank.custody.chain import (HASHED_FIELDS, SORTED_FIELDS, body_hash, canonical_json, event_bytes,
+                                  event_hash, event_text_around_seq, timestamp_text)
 from biobank.custody.models import CustodyEvent
 from biobank.extensions import db
 from biobank.samples import service as samples
@@ -192,6 +193,18 @@ def test_the_event_text_cut_at_its_sequence_number_joins_back_to_the_hashed_byte
     in_order = {name: full[name] for name in SORTED_FIELDS}
     in_order["at"] = timestamp_text(full["at"])
     assert body_hash(in_order, "ab" * 32) == event_hash(full, "ab" * 32)
+
+
+@pytest.mark.parametrize("value", [
+    {"b": [None, "Tänk \"2\""], "a": {"z": 1, "y": [True, False]}, "c": "tab\tbell\x07 ✓ \u2028"},
+    {"volume": [Decimal("1.50"), None], "at": datetime(2026, 1, 2, 3, 4, 5, 6), "n": 2 ** 70, "f": 0.1},
+    "plain text", 12, None, [], {},
+])
+def test_canonical_json_is_the_text_json_dumps_writes(value):
+    # Stored hashes were computed from this text: any other encoding would break old chains.
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+    assert canonical_json(value) == expected
 
 
 def test_one_event_appended_by_the_database_hashes_like_python(make):
