@@ -17,7 +17,7 @@ EVENT_COLUMNS = ("seq", "at", "actor", "actor_role", "via", "action", "subject_t
                  "changes", "prev_hash", "hash")
 
 
-ROUNDS = 2  # best of each, each on a fresh database: the machines these run on are shared, and noisy
+ROUNDS = 3  # best of each, each on a fresh database: the machines these run on are shared, and noisy
 
 
 def _import_once(actor, data: str, backend: str):

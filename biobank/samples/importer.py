@@ -108,12 +108,10 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
     now = utcnow()
     for line, raw in rows:
         clean, problems = clean_fields(raw, now)
-        messages = [p.message for p in problems]
+        messages = [p.message for p in problems] if problems else None
         barcode = clean["barcode"]
-        if isinstance(barcode, str) and barcode in seen:
-            messages.append(f"barcode {barcode} is also on line {seen[barcode]}")
-        elif isinstance(barcode, str):
-            seen[barcode] = line
+        if isinstance(barcode, str) and seen.setdefault(barcode, line) != line:
+            messages = (messages or []) + [f"barcode {barcode} is also on line {seen[barcode]}"]
         cleaned.append((line, clean, raw))
         if messages:
             errors.append({"line": line, "barcode": barcode, "errors": messages})
@@ -133,16 +131,17 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
     parent_ids = _parent_ids(parents)
     allocator = Allocator()
     entries = []
+    positions_given = "container_id" in header or "position" in header
     for line, clean, raw in cleaned:
         parent = clean["parent_barcode"]
-        parent_id = parent_ids.get(parent)
+        parent_id = parent_ids.get(parent) if parent else None
         if parent and parent_id is None and not (parent in seen and seen[parent] < line):
             bad(line, clean["barcode"], f"parent {parent} is not registered nor on an earlier line")
         if line in by_line:
             continue
         try:
-            container_id = (raw.get("container_id") or "").strip()
-            position = (raw.get("position") or "").strip()
+            container_id = (raw.get("container_id") or "").strip() if positions_given else ""
+            position = (raw.get("position") or "").strip() if positions_given else ""
             if container_id or position:
                 if not container_id.isdigit() or not position:
                     raise InvalidInput("give both container_id (a number) and position, or neither")

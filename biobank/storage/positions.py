@@ -15,6 +15,7 @@ def row_letters(row: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=4096)  # a box map or an import asks for the same few hundred labels again and again
 def label(row: int, col: int) -> str:
     return f"{row_letters(row)}{col}"
 
