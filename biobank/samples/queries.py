@@ -3,7 +3,7 @@ import csv
 import io
 import math
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.errors import NotPermitted
@@ -99,9 +99,10 @@ def history(actor, barcode: str) -> list[CustodyEvent]:
 # The scanner's hot path (GET /samples/{barcode}): one statement built once, with
 # the box and parent joined in, read as plain rows rather than ORM objects.
 _samples, _boxes = Sample.__table__, Container.__table__
-_parents = _samples.alias("parent")
+_parents, _children = _samples.alias("parent"), _samples.alias("child")
 _LOOKUP = (select(_samples, _boxes.c.barcode.label("container_barcode"), _boxes.c.path.label("container_path"),
-                  _parents.c.barcode.label("parent_barcode"))
+                  _parents.c.barcode.label("parent_barcode"),
+                  exists().where(_children.c.parent_id == _samples.c.id).label("has_children"))
            .select_from(_samples.outerjoin(_boxes, _boxes.c.id == _samples.c.container_id)
                         .outerjoin(_parents, _parents.c.id == _samples.c.parent_id))
            .where(_samples.c.barcode == bindparam("barcode")))
@@ -118,7 +119,10 @@ def sample_record(actor, barcode: str) -> dict:
         get_sample(barcode)  # raises the usual invalid / unknown barcode errors
     _hide_from_researchers(actor, barcode, row["consent_withdrawn"], row["status"])
     record = dict(row)
-    record["child_barcodes"] = connection.execute(_CHILDREN, {"parent_id": row["id"]}).scalars().all()
+    del record["has_children"]
+    # Most tubes are aliquots without children: those skip the second query.
+    record["child_barcodes"] = connection.execute(_CHILDREN, {"parent_id": row["id"]}).scalars().all() \
+        if row["has_children"] else []
     record["location"] = location_of(row["container_id"], row["container_barcode"], row["container_path"],
                                      row["pos_row"], row["pos_col"]) if row["container_id"] else None
     return record
