@@ -170,3 +170,13 @@ def test_an_imported_aliquot_of_a_withdrawn_donor_is_blocked_at_once(make, room)
     blocked = dict(db.session.execute(select(Sample.barcode, Sample.consent_withdrawn)
                                       .where(Sample.barcode.in_(["W-1", "W-2"]))).all())
     assert blocked == {"W-1": True, "W-2": False}
+
+
+def test_the_consent_check_takes_more_donors_than_a_statement_has_parameters(make, room):
+    # A 200,000-row file can name more than 65,535 donors, PostgreSQL's limit for one statement.
+    from biobank.samples import service
+    make.sample(donor="D-GONE")
+    service.withdraw_consent(make.actor("manager"), "D-GONE", reason="form 12")
+    db.session.commit()
+    donors = {f"D{i:06d}" for i in range(70_000)} | {"D-GONE"}
+    assert service._withdrawn_donors(donors) == {"D-GONE"}

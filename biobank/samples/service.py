@@ -130,9 +130,9 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
                 progress(len(rows))
         ids.update(_ids_of(wanted & {e[0]["barcode"] for e in ready}))
     adjust_usage({box_id: count for box_id, count in usage.items()}, boxes)
-    consent_blocked = _withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")})
-    if consent_blocked:
-        db.session.execute(update(Sample).where(Sample.donor.in_(consent_blocked))
+    blocked = sorted(_withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")}))
+    for start in range(0, len(blocked), 500):
+        db.session.execute(update(Sample).where(Sample.donor.in_(blocked[start:start + 500]))
                            .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
     paths = {box_id: box.path for box_id, box in boxes.items()}
     for start in range(0, len(entries), _CHUNK):  # one chain, appended a chunk at a time
@@ -165,7 +165,8 @@ def _ids_of(barcodes: set) -> dict[str, int]:
 
 def _withdrawn_donors(codes: set) -> set:
     """Which of these donors withdrew consent. The withdrawn are few and a file's
-    donors many (more than one statement may carry), so those are read whole."""
+    donors many (PostgreSQL takes at most 65,535 parameters a statement, and a
+    200,000-row file can name more donors), so the withdrawn are read whole."""
     if not codes:
         return set()
     withdrawn = db.session.execute(select(Donor.code).where(Donor.consent_withdrawn_at.is_not(None))).scalars()
