@@ -2,11 +2,12 @@
 over the process's size just before the operation (export, verify), or the
 tracemalloc peak of the Python allocations it makes (import).
 
-    python -m bench.memprobe import N            # CSV import of N rows (SQLite, demo layout)
+    python -m bench.memprobe import N            # CSV import of N rows (SQLite, demo layout + tanks as needed)
     python -m bench.memprobe export URL          # streaming audit export (NDJSON), all events
     python -m bench.memprobe verify URL          # custody.service.verify
 """
 import json
+import math
 import os
 import resource
 import subprocess
@@ -30,6 +31,21 @@ def probe(*args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+DEMO_POSITIONS = 41_600
+
+
+def _room_for(n: int, site_id: int) -> None:
+    """Tanks of 10,000 positions beside the demo layout until n samples fit (the
+    national scale probes the largest file the import accepts, 200,000 rows)."""
+    from biobank.core.actor import system_actor
+    from biobank.extensions import db
+    from biobank.storage.service import build_layout
+    for t in range(math.ceil(max(0, n - DEMO_POSITIONS) / 10_000)):
+        build_layout(system_actor("bench"), name=f"Extra tank {t + 1}", racks=10, boxes_per_rack=10, rows=10,
+                     cols=10, parent_id=site_id)
+    db.session.commit()
+
+
 def _main(what: str, arg: str) -> dict:
     from .common import TempDatabase, app_context, cleanup, csv_rows, load_demo_layout
     from biobank.core.actor import system_actor
@@ -40,7 +56,8 @@ def _main(what: str, arg: str) -> dict:
         data = csv_rows(n, prefix="MP")
         with TempDatabase("sqlite", "mem") as tdb, app_context(tdb.url):
             from biobank.samples import importer
-            load_demo_layout()
+            site_id = load_demo_layout()
+            _room_for(n, site_id)
             before = _rss_kb()
             # The process peaked higher while building the layout than the import needs, so
             # ru_maxrss cannot see the import: trace the Python allocations it makes instead.
