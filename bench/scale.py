@@ -127,11 +127,13 @@ def _measure(app, token, stored: int, reps: int, rng) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     _timed(client, "/api/v1/capacity", headers, 2)
     capacity = _timed(client, "/api/v1/capacity", headers, max(3, reps // 20))
+    one_site = _timed(client, "/api/v1/capacity?within=1", headers, max(3, reps // 20))  # id 1: the first site
     lookups = [f"/api/v1/samples/NB{rng.randrange(stored):09d}" for _ in range(reps * 2)]
     for path in lookups[:reps // 4]:
         _timed(client, path, headers, 1)
     lookup = [t for path in lookups[reps // 4:] for t in _timed(client, path, headers, 1)]
-    return {"capacity_ms": statistics.median(capacity) * 1000, "lookup_ms": statistics.median(lookup) * 1000}
+    return {"capacity_ms": statistics.median(capacity) * 1000, "lookup_ms": statistics.median(lookup) * 1000,
+            "site_capacity_ms": statistics.median(one_site) * 1000}
 
 
 def run(base: int, big: int, reps: int = 200) -> dict:
@@ -189,7 +191,9 @@ def run(base: int, big: int, reps: int = 200) -> dict:
         "capacity_10m_vs_40k": {"ratio": cap, "target": "<= 2", "ok": cap <= 2,
                                 "inputs": dict(inputs, endpoint="GET /api/v1/capacity", requests=max(3, reps // 20)),
                                 "detail": dict(detail, base_ms=round(small["capacity_ms"], 3),
-                                               big_ms=round(large["capacity_ms"], 3), site_used=site_used)},
+                                               big_ms=round(large["capacity_ms"], 3), site_used=site_used,
+                                               one_site_base_ms=round(small["site_capacity_ms"], 3),
+                                               one_site_big_ms=round(large["site_capacity_ms"], 3))},
         "lookup_10m_vs_40k": {"ratio": look, "target": "<= 1.5", "ok": look <= 1.5,
                               "inputs": dict(inputs, endpoint="GET /api/v1/samples/{barcode}",
                                              requests=reps * 2 - reps // 4, barcodes="random"),

@@ -28,11 +28,11 @@ def _errors(*statuses):
 class Capacity(MethodView):
     @blp.arguments(CapacityQuerySchema, location="query")
     @blp.response(200, CapacitySchema)
-    @_errors(403, 422)
+    @_errors(403, 404, 422)
     def get(self, args):
         """Positions, used, free, fill fraction and forecast full date per site, tank and rack; alerts; intake"""
         return capacity.capacity(current_actor(), threshold=args.get("threshold"), by_type=args["by_type"],
-                                 include_boxes=args["boxes"])
+                                 include_boxes=args["boxes"], within=args.get("within"))
 
 
 @blp.route("/audit/export")

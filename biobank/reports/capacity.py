@@ -28,6 +28,7 @@ from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..samples.models import Sample
 from ..storage.models import Container
+from ..storage.service import get_container
 from . import forecast
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,19 @@ def _week_sums(boundaries: list[datetime], group_by: tuple, *where) -> dict[tupl
     return sums
 
 
-def intake_per_week(now: datetime, weeks: int = INTAKE_WEEKS) -> list[dict]:
+def intake_per_week(now: datetime, weeks: int = INTAKE_WEEKS, boxes: set | None = None) -> list[dict]:
     """Samples registered per calendar week (Monday to Sunday, UTC), oldest first,
-    the current (partial) week last."""
+    the current (partial) week last; only into `boxes` when given."""
     monday = datetime(now.year, now.month, now.day) - timedelta(days=now.weekday())
     boundaries = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)] + [monday + timedelta(weeks=1)]
-    counts = _week_sums(boundaries, (), CustodyEvent.action == "sample.registered").get((), [0] * weeks)
+    registered = CustodyEvent.action == "sample.registered"
+    if boxes is None:
+        counts = _week_sums(boundaries, (), registered).get((), [0] * weeks)
+    else:
+        counts = [0] * weeks
+        for (box_id,), per_week in _week_sums(boundaries, (CustodyEvent.container_id,), registered).items():
+            if box_id in boxes:
+                counts = [a + b for a, b in zip(counts, per_week)]
     return [{"week_start": boundaries[i].date().isoformat(), "registered": counts[i],
              "partial": i == weeks - 1} for i in range(weeks)]
 
@@ -154,29 +162,45 @@ def by_type_counts(ancestors: dict[int, list[int]]) -> tuple[dict[int, dict], di
                               .where(Sample.container_id.is_not(None))
                               .group_by(Sample.container_id, Sample.sample_type))
     for box_id, sample_type, count in rows:
+        if box_id not in ancestors:
+            continue  # outside the part of the layout asked about
         totals[sample_type] += count
         for cid in ancestors.get(box_id, ()):
             per_container[cid][sample_type] += count
     return per_container, dict(sorted(totals.items()))
 
 
+def top_level_containers() -> list:
+    """The sites (or free-standing tanks) at the top of the layout: what a
+    capacity report can be limited to, by name."""
+    return db.session.execute(select(Container.id, Container.name, Container.kind)
+                              .where(Container.parent_id.is_(None)).order_by(Container.name, Container.id)).all()
+
+
 def capacity(actor, *, threshold: float | None = None, by_type: bool = False, include_boxes: bool = False,
-             now: datetime | None = None) -> dict:
+             within: int | None = None, now: datetime | None = None) -> dict:
     """Per site, tank and rack (and box, when asked): positions, used, free,
-    fraction, a fill forecast; alerts above the threshold; intake per week."""
+    fraction, a fill forecast; alerts above the threshold; intake per week.
+
+    within: one container's id (a site, say): only it and what it holds, and
+    only the intake into it, so one centre of a network reads its own part."""
     require(actor, "reports.read")
     threshold = fill_threshold(threshold)
     now = now or utcnow()
-    containers = db.session.execute(select(
-        Container.id, Container.barcode, Container.name, Container.kind, Container.parent_id, Container.lineage,
-        Container.path, Container.rows, Container.capacity, Container.used)).all()
+    query = select(Container.id, Container.barcode, Container.name, Container.kind, Container.parent_id,
+                   Container.lineage, Container.path, Container.rows, Container.capacity, Container.used)
+    root = None
+    if within is not None:
+        root = get_container(within)
+        query = query.where(Container.lineage.startswith(root.lineage))  # lineage: "/site/tank/.../self/"
+    containers = db.session.execute(query).all()
     ancestors = {c.id: _ancestors(c.lineage) for c in containers}
     net = net_intake_per_week(now, ancestors)
     types, type_totals = by_type_counts(ancestors) if by_type else ({}, None)
     today = now.date()
     items = []
     for c in sorted(containers, key=lambda c: ancestors[c.id]):
-        if c.rows is not None and not include_boxes:
+        if c.rows is not None and not include_boxes and c.id != within:
             continue
         fraction = round(c.used / c.capacity, 4) if c.capacity else 0.0
         weekly = net.get(c.id, [0] * forecast.WINDOW_WEEKS)
@@ -196,9 +220,10 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
     result = {
         "generated_at": now,
         "threshold": threshold,
+        "within": None if root is None else {"id": root.id, "name": root.name, "kind": root.kind, "path": root.path},
         "items": items,
         "alerts": alerts,
-        "intake_per_week": intake_per_week(now),
+        "intake_per_week": intake_per_week(now, boxes=None if root is None else set(ancestors)),
         "forecast": {"method": forecast.METHOD, "window_weeks": forecast.WINDOW_WEEKS},
         "by_type_note": ("Counts by sample type come from one GROUP BY over the stored samples "
                          "(O(samples)); they are computed only with by_type=true."),

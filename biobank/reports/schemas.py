@@ -24,6 +24,8 @@ class CapacityQuerySchema(Schema):
     by_type = fields.Boolean(load_default=False, metadata={
         "description": "add counts per sample type (one GROUP BY over stored samples: O(samples))"})
     boxes = fields.Boolean(load_default=False, metadata={"description": "list boxes as well"})
+    within = fields.Integer(metadata={"description": "a container id (a site, say): only it and what it holds, "
+                                                     "and the intake into it"})
 
 
 class CapacityItemSchema(Schema):
@@ -64,9 +66,18 @@ class WeekSchema(Schema):
     partial = fields.Boolean()
 
 
+class CapacityScopeSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    path = fields.String()
+
+
 class CapacitySchema(Schema):
     generated_at = fields.DateTime()
     threshold = fields.Float()
+    within = fields.Nested(CapacityScopeSchema, allow_none=True, metadata={
+        "description": "the container the report is limited to; null for the whole layout"})
     items = fields.List(fields.Nested(CapacityItemSchema))
     alerts = fields.List(fields.Nested(AlertSchema))
     intake_per_week = fields.List(fields.Nested(WeekSchema))

@@ -34,19 +34,26 @@ def _threshold():
         raise InvalidInput("threshold is a fraction such as 0.9.", code="invalid_threshold") from None
 
 
+def _fill_items(report: dict) -> list[dict]:
+    """What the fill chart shows: the top of the report and its tanks."""
+    top = min((i["depth"] for i in report["items"]), default=0)
+    return [i for i in report["items"] if i["depth"] <= top + 1 or i["kind"] in ("tank", "freezer")]
+
+
 @blp.get("/reports/capacity")
 @login_required
 def capacity():
     actor = page_actor()
+    within = request.args.get("within", type=int)
     try:
         report = capacity_report.capacity(actor, threshold=_threshold(), by_type=_flag("by_type"),
-                                          include_boxes=_flag("boxes"))
-    except InvalidInput as exc:
+                                          include_boxes=_flag("boxes"), within=within)
+    except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("reports_web.capacity"))
-    tanks = [i for i in report["items"] if i["depth"] <= 1 or i["kind"] in ("tank", "freezer")]
-    return render_template("reports/capacity.html", report=report,
-                           fill_svg=charts.fill_chart(tanks, report["threshold"]),
+    return render_template("reports/capacity.html", report=report, within=within,
+                           scopes=capacity_report.top_level_containers(),
+                           fill_svg=charts.fill_chart(_fill_items(report), report["threshold"]),
                            intake_svg=charts.intake_chart(report["intake_per_week"]),
                            by_type=_flag("by_type"), boxes=_flag("boxes"))
 
@@ -57,10 +64,12 @@ def capacity_chart(chart):
     actor = page_actor()
     if chart not in ("fill", "intake"):
         abort(404)
-    report = capacity_report.capacity(actor, threshold=_threshold())
+    try:
+        report = capacity_report.capacity(actor, threshold=_threshold(), within=request.args.get("within", type=int))
+    except DomainError as exc:
+        abort(404 if exc.status == 404 else 422, description=exc.message)
     if chart == "fill":
-        svg = charts.fill_chart([i for i in report["items"] if i["depth"] <= 1 or i["kind"] in ("tank", "freezer")],
-                                report["threshold"])
+        svg = charts.fill_chart(_fill_items(report), report["threshold"])
     else:
         svg = charts.intake_chart(report["intake_per_week"])
     return Response(str(svg), mimetype="image/svg+xml")

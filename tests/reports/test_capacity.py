@@ -161,3 +161,31 @@ def test_capacity_roles(make, api, site):
                           "forecast_full_date", "forecast_method", "by_type"}
     assert isinstance(body["alerts"], list) and len(body["intake_per_week"]) == 52
     assert api("manager").get("/capacity?threshold=2").status_code == 422
+
+
+def test_capacity_within_one_site_reads_only_its_part_and_its_intake(make, api, site):
+    site_a, one, two = site
+    site_b = storage.create_container(make.admin, name="Site B", kind="site")
+    db.session.commit()
+    three = make.tank(racks=1, boxes_per_rack=1, rows=1, cols=2, name="Tank 3", parent_id=site_b.id)
+    make.sample("IN-A", box=make.boxes_of(one)[0], position="A1", sample_type="serum")
+    for i in range(2):
+        make.sample(f"IN-B{i}", box=make.boxes_of(three)[0], position=f"A{i + 1}")
+
+    report = capacity.capacity(make.actor("manager"), within=site_b.id, by_type=True)
+    assert report["within"] == {"id": site_b.id, "name": "Site B", "kind": "site", "path": "Site B"}
+    assert [(i["path"], i["used"], i["positions"]) for i in report["items"]] == [
+        ("Site B", 2, 2), ("Site B / Tank 3", 2, 2), ("Site B / Tank 3 / Rack 1", 2, 2)]
+    assert [a["path"] for a in report["alerts"]] == ["Site B", "Site B / Tank 3", "Site B / Tank 3 / Rack 1"]
+    assert sum(w["registered"] for w in report["intake_per_week"]) == 2
+    assert report["by_type_totals"] == {"plasma": 2}
+
+    whole = capacity.capacity(make.actor("manager"))
+    assert whole["within"] is None and {"Site A", "Site B"} <= {i["path"] for i in whole["items"]}
+    assert sum(w["registered"] for w in whole["intake_per_week"]) == 3
+
+    tank_only = api("manager").get(f"/capacity?within={one.id}").json
+    assert [i["path"] for i in tank_only["items"]] == ["Site A / Tank 1", "Site A / Tank 1 / Rack 1",
+                                                       "Site A / Tank 1 / Rack 2"]
+    missing = api("manager").get("/capacity?within=999999")
+    assert missing.status_code == 404 and missing.json["code"] == "unknown_container"

@@ -79,3 +79,23 @@ def test_reconcile_page_compares_and_a_manager_applies(make, page):
     bad = manager.post("/reports/reconcile", data={"container": box.barcode,
                                                    "file": (io.BytesIO(b"A1,WEB-1\nA1,WEB-2\n"), "scan.csv")})
     assert bad.status_code == 422 and "line 2" in bad.get_data(as_text=True)
+
+
+def test_capacity_page_shows_one_site_at_a_time(make, page):
+    from biobank.storage import service as storage
+    sites = [storage.create_container(make.admin, name=name, kind="site") for name in ("North", "South")]
+    db.session.commit()
+    for site in sites:
+        make.tank(racks=1, boxes_per_rack=1, rows=2, cols=2, name=f"{site.name} tank", parent_id=site.id)
+    client = page("manager")
+    everything = client.get("/reports/capacity").get_data(as_text=True)
+    assert "North tank" in everything and "South tank" in everything
+    assert f'href="/reports/capacity?within={sites[1].id}"' in everything
+    south = client.get(f"/reports/capacity?within={sites[1].id}&boxes=1").get_data(as_text=True)
+    assert "<h1>Capacity: South</h1>" in south and "South tank" in south and "North tank" not in south
+    assert f'name="within" value="{sites[1].id}"' in south  # the threshold form keeps the site
+    hide_boxes = south.split(">Hide boxes<")[0].rsplit('href="', 1)[1]
+    assert hide_boxes.startswith(f"/reports/capacity?within={sites[1].id}")  # so do the other links
+    gone = client.get("/reports/capacity?within=999999", follow_redirects=True)
+    assert gone.status_code == 200 and "There is no container 999999." in gone.get_data(as_text=True)
+    assert client.get("/reports/capacity/fill.svg?within=999999").status_code == 404
