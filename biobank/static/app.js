@@ -75,6 +75,7 @@
             document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
             history.replaceState(null, "", url);
             bindScanForm(fresh);
+            bindThawQuestion(fresh);
             signal(fresh);
             var target = focusTarget();
             if (target) { target.value = ""; target.focus(); }
@@ -84,10 +85,33 @@
     });
   }
 
+  /* Returning a tube asks whether it thawed. Enter after the position moves to the
+     question, where N (stayed frozen) or Y (thawed) answers and sends the form; the
+     letters never reach the position box, which takes row letters itself. */
+  function bindThawQuestion(root) {
+    root.querySelectorAll("[data-thaw-question]").forEach(function (question) {
+      var form = question.closest("form");
+      var position = form.querySelector("[name=position]");
+      position.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" || !position.value.trim() || form.querySelector("[name=thawed]:checked")) return;
+        event.preventDefault();
+        question.querySelector("input[value=no]").focus();
+      });
+      question.addEventListener("keydown", function (event) {
+        var key = (event.key || "").toLowerCase();
+        if (key !== "y" && key !== "n") return;
+        event.preventDefault();
+        question.querySelector(key === "y" ? "input[value=yes]" : "input[value=no]").checked = true;
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     signal(document);
     var area = document.querySelector("[data-scan-area]");
     if (area) bindScanForm(area);
+    bindThawQuestion(document);
     refocus();
     document.addEventListener("focusout", function () { setTimeout(refocus, 0); });
     document.addEventListener("click", function (event) {

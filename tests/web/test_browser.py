@@ -96,6 +96,43 @@ def test_register_place_and_move_by_scans_only(browser_page, sign_in, make):
     expect(page.get_by_test_id("history")).to_contain_text("moved")
 
 
+def test_return_by_scans_answers_the_thaw_question_with_one_key(browser_page, sign_in, make):
+    from biobank.extensions import db
+    from biobank.samples import service as samples
+    box = make.box(rows=3, cols=3)
+    for barcode in ("BR-BACK-1", "BR-BACK-2"):
+        make.sample(barcode, box=box, position="A1" if barcode.endswith("1") else "A2")
+        samples.checkout_sample(make.admin, barcode, reason="assay")
+    db.session.commit()
+    page = sign_in(make.user("technician"))
+    page.goto("/")
+
+    # Tube, box, position (its row letter is typed into the position box, not taken as an answer), Enter,
+    # then Y: returned, and the thaw counted.
+    scan(page, "BR-BACK-1")
+    expect(page.get_by_test_id("location")).to_have_text("Not in storage (checked out)")
+    scan(page, box.barcode)
+    expect(page.get_by_test_id("position-step")).to_contain_text("Did it thaw?")
+    scan(page, "b3")
+    expect(page.get_by_label("No, it stayed frozen (N)")).to_be_focused()
+    expect(page.locator("#position")).to_have_value("b3")
+    page.keyboard.press("y")
+    expect(page.locator(".flash.success")).to_contain_text(f"Returned BR-BACK-1 to {box.path} / B3. "
+                                                           "Freeze–thaw count is now 1.")
+
+    # The same with N: the count stays.
+    page.goto("/")
+    scan(page, "BR-BACK-2")
+    expect(page.get_by_test_id("location")).to_have_text("Not in storage (checked out)")
+    scan(page, box.barcode)
+    expect(page.locator("#position")).to_be_focused()
+    scan(page, "C1")
+    page.keyboard.press("n")
+    expect(page.locator(".flash.success")).to_have_text(f"Returned BR-BACK-2 to {box.path} / C1.")
+    db.session.rollback()  # end this session's read snapshot: the server process wrote meanwhile
+    assert [samples.get_sample(b).freeze_thaw_count for b in ("BR-BACK-1", "BR-BACK-2")] == [1, 0]
+
+
 def test_box_map_click_empty_position_to_store(browser_page, sign_in, make):
     box = make.box(rows=2, cols=2, name="Box Click")
     make.sample("BR-CLICK-1", box=box, position="A1")
