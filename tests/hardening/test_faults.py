@@ -172,3 +172,42 @@ def test_nothing_listening_on_the_database_port_gives_503(app):
                        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 3}}})
     response = dead.test_client().get("/api/v1/samples", headers={"Authorization": "Bearer whatever"})
     assert response.status_code == 503 and response.json["code"] == "database_unavailable"
+
+
+@pytest.mark.sqlite_only  # the SQLite counterpart of the PostgreSQL outage above
+def test_sqlite_file_out_of_reach_gives_503_and_the_app_recovers(app, tmp_path):
+    """The database's directory disappears (an unmounted volume, a moved folder): every call
+    answers 503 and changes nothing; once it is back, the app serves again without a restart."""
+    from biobank.core import databases
+    from biobank.core.actor import system_actor
+    from biobank.auth.service import create_user
+    from biobank.samples import service as samples
+    from biobank.storage import service as storage
+    folder = tmp_path / "volume"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'biobank.sqlite3'}"
+    databases.migrate(url)
+    own = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with own.app_context():
+        admin = system_actor("setup")
+        box = storage.create_container(admin, name="Box", kind="box", rows=2, cols=2)
+        samples.register_sample(admin, barcode="UP-1", sample_type="plasma",
+                                location={"container_id": box.id, "position": "A1"})
+        token = issue_token(create_user(admin, "tech-out", "tech-out-password-1", "technician"), 1)[0]
+        db.session.commit()
+    away = tmp_path / "unmounted"
+
+    def unmount():
+        folder.rename(away)
+        with own.app_context():
+            db.engine.dispose()  # open connections would still hold the old file
+
+    try:
+        _check_unavailable_then_recovered(own.test_client(), token, unmount, lambda: away.rename(folder))
+    finally:
+        if away.exists():
+            away.rename(folder)
+        with own.app_context():
+            db.engine.dispose()
+    with own.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM sample")).scalar_one() == 1
