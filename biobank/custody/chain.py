@@ -24,15 +24,17 @@ def _reusable_encoder(sort_keys: bool):
 
     json.dumps, and JSONEncoder.encode too, build a new C encoder for every call,
     about a third of the cost of encoding a custody event; an import encodes two
-    texts per sample, so the C encoder is built once here. (Without the C accelerator,
-    as on some other Pythons, JSONEncoder.encode does the work.) The text is the
-    one check_circular=False gives: event values never refer to themselves."""
+    texts per sample, so the C encoder is built once here. Without the C
+    accelerator (some other Pythons), or with one called differently,
+    JSONEncoder.encode does the work. The text is the one check_circular=False
+    gives: event values never refer to themselves."""
     encoder = json.JSONEncoder(sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False,
                                default=_default, check_circular=False)
-    if c_make_encoder is None:
+    try:  # the arguments JSONEncoder.iterencode gives it
+        encode = c_make_encoder(None, encoder.default, encode_basestring, None, encoder.key_separator,
+                                encoder.item_separator, sort_keys, encoder.skipkeys, encoder.allow_nan)
+    except TypeError:  # no accelerator (None), or one that takes other arguments
         return encoder.encode
-    encode = c_make_encoder(None, encoder.default, encode_basestring, None, encoder.key_separator,
-                            encoder.item_separator, sort_keys, encoder.skipkeys, encoder.allow_nan)
     return lambda value: "".join(encode(value, 0))
 
 
