@@ -70,7 +70,7 @@ def _race(url: str, writers: int, ops: int, samples_each: int, mode: str) -> flo
 def run(writers: int, ops: int, samples_each: int = 20) -> dict:
     """The headline: appends through custody.record, one event and one commit per
     unit of work. Beside it, the same writers doing whole check-outs and returns,
-    and one writer alone doing them, to show what limits those."""
+    and one and two writers alone doing them, to show what limits those."""
     from biobank.core.actor import system_actor
     from biobank.custody import service as custody
     from biobank.extensions import db
@@ -87,6 +87,7 @@ def run(writers: int, ops: int, samples_each: int = 20) -> dict:
         appends = _race(tdb.url, writers, ops, samples_each, "append")
         services = _race(tdb.url, writers, ops, samples_each, "service")
         service_alone = _race(tdb.url, 1, ops, samples_each, "service")
+        service_two = _race(tdb.url, 2, ops, samples_each, "service")  # as many writers as the VM has cores
         with app_context(tdb.url):
             result = custody.verify()
             db.session.rollback()
@@ -96,6 +97,7 @@ def run(writers: int, ops: int, samples_each: int = 20) -> dict:
             "detail": {"append_events_per_s": round(appends),
                        "checkout_return_events_per_s": round(services),
                        "checkout_return_one_writer_events_per_s": round(service_alone),
+                       "checkout_return_two_writers_events_per_s": round(service_two),
                        "chain_ok": result.ok, "events_checked": result.events_checked}}
 
 
