@@ -5,7 +5,7 @@ import gc
 import io
 from contextlib import contextmanager
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from ..core.errors import DomainError, ImportRejected, InvalidInput
 from ..core.permissions import require
@@ -14,14 +14,13 @@ from ..extensions import db
 from ..storage.models import Container
 from ..storage.placement import STRATEGIES, Allocator
 from .models import Sample
-from .service import insert_samples
+from .service import ids_of, insert_samples, rows_where_in
 from .validation import clean_fields
 
 REQUIRED_COLUMNS = ("barcode", "sample_type", "donor", "collected_at", "volume", "unit", "anatomical_site",
                     "diagnosis", "parent_barcode")
 OPTIONAL_COLUMNS = ("container_id", "position", "storage_temperature", "sprec", "notes")
 MAX_ROWS = 200_000
-_LOOKUP_CHUNK = 500
 
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -52,15 +51,6 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
     return header, rows
 
 
-def _rows_where_in(columns: tuple, key, values: set):
-    """Rows of `columns` whose `key` is one of `values`, asked in chunks. The
-    statement is built once, with the chunk as an expanding parameter."""
-    statement = select(*columns).where(key.in_(bindparam("values", expanding=True)))
-    values = list(values)
-    for start in range(0, len(values), _LOOKUP_CHUNK):
-        yield from db.session.execute(statement, {"values": values[start:start + _LOOKUP_CHUNK]})
-
-
 def _existing(column, values: set) -> set:
     """Which of `values` are already in `column`. A table with fewer rows than the
     file (the containers, or no samples yet) is read whole in one query; a larger
@@ -68,11 +58,7 @@ def _existing(column, values: set) -> set:
     whole = db.session.execute(select(column).limit(len(values) + 1)).scalars().all()
     if len(whole) <= len(values):
         return values & set(whole)
-    return {row[0] for row in _rows_where_in((column,), column, values)}
-
-
-def _parent_ids(barcodes: set) -> dict:
-    return dict(_rows_where_in((Sample.barcode, Sample.id), Sample.barcode, barcodes))
+    return {row[0] for row in rows_where_in((column,), column, values)}
 
 
 @contextmanager
@@ -128,7 +114,7 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
     for taken in _existing(Container.barcode, barcodes):
         bad(seen[taken], taken, f"barcode {taken} is a container's barcode")
     parents = {c["parent_barcode"] for _, c, _ in cleaned if c["parent_barcode"]}
-    parent_ids = _parent_ids(parents)
+    parent_ids = ids_of(parents)
     allocator = Allocator()
     entries = []
     positions_given = "container_id" in header or "position" in header

@@ -3,7 +3,7 @@ models and appends its custody event, and never commits."""
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import (Conflict, ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
@@ -128,18 +128,18 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
                                    "choose another.") from None
             if progress:
                 progress(len(rows))
-        ids.update(_ids_of(wanted & {e[0]["barcode"] for e in ready}))
+        ids.update(ids_of(wanted & {e[0]["barcode"] for e in ready}))
     adjust_usage({box_id: count for box_id, count in usage.items()}, boxes)
     blocked = sorted(_withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")}))
-    for start in range(0, len(blocked), 500):
-        db.session.execute(update(Sample).where(Sample.donor.in_(blocked[start:start + 500]))
+    for start in range(0, len(blocked), _LOOKUP_CHUNK):
+        db.session.execute(update(Sample).where(Sample.donor.in_(blocked[start:start + _LOOKUP_CHUNK]))
                            .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
     paths = {box_id: box.path for box_id, box in boxes.items()}
     for start in range(0, len(entries), _CHUNK):  # one chain, appended a chunk at a time
         custody.record_many(list(_registered_events(actor, entries[start:start + _CHUNK], paths)), returning=False)
     if not want_ids:
         return []
-    ids.update(_ids_of({e[0]["barcode"] for e in entries} - ids.keys()))
+    ids.update(ids_of({e[0]["barcode"] for e in entries} - ids.keys()))
     return [ids[e[0]["barcode"]] for e in entries]
 
 
@@ -155,12 +155,21 @@ def _registered_events(actor, entries, paths: dict):
                             "volume": [None, None if volume is None else str(volume)]}})
 
 
-def _ids_of(barcodes: set) -> dict[str, int]:
-    found, barcodes = {}, list(barcodes)
-    for start in range(0, len(barcodes), 500):
-        found.update(db.session.execute(select(Sample.barcode, Sample.id)
-                                        .where(Sample.barcode.in_(barcodes[start:start + 500]))).all())
-    return found
+_LOOKUP_CHUNK = 500  # values per IN (...): far below what any database takes in one statement
+
+
+def rows_where_in(columns: tuple, key, values):
+    """Rows of `columns` whose `key` is one of `values`, asked in chunks. The
+    statement is built once, with the chunk as an expanding parameter."""
+    statement = select(*columns).where(key.in_(bindparam("values", expanding=True)))
+    values = list(values)
+    for start in range(0, len(values), _LOOKUP_CHUNK):
+        yield from db.session.execute(statement, {"values": values[start:start + _LOOKUP_CHUNK]})
+
+
+def ids_of(barcodes) -> dict[str, int]:
+    """{barcode: id} of the registered samples among these barcodes."""
+    return dict(rows_where_in((Sample.barcode, Sample.id), Sample.barcode, barcodes))
 
 
 def _withdrawn_donors(codes: set) -> set:
@@ -169,7 +178,7 @@ def _withdrawn_donors(codes: set) -> set:
     takes at most 65,535 parameters), so for many the withdrawn, who are few,
     are read whole."""
     withdrawn = select(Donor.code).where(Donor.consent_withdrawn_at.is_not(None))
-    if len(codes) <= 500:
+    if len(codes) <= _LOOKUP_CHUNK:
         return set(db.session.execute(withdrawn.where(Donor.code.in_(codes))).scalars()) if codes else set()
     return codes.intersection(db.session.execute(withdrawn).scalars())
 
