@@ -31,11 +31,6 @@ class Allocator:
         self._accepted: dict[tuple, bool] = {}               # (box id, type, temperature) -> may go there
 
     # -- what is where -------------------------------------------------------
-    def _occupied(self, box_id: int) -> set:
-        from ..samples.models import Sample
-        rows = db.session.execute(select(Sample.pos_row, Sample.pos_col).where(Sample.container_id == box_id))
-        return {tuple(r) for r in rows} | self._taken[box_id]
-
     def _free_positions(self, box: Container) -> list:
         free = self._free.get(box.id)
         if free is None:
@@ -82,7 +77,7 @@ class Allocator:
             raise InvalidPosition(f"{box.path} is a {box.kind}, not a box with positions.")
         row, col = positions.parse(position, box.rows, box.cols)
         self._check_accepts(box, sample_type, temperature)
-        if (row, col) in self._occupied(box.id):
+        if (row, col) not in self._free_positions(box):
             raise SlotOccupied(f"{box.path} / {positions.label(row, col)} is already occupied.")
         return self._take(box, row, col)
 
