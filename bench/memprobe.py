@@ -31,16 +31,15 @@ def probe(*args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-DEMO_POSITIONS = 41_600
-
-
 def _room_for(n: int, site_id: int) -> None:
     """Tanks of 10,000 positions beside the demo layout until n samples fit (the
     national scale probes the largest file the import accepts, 200,000 rows)."""
+    from biobank import demo
     from biobank.core.actor import system_actor
     from biobank.extensions import db
     from biobank.storage.service import build_layout
-    for t in range(math.ceil(max(0, n - DEMO_POSITIONS) / 10_000)):
+    demo_positions = demo.TANKS * demo.RACKS * demo.BOXES * demo.ROWS * demo.COLS
+    for t in range(math.ceil(max(0, n - demo_positions) / 10_000)):
         build_layout(system_actor("bench"), name=f"Extra tank {t + 1}", racks=10, boxes_per_rack=10, rows=10,
                      cols=10, parent_id=site_id)
     db.session.commit()
