@@ -38,7 +38,7 @@ def test_malformed_barcodes_are_refused_with_a_clear_message(make, box, barcode)
 @pytest.mark.parametrize("field,value,message", [
     ("sample_type", "blood", "not a sample type"),
     ("collected_at", "21/07/2025", "not a date"),
-    ("volume", "-1", "not a volume"),
+    ("volume", "-1", "more than zero"),
     ("diagnosis", "XYZ", "ICD-10"),
     ("anatomical_site", "50.9", "ICD-O-3"),
     ("sprec", "BAD", "SPREC"),
@@ -82,6 +82,7 @@ def test_checkout_and_return_to_the_old_position_counting_thaws(make, box):
     service.checkout_sample(make.actor(), sample.barcode, reason="sectioning")
     db.session.commit()
     assert sample.status == "checked_out" and sample.location is None and box.used == 0
+    assert (box.held, box.free, sample.home["position"]) == (1, box.capacity - 1, "C2")
     service.return_sample(make.actor(), sample.barcode, thawed=True)
     db.session.commit()
     assert sample.status == "available" and sample.position == "C2" and sample.freeze_thaw_count == 1
@@ -91,17 +92,25 @@ def test_checkout_and_return_to_the_old_position_counting_thaws(make, box):
     assert sample.freeze_thaw_count == 1
 
 
-def test_return_to_a_position_taken_meanwhile_is_refused(make, box):
+def test_a_checked_out_tubes_position_is_held_until_it_is_back(make, box):
     sample = make.sample(box=box, position="A1")
     service.checkout_sample(make.actor(), sample.barcode)
     db.session.commit()
-    make.sample(box=box, position="A1")
-    with pytest.raises(SlotOccupied):
-        service.return_sample(make.actor(), sample.barcode, thawed=False)
+    with pytest.raises(SlotOccupied, match=f"held for {sample.barcode}"):
+        make.sample(box=box, position="A1")
     db.session.rollback()
+    service.return_sample(make.actor(), sample.barcode, thawed=False)
+    db.session.commit()
+    assert sample.position == "A1" and (box.used, box.held) == (1, 0)
+
+
+def test_returning_elsewhere_gives_the_held_position_up(make, box):
+    sample = make.sample(box=box, position="A1")
+    service.checkout_sample(make.actor(), sample.barcode)
     service.return_sample(make.actor(), sample.barcode, thawed=False, container_id=box.id, position="A2")
     db.session.commit()
-    assert sample.position == "A2"
+    assert sample.position == "A2" and sample.home["position"] == "A2" and (box.used, box.held) == (1, 0)
+    assert make.sample(box=box, position="A1").position == "A1"
 
 
 def test_only_allowed_transitions(make, box):

@@ -10,9 +10,13 @@ approvals cannot deadlock), refuses with 409 unless all are available, then
 reserves them. Rejection happens before anything is reserved. Cancellation
 releases reserved samples back to `available`; when picking has started, the
 picked tubes are in a technician's hands, so cancelling then needs someone who
-may handle samples: each picked tube is returned to the position it was taken
-from (an ordinary `sample.returned` event, with the thaw flag given) in the same
-transaction. A researcher whose request is being picked is told to ask a manager.
+may handle samples: each picked tube goes back to the position held for it
+since it was picked (an ordinary `sample.returned` event, with the thaw flag
+given) in the same transaction; a picked tube whose place was given up stays
+checked out, no longer held by the request, for a technician to store. So a
+cancellation always works. A researcher whose request is being picked is told
+to ask a manager. A manager can also take one item off an open request (with a
+reason), releasing it the same way.
 """
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -262,23 +266,70 @@ def cancel_request(actor, request_id: int, *, reason: str, thawed: bool = False)
     if picked and not allowed(actor, "samples.handle"):
         raise Conflict(f"Picking of request {request.id} has started; ask a biobank manager to cancel it "
                        "so the picked tubes are put back.", code="picking_started")
-    for item in picked:
-        samples.return_sample(actor, item.sample.barcode, thawed=bool(thawed),
-                              reason=f"request {request.id} cancelled: {reason}")
-    released = []
+    released, returned = [], []
     for item in sorted(request.items, key=lambda i: i.sample_id):
-        if item.holds and not item.picked:
-            sample = samples.locked_sample(item.sample.barcode)
-            if sample.status == "reserved":
-                samples.transition(sample, "available", "released")
-                released.append(sample)
-        item.holds = False
-    _record_holds(actor, request, released, "sample.released", f"request {request.id} cancelled",
-                  "reserved", "available")
+        outcome = _let_go(actor, request, item, reason=f"request {request.id} cancelled: {reason}",
+                          thawed=bool(thawed))
+        (returned if outcome == "returned" else released if outcome == "released" else []).append(item.sample)
+    _record_holds(actor, request, [s for s in released if s.status == "available"], "sample.released",
+                  f"request {request.id} cancelled", "reserved", "available")
     request.cancelled_at, request.cancelled_by, request.cancel_reason = utcnow(), actor.username, reason
     _change_status(actor, request, "cancelled", reason=reason,
                    changes={"released": [None, [s.barcode for s in released]],
-                            "returned": [None, [i.sample.barcode for i in picked]]})
+                            "returned": [None, [s.barcode for s in returned]]})
+    return request
+
+
+def _let_go(actor, request: ResearchRequest, item: RequestItem, *, reason: str, thawed: bool = False) -> str | None:
+    """The request stops holding this item's sample: reserved → available ("released");
+    picked → back to its held place ("returned"), or, with no place held, left
+    checked out for a technician to store ("kept_out"). None when it held nothing."""
+    if not item.holds:
+        return None
+    item.holds = False
+    sample = samples.locked_sample(item.sample.barcode)
+    db.session.flush()  # the request lets go first, so the sample's own rules see it free
+    if sample.status == "reserved":
+        samples.transition(sample, "available", "released")
+        return "released"
+    if item.picked and sample.status == "checked_out":
+        if sample.home_container_id:
+            samples.put_back(actor, sample, thawed=thawed, reason=reason)
+            return "returned"
+        return "kept_out"
+    return None
+
+
+def remove_item(actor, request_id: int, barcode, *, reason) -> ResearchRequest:
+    """Take one sample off an open request (a manager's decision, with a reason),
+    releasing it as a cancellation would."""
+    require(actor, "requests.decide")
+    reason = _text(reason, "reason", 2000)
+    request = _locked_request(request_id)
+    _check_open(request, "changed")
+    if not isinstance(barcode, str) or not barcode.strip():
+        raise InvalidInput("Say which sample to take off.", code="invalid_barcode")
+    barcode = barcode.strip()
+    item = next((i for i in request.items if i.sample.barcode == barcode), None)
+    if item is None:
+        check_barcode(barcode)
+        raise NotFound(f"{barcode} is not on request {request.id}.", code="not_on_request")
+    if len(request.items) == 1:
+        raise Conflict(f"{barcode} is the only sample of request {request.id}; cancel the request instead.",
+                       code="last_item")
+    if item.picked and item.holds and not allowed(actor, "samples.handle"):
+        require(actor, "samples.handle")
+    outcome = _let_go(actor, request, item, reason=f"taken off request {request.id}: {reason}")
+    sample = item.sample
+    if outcome == "released":
+        _record_holds(actor, request, [sample], "sample.released",
+                      f"taken off request {request.id}: {reason}", "reserved", "available")
+    request.items.remove(item)
+    request.updated_at = utcnow()
+    db.session.flush()
+    custody.record(actor, "request.item_removed", "request", request.id, request_id=request.id,
+                   sample_barcode=barcode, reason=reason,
+                   changes={"samples": [barcode, None], "sample_status": [None, sample.status]})
     return request
 
 
@@ -346,6 +397,7 @@ def ship_request(actor, request_id: int, *, recipient, courier, tracking=None) -
     for item in sorted(request.items, key=lambda i: i.sample_id):
         sample = samples.locked_sample(item.sample.barcode)
         old = samples.transition(sample, "shipped", "shipped")
+        samples.release_place(sample)
         shipped.append((sample, old))
     destination = f"{recipient} via {courier}" + (f" ({tracking})" if tracking else "")
     custody.record_many([

@@ -49,10 +49,15 @@ class Sample(db.Model):
     container_id: Mapped[int | None] = mapped_column(ForeignKey("container.id"))
     pos_row: Mapped[int | None]
     pos_col: Mapped[int | None]
-    # ... and where it was last stored, so a return goes back there by default.
+    # ... and its place: where it is stored, or, while it is checked out, the
+    # position held for it (a return goes back there). Cleared when the place
+    # is given up; unique, so the database refuses a second occupant.
     home_container_id: Mapped[int | None] = mapped_column(ForeignKey("container.id"))
     home_row: Mapped[int | None]
     home_col: Mapped[int | None]
+    due_back: Mapped[datetime | None] = mapped_column(index=True)
+    checked_out_at: Mapped[datetime | None]
+    checked_out_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(64))
 
@@ -65,6 +70,8 @@ class Sample(db.Model):
     __table_args__ = (
         # One sample per position (one position per sample: a sample has one location).
         UniqueConstraint("container_id", "pos_row", "pos_col", name="uq_sample_position"),
+        # One place per position, held or occupied.
+        UniqueConstraint("home_container_id", "home_row", "home_col", name="uq_sample_home"),
     )
 
     @property
@@ -81,6 +88,22 @@ class Sample(db.Model):
             return None
         return location_of(self.container_id, self.container.barcode, self.container.path,
                            self.pos_row, self.pos_col)
+
+    @property
+    def home(self) -> dict | None:
+        """The place held for it (its location while it is stored)."""
+        if not self.home_container_id:
+            return None
+        return location_of(self.home_container_id, self.home_container.barcode, self.home_container.path,
+                           self.home_row, self.home_col)
+
+    @property
+    def home_path(self) -> str | None:
+        return self.home["path"] if self.home_container_id else None
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == "checked_out" and self.due_back is not None and self.due_back < utcnow()
 
     @property
     def parent_barcode(self) -> str | None:

@@ -1,7 +1,6 @@
 """Sample state changes. One function per change; each validates, changes the
 models and appends its custody event, and never commits."""
 from collections import defaultdict
-from decimal import Decimal
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +14,12 @@ from ..custody import service as custody
 from ..extensions import db
 from ..storage.models import Container
 from ..storage.placement import Allocator
-from ..storage.positions import label
-from ..storage.service import adjust_usage
+from ..requests.models import RequestItem
+from ..storage.positions import label, parse as parse_position
+from ..storage.service import adjust_counts, barcode_taken, get_container
 from .models import TRANSITIONS, Donor, Sample
-from .validation import check_barcode, clean_fields, raise_first
+from .quantities import UNITS, convert, parse_amount, shown
+from .validation import check_barcode, clean_fields, parse_datetime, raise_first
 
 
 # -- lookups ------------------------------------------------------------------
@@ -129,7 +130,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
             if progress:
                 progress(len(rows))
         ids.update(ids_of(wanted & {e[0]["barcode"] for e in ready}))
-    adjust_usage({box_id: count for box_id, count in usage.items()}, boxes)
+    adjust_counts({box_id: count for box_id, count in usage.items()}, known=boxes)
     blocked = sorted(_withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")}))
     for start in range(0, len(blocked), _LOOKUP_CHUNK):
         db.session.execute(update(Sample).where(Sample.donor.in_(blocked[start:start + _LOOKUP_CHUNK]))
@@ -184,7 +185,10 @@ def _withdrawn_donors(codes: set) -> set:
 
 
 def register_sample(actor, *, location: dict | None = None, **fields) -> Sample:
-    """Register one sample and store it (explicit position or a strategy)."""
+    """Register one sample and store it (explicit position or a strategy).
+
+    With parent_barcode it is a child: it gets the parent's donor, and the
+    quantity it was given is taken from the parent, exactly as an aliquot's is."""
     require(actor, "samples.handle")
     clean, problems = clean_fields(fields)
     raise_first(problems)
@@ -192,27 +196,82 @@ def register_sample(actor, *, location: dict | None = None, **fields) -> Sample:
         raise DuplicateBarcode(f"The barcode {clean['barcode']} is already registered.")
     if db.session.execute(select(Container.id).where(Container.barcode == clean["barcode"])).first():
         raise DuplicateBarcode(f"{clean['barcode']} is a container's barcode.")
-    parent_id = None
+    parent, taken = None, None
     if clean["parent_barcode"]:
-        parent = find_sample(clean["parent_barcode"])
-        if parent is None:
+        if find_sample(clean["parent_barcode"]) is None:
             raise UnknownBarcode(f"The parent {clean['parent_barcode']} is not registered.")
-        parent_id = parent.id
+        parent = locked_sample(clean["parent_barcode"])
+        _check_may_divide(parent, "have a child registered")
+        clean["donor"] = _child_donor(parent, clean["donor"])
+        if _blank_unit(fields.get("unit")) and parent.unit:
+            clean["unit"] = parent.unit
+        taken = _portion(parent, 1, clean["volume"], clean["unit"] if clean["volume"] is not None else None)
+        if taken is not None:
+            clean["volume"] = taken[0]
     placement = resolve_location(Allocator(), location, clean)
-    [sample_id] = insert_samples(actor, [(clean, placement, parent_id)])
+    if parent is not None:
+        _take_from_parent(actor, parent, taken, [clean["barcode"]],
+                          reason=f"child {clean['barcode']} registered")
+    [sample_id] = insert_samples(actor, [(clean, placement, parent.id if parent else None)])
     return db.session.get(Sample, sample_id)
 
 
+def _blank_unit(unit) -> bool:
+    return unit is None or (isinstance(unit, str) and not unit.strip())
+
+
+# -- requests holding a sample -----------------------------------------------------
+def holding_request(sample: Sample) -> int | None:
+    """The id of the request that holds this sample (reserved or picked for it), if any."""
+    return db.session.execute(select(RequestItem.request_id).where(
+        RequestItem.sample_id == sample.id, RequestItem.holds.is_(True))).scalar()
+
+
+def _refuse_if_requested(sample: Sample, verb: str) -> None:
+    request_id = holding_request(sample)
+    if request_id is not None:
+        how = "picked" if sample.status == "checked_out" else "reserved"
+        raise Conflict(f"Sample {sample.barcode} is {how} for request {request_id}; it cannot be {verb} while "
+                       f"that request holds it. Take it off request {request_id} (or cancel the request) first.",
+                       code="held_by_request", details={"request_id": request_id, "barcode": sample.barcode})
+
+
 # -- movements ---------------------------------------------------------------------
-def _leave_position(sample: Sample, count: bool = True) -> int | None:
-    """Take the sample off its position; returns the box it left."""
-    box_id = sample.container_id
+def _vacate(sample: Sample, *, keep_place: bool, used: dict, held: dict) -> None:
+    """Take the sample off its position. keep_place: the position stays held for
+    it (a check-out); otherwise its place is given up as well. Counter changes
+    are added to `used` and `held` for one adjust_counts."""
+    box_id, home_id = sample.container_id, sample.home_container_id
     if box_id:
-        if count:
-            adjust_usage({box_id: -1})
+        used[box_id] = used.get(box_id, 0) - 1
         sample.container = None
         sample.pos_row = sample.pos_col = None
+        if keep_place:
+            held[box_id] = held.get(box_id, 0) + 1
+            return
+    elif home_id and not keep_place:
+        held[home_id] = held.get(home_id, 0) - 1
+    if not keep_place:
+        sample.home_container = None
+        sample.home_row = sample.home_col = None
+
+
+def _leave_position(sample: Sample, count: bool = True) -> int | None:
+    """Take the sample off its position and give up its place; returns the box it left."""
+    box_id = sample.container_id or sample.home_container_id
+    used, held = {}, {}
+    _vacate(sample, keep_place=False, used=used, held=held)
+    if count:
+        adjust_counts(used, held)
     return box_id
+
+
+def release_place(sample: Sample) -> str | None:
+    """Give up the position held for a tube that leaves for good (shipped);
+    returns the path it was held at. The caller records the event."""
+    path = sample.home_path if not sample.container_id else sample.location_path
+    _leave_position(sample)
+    return path
 
 
 def _occupy(sample: Sample, placement, count: bool = True) -> None:
@@ -221,7 +280,7 @@ def _occupy(sample: Sample, placement, count: bool = True) -> None:
     sample.home_container, sample.home_row, sample.home_col = box, row, col
     _flush_placement()
     if count:
-        adjust_usage({box.id: 1}, {box.id: box})
+        adjust_counts({box.id: 1}, known={box.id: box})
 
 
 def move_sample(actor, barcode: str, *, container_id: int, position: str, reason: str | None = None,
@@ -240,6 +299,7 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
         if expected != (sample.container_id, (sample.pos_row, sample.pos_col)):
             raise Conflict(f"Sample {barcode} is no longer where you saw it: it is now at "
                            f"{sample.location_path}.", code="moved_meanwhile")
+    _refuse_if_requested(sample, "moved")
     allocator = Allocator()
     old_path = sample.location_path
     old_box = sample.container_id
@@ -250,59 +310,136 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     # Both paths in one ordered update, so two opposite moves cannot deadlock.
     deltas = {old_box: -1}
     deltas[placement[0].id] = deltas.get(placement[0].id, 0) + 1
-    adjust_usage(deltas, {placement[0].id: placement[0]})
+    adjust_counts(deltas, known={placement[0].id: placement[0]})
     custody.record(actor, "sample.moved", "sample", barcode, sample_barcode=barcode, container_id=sample.container_id,
                    from_location=old_path, to_location=sample.location_path, reason=reason,
                    changes={"location": [old_path, sample.location_path], "container_id": [old_box, sample.container_id]})
     return sample
 
 
-def checkout_sample(actor, barcode: str, *, reason: str | None = None, request_id: int | None = None) -> Sample:
+def _due_back(value):
+    """A check-out's due-back time: later than now, or None."""
+    try:
+        due = parse_datetime(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_due_back") from None
+    if due is not None and due <= utcnow():
+        raise InvalidInput(f"The due-back time {value} has already passed; give a later one.",
+                           code="invalid_due_back")
+    return due
+
+
+def checkout_sample(actor, barcode: str, *, reason: str | None = None, due_back=None,
+                    request_id: int | None = None) -> Sample:
+    """Out of storage into someone's hands; its position stays held for its return."""
     require(actor, "samples.handle")
     sample = locked_sample(barcode)
+    due = _due_back(due_back)
     if sample.consent_withdrawn and request_id is not None:
         raise ConsentWithdrawn(f"The donor of {barcode} withdrew consent; it cannot leave for a request.")
     if sample.status == "reserved" and request_id is None:
-        raise InvalidTransition(f"Sample {barcode} is reserved for a request; it leaves storage only by "
-                                "picking that request.", code="sample_reserved")
+        holder = holding_request(sample)
+        raise InvalidTransition(f"Sample {barcode} is reserved for request {holder}; it leaves storage only by "
+                                "picking that request.", code="sample_reserved",
+                                details={"request_id": holder, "barcode": barcode})
     old_path = sample.location_path
     old = transition(sample, "checked_out", "checked out")
-    _leave_position(sample)
+    used, held = {}, {}
+    _vacate(sample, keep_place=True, used=used, held=held)
+    adjust_counts(used, held)
+    sample.due_back, sample.checked_out_at, sample.checked_out_by = due, utcnow(), actor.username
+    changes = {"status": [old, "checked_out"], "location": [old_path, None]}
+    if sample.home_container_id:
+        changes["home"] = [None, sample.home_path]
+    if due is not None:
+        changes["due_back"] = [None, due.isoformat()]
     custody.record(actor, "sample.checked_out", "sample", barcode, sample_barcode=barcode,
                    container_id=sample.home_container_id, request_id=request_id,
-                   from_location=old_path, to_location=f"with {actor.username}", reason=reason,
-                   changes={"status": [old, "checked_out"], "location": [old_path, None]})
+                   from_location=old_path, to_location=f"with {actor.username}", reason=reason, changes=changes)
     return sample
+
+
+def _clear_checkout(sample: Sample) -> None:
+    sample.due_back = sample.checked_out_at = sample.checked_out_by = None
 
 
 def return_sample(actor, barcode: str, *, thawed: bool, container_id: int | None = None,
                   position: str | None = None, reason: str | None = None) -> Sample:
-    """Back into storage: to its old position unless another is given. A thaw counts."""
+    """Back into storage: to its held position unless another is given (which
+    gives the held one up). A thaw counts."""
     require(actor, "samples.handle")
     sample = locked_sample(barcode)
     if sample.status != "checked_out":
         raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}; only a checked-out "
                                 "sample can be returned.")
+    _refuse_if_requested(sample, "returned")
+    return _put_back(actor, sample, thawed=thawed, container_id=container_id, position=position,
+                     reason=reason or ("thawed" if thawed else "kept frozen"))
+
+
+def _put_back(actor, sample: Sample, *, thawed: bool, container_id=None, position=None, reason=None) -> Sample:
+    barcode = sample.barcode
+    home = (sample.home_container_id, sample.home_row, sample.home_col) if sample.home_container_id else None
     if container_id is None:
-        if sample.home_container_id is None:
-            raise InvalidInput(f"Sample {barcode} has no previous position; say where it goes.",
+        if home is None:
+            raise InvalidInput(f"Sample {barcode} has no place held for it; say where it goes.",
                                code="invalid_position")
-        from ..storage.positions import label
-        container_id, position = sample.home_container_id, position or label(sample.home_row, sample.home_col)
+        container_id = home[0]
     elif not position:
         raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
-    placement = Allocator().at(container_id, position, sample.sample_type, sample.storage_temperature)
+    target_box = get_container(container_id)
+    if position and target_box.is_grid:
+        target = (target_box.id, *parse_position(position, target_box.rows, target_box.cols))
+    else:
+        target = (target_box.id, home[1], home[2]) if home and target_box.id == home[0] else None
     old = transition(sample, "available", "returned")
     changes = {"status": [old, "available"]}
     if thawed:
         changes["freeze_thaw_count"] = [sample.freeze_thaw_count, sample.freeze_thaw_count + 1]
         sample.freeze_thaw_count += 1
-    _occupy(sample, placement)
+    if home is not None and target == home:
+        _occupy(sample, (target_box, home[1], home[2]), count=False)
+        adjust_counts({home[0]: 1}, {home[0]: -1}, known={home[0]: target_box})
+    else:
+        if home is not None:
+            changes["home"] = [sample.home_path, None]
+            _leave_position(sample)
+            _flush_placement()
+        placement = Allocator().at(container_id, position, sample.sample_type, sample.storage_temperature)
+        _occupy(sample, placement)
     changes["location"] = [None, sample.location_path]
+    if sample.due_back is not None:
+        changes["due_back"] = [sample.due_back.isoformat(), None]
+    _clear_checkout(sample)
     custody.record(actor, "sample.returned", "sample", barcode, sample_barcode=barcode,
                    container_id=sample.container_id, from_location=f"with {actor.username}",
-                   to_location=sample.location_path, reason=reason or ("thawed" if thawed else "kept frozen"),
-                   changes=changes)
+                   to_location=sample.location_path, reason=reason, changes=changes)
+    return sample
+
+
+def put_back(actor, sample: Sample, *, thawed: bool = False, reason: str | None = None) -> Sample:
+    """A checked-out tube goes back to the place held for it (a cancelled
+    request's picked tube): no other check than that the place is held."""
+    require(actor, "samples.handle")
+    return _put_back(actor, sample, thawed=thawed, reason=reason)
+
+
+def release_home(actor, barcode: str, *, reason: str) -> Sample:
+    """Give up the position held for a checked-out tube, on purpose, with a reason."""
+    require(actor, "samples.handle")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("Say why the tube's place is given up.", code="reason_required")
+    sample = locked_sample(barcode)
+    if sample.status != "checked_out":
+        raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}; only a checked-out "
+                                "tube has a place held for it.")
+    if not sample.home_container_id:
+        raise InvalidTransition(f"No place is held for {barcode}.", code="no_place_held")
+    _refuse_if_requested(sample, "given up its place")
+    box_id, path = sample.home_container_id, sample.home_path
+    _leave_position(sample)
+    custody.record(actor, "sample.home_released", "sample", barcode, sample_barcode=barcode, container_id=box_id,
+                   from_location=path, reason=reason.strip(), changes={"home": [path, None]})
     return sample
 
 
@@ -311,66 +448,126 @@ def discard_sample(actor, barcode: str, *, reason: str) -> Sample:
     if not (reason or "").strip():
         raise InvalidInput("Say why the sample is discarded.", code="reason_required")
     sample = locked_sample(barcode)
+    _refuse_if_requested(sample, "discarded")
     old_path = sample.location_path
+    held_path = sample.home_path if not sample.container_id else None
     old = transition(sample, "discarded", "discarded")
-    _leave_position(sample)
+    box_id = _leave_position(sample)
+    changes = {"status": [old, "discarded"], "location": [old_path, None]}
+    if held_path:
+        changes["home"] = [held_path, None]
+    _clear_checkout(sample)
     custody.record(actor, "sample.discarded", "sample", barcode, sample_barcode=barcode,
-                   container_id=sample.home_container_id, from_location=old_path, reason=reason,
-                   changes={"status": [old, "discarded"], "location": [old_path, None]})
+                   container_id=box_id, from_location=old_path, reason=reason, changes=changes)
     return sample
 
 
-def aliquot_sample(actor, barcode: str, *, count: int, volume, strategy: str = "spread",
-                   container_id: int | None = None, positions: list | None = None) -> list[Sample]:
-    """Split off `count` children of `volume` each; the parent loses count × volume."""
+# -- lineage ------------------------------------------------------------------------
+def _check_may_divide(parent: Sample, verb: str) -> None:
+    """A child comes only from material that is still here and not promised to a request."""
+    _refuse_if_requested(parent, verb)
+    if parent.status not in ("available", "checked_out"):
+        raise InvalidTransition(f"Sample {parent.barcode} is {parent.status.replace('_', ' ')}; "
+                                f"it cannot {verb}.")
+
+
+def _child_donor(parent: Sample, donor: str | None) -> str | None:
+    if donor is not None and parent.donor is not None and donor != parent.donor:
+        raise InvalidInput(f"A child has its parent's donor: {parent.barcode} is from {parent.donor}, "
+                           f"not {donor}.", code="donor_mismatch")
+    return parent.donor if parent.donor is not None else donor
+
+
+def _portion(parent: Sample, count: int, amount, unit: str | None):
+    """(amount per child in its unit, total taken in the parent's unit), or None
+    when neither the parent's nor the children's quantity is known.
+
+    A parent of known quantity gives each child a stated amount, exactly; a
+    parent of unknown quantity gives whatever the children say (or nothing)."""
+    if amount is None:
+        if parent.volume is not None:
+            raise InvalidInput(f"{parent.barcode} holds {shown(parent.volume, parent.unit)}; say how much each "
+                               "child takes.", code="quantity_required")
+        return None
+    unit = unit or parent.unit or "mL"
+    if unit not in UNITS:
+        raise InvalidInput(f"'{unit}' is not a unit; use one of {', '.join(UNITS)}.", code="invalid_unit")
+    each = parse_amount(amount, unit)
+    if parent.unit is None or parent.volume is None:
+        if parent.unit is not None:
+            convert(each, unit, parent.unit)  # same kind of quantity, or refused
+        return each, None
+    taken = convert(each, unit, parent.unit) * count
+    if taken > parent.volume:
+        raise InvalidInput(f"{parent.barcode} holds {shown(parent.volume, parent.unit)}; "
+                           f"{count} × {shown(each, unit)} does not fit.", code="insufficient_volume")
+    return each, taken
+
+
+def _take_from_parent(actor, parent: Sample, portion, children: list[str], reason: str) -> None:
+    """The parent gives up what its children took (used up at zero) and records it."""
+    taken = portion[1] if portion else None
+    old_volume, old_status = parent.volume, parent.status
+    if taken is not None:
+        parent.volume = old_volume - taken
+    if parent.volume is not None and parent.volume == 0:
+        transition(parent, "consumed", "used up")
+        _leave_position(parent)
+        _clear_checkout(parent)
+    db.session.flush()
+    custody.record(actor, "sample.aliquoted", "sample", parent.barcode, sample_barcode=parent.barcode,
+                   container_id=parent.container_id, reason=reason,
+                   changes={"volume": [_text(old_volume), _text(parent.volume)],
+                            "status": [old_status, parent.status], "children": [None, children]})
+
+
+def _text(amount) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _child_barcodes(parent: Sample, count: int) -> list[str]:
+    """PARENT-01, PARENT-02, ... skipping any barcode a sample or a container already has."""
+    codes: list[str] = []
+    number = len(parent.children)
+    while len(codes) < count:
+        number += 1
+        code = f"{parent.barcode}-{number:02d}"[-64:]
+        if code not in codes and not barcode_taken(code):
+            codes.append(code)
+    return codes
+
+
+def aliquot_sample(actor, barcode: str, *, count: int, volume=None, unit: str | None = None,
+                   strategy: str = "spread", container_id: int | None = None,
+                   positions: list | None = None) -> list[Sample]:
+    """Split off `count` children of `volume` (in `unit`, by default the parent's)
+    each; the parent loses exactly count × volume and is used up at zero. A
+    parent of unknown quantity keeps it unknown; its children's are optional."""
     require(actor, "samples.handle")
     parent = locked_sample(barcode)
-    if parent.status not in ("available", "checked_out"):
-        raise InvalidTransition(f"Sample {barcode} is {parent.status.replace('_', ' ')}; it cannot be aliquoted.")
-    if not isinstance(count, int) or not 1 <= count <= 96:
+    _check_may_divide(parent, "be aliquoted")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 96:
         raise InvalidInput("Make 1..96 aliquots at a time.")
-    try:
-        volume = Decimal(str(volume))
-        if not volume.is_finite() or volume <= 0:
-            raise ValueError
-    except (ValueError, ArithmeticError):
-        raise InvalidInput(f"'{volume}' is not a volume.") from None
-    taken = volume * count
-    if parent.volume is None or taken > parent.volume:
-        raise InvalidInput(f"{barcode} holds {parent.volume or 0} {parent.unit or ''}; "
-                           f"{count} × {volume} does not fit.".replace("  ", " "), code="insufficient_volume")
+    portion = _portion(parent, count, volume, unit)
     if positions is not None and (container_id is None or len(positions) != count):
         raise InvalidInput("Give a container and one position per aliquot.", code="invalid_position")
-    base = len(parent.children)
     allocator = Allocator()
     entries = []
-    for i in range(count):
-        number = base + i + 1
-        while find_sample(child_code := f"{barcode}-{number:02d}"[-64:]) is not None:
-            number += 1
+    child_unit = (unit or parent.unit or "mL") if portion else parent.unit
+    for i, child_code in enumerate(_child_barcodes(parent, count)):
         clean = {"barcode": child_code, "sample_type": parent.sample_type,
                  "storage_temperature": parent.storage_temperature, "donor": parent.donor,
                  "collected_at": parent.collected_at, "anatomical_site": parent.anatomical_site,
-                 "diagnosis": parent.diagnosis, "volume": volume, "unit": parent.unit, "sprec": parent.sprec,
-                 "notes": None, "parent_barcode": barcode}
+                 "diagnosis": parent.diagnosis, "volume": portion[0] if portion else None, "unit": child_unit,
+                 "sprec": parent.sprec, "notes": None, "parent_barcode": barcode}
         placement = (allocator.at(container_id, positions[i], parent.sample_type, parent.storage_temperature)
                      if positions else allocator.place(strategy, parent.sample_type, parent.storage_temperature,
                                                        parent.donor))
         entries.append((clean, placement, parent.id))
-        base = number - i - 1
-    old_volume = parent.volume
-    parent.volume = old_volume - taken
-    if parent.volume == 0:
-        old_status = transition(parent, "consumed", "used up")
-        _leave_position(parent)
-    else:
-        old_status = parent.status
-    db.session.flush()
+    each = f"of {shown(portion[0], child_unit)}" if portion else "of unknown quantity"
+    _take_from_parent(actor, parent, portion, [e[0]["barcode"] for e in entries],
+                      reason=f"{count} aliquot(s) {each}")
     ids = insert_samples(actor, entries)
-    custody.record(actor, "sample.aliquoted", "sample", barcode, sample_barcode=barcode,
-                   container_id=parent.container_id, reason=f"{count} aliquot(s) of {volume} {parent.unit or ''}".strip(),
-                   changes={"volume": [str(old_volume), str(parent.volume)], "status": [old_status, parent.status],
-                            "children": [None, [e[0]["barcode"] for e in entries]]})
     return [db.session.get(Sample, i) for i in ids]
 
 

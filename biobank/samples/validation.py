@@ -6,20 +6,18 @@ problems, so an import can name every bad row and a registration the first.
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from ..core.errors import InvalidBarcode, InvalidInput
 from ..core.time import to_naive_utc, utcnow
 from .models import SAMPLE_TYPES, TEMPERATURES
+from .quantities import UNITS, amount_problem
 
 BARCODE_RE = re.compile(r"^[A-Za-z0-9\-_.]{3,64}$")
 DONOR_RE = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
 ICDO3_TOPOGRAPHY_RE = re.compile(r"^C\d{2}(\.\d)?$")
 ICD10_RE = re.compile(r"^[A-TV-Z]\d{2}(\.\d{1,4})?$")
 SPREC_RE = re.compile(r"^[A-Z0-9]{3}(-[A-Z0-9]{1,3}){6}$")
-UNITS = ("mL", "uL", "µL", "mg", "g", "ug", "µg", "ng", "cells", "pieces")
 MAX_NOTES = 4000
-MAX_VOLUME = Decimal("1e7")
 FUTURE_TOLERANCE = timedelta(days=1)  # how far ahead of now a collection time may be
 # Coded fields: (field, pattern, what a valid value looks like).
 CODED_FIELDS = (("anatomical_site", ICDO3_TOPOGRAPHY_RE, "an ICD-O-3 topography code such as C50.9"),
@@ -118,19 +116,15 @@ def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Pro
         problems.append(Problem("collected_at", str(exc), "invalid_date"))
         collected = None
 
-    volume = _text(get("volume"))
-    if volume is not None:
-        try:
-            volume = Decimal(volume)
-            if not volume.is_finite() or volume < 0 or volume > MAX_VOLUME:
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            problems.append(Problem("volume", f"'{get('volume')}' is not a volume (a number, 0 or more)."))
-            volume = None
-
     unit = _text(get("unit"))
     if unit is not None and unit not in _UNITS:
         problems.append(Problem("unit", f"'{unit}' is not a unit; use one of {', '.join(UNITS)}."))
+
+    volume = _text(get("volume"))
+    if volume is not None:
+        volume, problem = amount_problem(volume, unit or "mL")
+        if problem:
+            problems.append(Problem("volume", problem, "invalid_quantity"))
 
     clean = {"barcode": barcode, "sample_type": sample_type, "storage_temperature": temperature, "donor": donor,
              "collected_at": collected, "volume": volume, "unit": unit or ("mL" if volume is not None else None)}

@@ -1,6 +1,6 @@
 """Containers form a tree (site > tank > rack > box by default; kinds are data).
 
-Capacity and usage are counters kept on every container for its whole subtree,
+Capacity, usage and held positions are counters kept on every container for its whole subtree,
 updated by the services in the same transaction as the placement, so reading
 them costs nothing however many samples there are.
 """
@@ -39,6 +39,8 @@ class Container(db.Model):
     effective_types: Mapped[list | None] = mapped_column(JSON)
     capacity: Mapped[int] = mapped_column(default=0)
     used: Mapped[int] = mapped_column(default=0)
+    # Positions held for checked-out tubes (they go back there): neither used nor free.
+    held: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent: Mapped["Container | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -49,8 +51,8 @@ class Container(db.Model):
         # Boxes that still have room, in fill order: compact placement reads the
         # first entry, so its cost does not grow with how full the biobank is.
         Index("ix_container_open_boxes", "id",
-              sqlite_where=text("rows IS NOT NULL AND used < capacity"),
-              postgresql_where=text("rows IS NOT NULL AND used < capacity")),
+              sqlite_where=text("rows IS NOT NULL AND used + held < capacity"),
+              postgresql_where=text("rows IS NOT NULL AND used + held < capacity")),
     )
 
     @property
@@ -59,7 +61,7 @@ class Container(db.Model):
 
     @property
     def free(self) -> int:
-        return self.capacity - self.used
+        return self.capacity - self.used - self.held
 
     @property
     def ancestor_ids(self) -> list[int]:

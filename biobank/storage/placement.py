@@ -4,6 +4,9 @@ An Allocator lives for one unit of work and remembers what it has handed out,
 so a bulk import can place thousands of samples before anything is flushed.
 Neither strategy reads more than one box's positions at a time, so finding a
 free position costs the same in an empty biobank and in a full one.
+
+A position is taken when a sample has it as its place (`home_*`): stored
+there, or checked out with the position held for its return.
 """
 from collections import defaultdict
 
@@ -17,6 +20,18 @@ from .service import get_container
 
 STRATEGIES = ("compact", "spread")
 _BATCH = 32
+
+
+def _taken_message(box: Container, row: int, col: int) -> str:
+    """Why a position cannot be given: occupied, or held for a tube that is out."""
+    from ..samples.models import Sample
+    where = f"{box.path} / {positions.label(row, col)}"
+    holder = db.session.execute(select(Sample.barcode, Sample.container_id).where(
+        Sample.home_container_id == box.id, Sample.home_row == row, Sample.home_col == col)).first()
+    if holder is not None and holder.container_id is None:
+        return (f"{where} is held for {holder.barcode}, which is checked out; it goes back there. "
+                "Choose another position, or release that tube's place first.")
+    return f"{where} is already occupied."
 
 
 class Allocator:
@@ -42,8 +57,8 @@ class Allocator:
         """Learn the free positions of these boxes from one query, not one per box."""
         from ..samples.models import Sample
         occupied: dict[int, set] = defaultdict(set)
-        rows = db.session.execute(select(Sample.container_id, Sample.pos_row, Sample.pos_col)
-                                  .where(Sample.container_id.in_([box.id for box in boxes])))
+        rows = db.session.execute(select(Sample.home_container_id, Sample.home_row, Sample.home_col)
+                                  .where(Sample.home_container_id.in_([box.id for box in boxes])))
         for box_id, row, col in rows:
             occupied[box_id].add((row, col))
         for box in boxes:
@@ -78,7 +93,7 @@ class Allocator:
         row, col = positions.parse(position, box.rows, box.cols)
         self._check_accepts(box, sample_type, temperature)
         if (row, col) not in self._free_positions(box):
-            raise SlotOccupied(f"{box.path} / {positions.label(row, col)} is already occupied.")
+            raise SlotOccupied(_taken_message(box, row, col))
         return self._take(box, row, col)
 
     @staticmethod
@@ -99,7 +114,8 @@ class Allocator:
                            code="invalid_strategy")
 
     def _open_boxes(self, after_id: int, tank_id: int | None = None):
-        query = (select(Container).where(Container.rows.is_not(None), Container.used < Container.capacity,
+        query = (select(Container).where(Container.rows.is_not(None),
+                                         Container.used + Container.held < Container.capacity,
                                          Container.id > after_id)
                  .order_by(Container.id).limit(_BATCH))
         if tank_id is not None:

@@ -99,6 +99,33 @@ def adjust_usage(deltas: dict[int, int], known: dict | None = None) -> None:
     _bump("used", deltas, known)
 
 
+def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | None = None,
+                  known: dict | None = None) -> None:
+    """Tubes entered (+) or left (-) boxes (`used`), positions held for checked-out
+    tubes were taken (+) or given up (-) (`held`): both counters up the tree in
+    one statement, rows in id order, so concurrent writers cannot deadlock."""
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for index, deltas in enumerate((used or {}, held or {})):
+        for box_id, delta in deltas.items():
+            box = (known or {}).get(box_id) or db.session.get(Container, box_id)
+            for ancestor_id in box.ancestor_ids:
+                totals[ancestor_id][index] += delta
+    params = [{"cid": cid, "du": du, "dh": dh} for cid, (du, dh) in sorted(totals.items()) if du or dh]
+    if not params:
+        return
+    table = Container.__table__
+    db.session.execute(update(table).where(table.c.id == bindparam("cid"))
+                       .values(used=table.c.used + bindparam("du"), held=table.c.held + bindparam("dh")), params)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Container) and obj.id in totals:
+            db.session.expire(obj, ["used", "held"])
+
+
+def barcode_taken(barcode: str) -> bool:
+    """Whether a sample or a container already has this barcode."""
+    return _barcode_taken(barcode)
+
+
 def create_container(actor, *, name: str, kind: str, parent_id: int | None = None, rows: int | None = None,
                      cols: int | None = None, storage_temperature: str | None = None,
                      allowed_types: list | None = None, barcode: str | None = None,

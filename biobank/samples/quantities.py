@@ -1,0 +1,85 @@
+"""Quantities of material: a volume, a mass or a count, kept exact.
+
+The sample table stores a quantity as NUMERIC(12, 4): four decimal places in
+the sample's own unit. An amount that needs a fifth place cannot be stored as
+given, so it is refused rather than rounded; zero, negative and non-finite
+amounts are refused too. Converting between units of one kind (mL and µL, mg
+and µg) is exact or refused; counts (pieces, slides, cells) are whole numbers
+and convert only to themselves.
+"""
+from decimal import Decimal, InvalidOperation
+
+from ..core.errors import InvalidInput
+
+SCALE = 4                           # decimal places the sample table keeps
+STEP = Decimal(1).scaleb(-SCALE)    # 0.0001
+MAX_AMOUNT = Decimal("1e7")
+
+# unit -> (kind, size in the smallest unit of that kind)
+UNIT_SIZES = {
+    "mL": ("volume", 1000), "uL": ("volume", 1), "µL": ("volume", 1),
+    "g": ("mass", 10 ** 9), "mg": ("mass", 10 ** 6), "ug": ("mass", 1000), "µg": ("mass", 1000),
+    "ng": ("mass", 1),
+    "pieces": ("pieces", 1), "slides": ("slides", 1), "cells": ("cells", 1),
+}
+UNITS = tuple(UNIT_SIZES)
+COUNT_KINDS = frozenset({"pieces", "slides", "cells"})
+KIND_NAMES = {"volume": "a volume", "mass": "a mass", "pieces": "a count of pieces",
+              "slides": "a count of slides", "cells": "a count of cells"}
+
+
+def kind_of(unit: str | None) -> str | None:
+    return UNIT_SIZES[unit][0] if unit in UNIT_SIZES else None
+
+
+def amount_problem(value, unit: str | None) -> tuple[Decimal | None, str | None]:
+    """(the exact amount, None) or (None, why it is refused)."""
+    if isinstance(value, bool) or value is None:
+        return None, f"'{value}' is not a quantity."
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None, f"'{value}' is not a quantity (a number more than zero)."
+    if not amount.is_finite():
+        return None, f"'{value}' is not a quantity (a finite number more than zero)."
+    if amount <= 0:
+        return None, f"A quantity must be more than zero, not {value}."
+    if amount > MAX_AMOUNT:
+        return None, f"{value} is more than any tube holds (at most {MAX_AMOUNT:f})."
+    if amount != amount.quantize(STEP):
+        return None, (f"{value} {unit or ''} is finer than the {STEP} {unit or ''} quantities are kept to; "
+                      "give it with at most four decimal places (or in a smaller unit).").replace("  ", " ")
+    if kind_of(unit) in COUNT_KINDS and amount != amount.to_integral_value():
+        return None, f"{value} {unit} is not a whole number of {unit}."
+    return amount.quantize(STEP), None
+
+
+def parse_amount(value, unit: str | None) -> Decimal:
+    """The exact amount, or 422 invalid_quantity saying why not."""
+    amount, problem = amount_problem(value, unit)
+    if problem:
+        raise InvalidInput(problem, code="invalid_quantity")
+    return amount
+
+
+def convert(amount: Decimal, from_unit: str, to_unit: str) -> Decimal:
+    """The same amount in another unit of the same kind, exactly; refused otherwise."""
+    if from_unit == to_unit:
+        return amount
+    from_kind, to_kind = kind_of(from_unit), kind_of(to_unit)
+    if from_kind is None or from_kind != to_kind:
+        raise InvalidInput(f"{amount:f} {from_unit} cannot be taken from a sample measured in {to_unit}: "
+                           f"that is {KIND_NAMES.get(to_kind, 'another kind of quantity')}.",
+                           code="unit_mismatch")
+    converted = amount * UNIT_SIZES[from_unit][1] / UNIT_SIZES[to_unit][1]
+    if converted != converted.quantize(STEP):
+        raise InvalidInput(f"{amount:f} {from_unit} is {converted.normalize():f} {to_unit}, finer than the "
+                           f"{STEP} {to_unit} the parent's quantity is kept to.", code="invalid_quantity")
+    return converted.quantize(STEP)
+
+
+def shown(amount: Decimal | None, unit: str | None) -> str:
+    """'0.5 mL', 'unknown quantity'."""
+    if amount is None:
+        return "an unknown quantity"
+    return f"{amount.normalize():f} {unit or ''}".strip()
