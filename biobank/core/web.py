@@ -26,6 +26,7 @@ NAV_PERMISSIONS = {
     "requests_web.index": None,   # researchers (own requests), managers (decide), technicians (pick)
     "requests_web.catalogue": "catalogue.search",
     "reports_web.capacity": "reports.read",
+    "samples_web.overdue": "samples.identified",
     "custody_web.audit_log": "reports.read",
     "reports_web.reconcile": "reports.read",
 }
@@ -86,6 +87,8 @@ def sample_actions(sample) -> list[tuple[str, str]]:
         actions.append(("samples_web.checkout", "Check out"))
     if sample.status == "checked_out":
         actions.append(("samples_web.return_sample", "Return"))
+        if sample.home_container_id:
+            actions.append(("samples_web.release_home", "Release its place"))
     if sample.status in ("available", "checked_out"):
         actions.append(("samples_web.aliquot", "Aliquot"))
     if sample.status in ("available", "checked_out"):

@@ -1,9 +1,12 @@
 """Capacity: how full is each site, tank and rack, and when will it be full.
 
 Cost per request:
-- positions, used, free, fraction: read from the `capacity` and `used` counters
-  that every container keeps for its whole subtree; one query over containers,
-  O(containers), whatever the number of samples.
+- positions, used, held, free, fraction: read from the `capacity`, `used` and
+  `held` counters that every container keeps for its whole subtree; one query
+  over containers, O(containers), whatever the number of samples. `used` counts
+  tubes in storage, `held` the positions kept for checked-out tubes (they are
+  not free: nothing else may be stored there), free = positions - used - held,
+  and fraction = (used + held) / positions.
 - intake per week and the fill forecast: from the custody log, restricted by
   its indexed time column to the last year (intake) and the last
   WINDOW_WEEKS weeks (forecast); the weekly counts are a GROUP BY in the database.
@@ -188,7 +191,8 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
     threshold = fill_threshold(threshold)
     now = now or utcnow()
     query = select(Container.id, Container.barcode, Container.name, Container.kind, Container.parent_id,
-                   Container.lineage, Container.path, Container.rows, Container.capacity, Container.used)
+                   Container.lineage, Container.path, Container.rows, Container.capacity, Container.used,
+                   Container.held)
     root = None
     if within is not None:
         root = get_container(within)
@@ -202,20 +206,22 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
     for c in sorted(containers, key=lambda c: ancestors[c.id]):
         if c.rows is not None and not include_boxes and c.id != within:
             continue
-        fraction = round(c.used / c.capacity, 4) if c.capacity else 0.0
+        taken = c.used + c.held
+        fraction = round(taken / c.capacity, 4) if c.capacity else 0.0
         weekly = net.get(c.id, [0] * forecast.WINDOW_WEEKS)
         item = {"id": c.id, "barcode": c.barcode, "name": c.name, "kind": c.kind, "parent_id": c.parent_id,
                 "depth": len(ancestors[c.id]) - 1, "path": c.path, "positions": c.capacity, "used": c.used,
-                "free": c.capacity - c.used, "fraction": fraction,
+                "held": c.held, "free": c.capacity - taken, "fraction": fraction,
                 "alert": bool(c.capacity) and fraction >= threshold, "recent_net_per_week": weekly}
-        item.update(forecast.fill_forecast(c.capacity - c.used, weekly, today).as_dict())
+        item.update(forecast.fill_forecast(c.capacity - taken, weekly, today).as_dict())
         if by_type:
             item["by_type"] = dict(sorted(types.get(c.id, {}).items()))
         items.append(item)
     alerts = [{"id": i["id"], "barcode": i["barcode"], "kind": i["kind"], "path": i["path"],
                "fraction": i["fraction"], "used": i["used"], "positions": i["positions"], "threshold": threshold,
-               "message": f"{i['path']} is {i['fraction']:.0%} full ({i['used']} of {i['positions']} positions; "
-                          f"alert at {threshold:.0%})."}
+               "message": f"{i['path']} is {i['fraction']:.0%} full ({i['used']} of {i['positions']} positions"
+                          + (f" used, {i['held']} held for checked-out tubes" if i["held"] else "")
+                          + f"; alert at {threshold:.0%}).", "held": i["held"]}
               for i in sorted(items, key=lambda i: (-i["fraction"], i["path"])) if i["alert"]]
     result = {
         "generated_at": now,

@@ -46,7 +46,7 @@ def fill_chart(items: list[dict], threshold: float, width: int = 760) -> Markup:
         if fraction > 0:
             body.append(f'<rect x="{label_w}" y="{y + 2}" width="{bar_w * fraction:.1f}" height="{row_h - 8}" '
                         f'fill="{fill}" stroke="#1b1f24"/>')
-        text = f'{item["used"]}/{item["positions"]} ({item["fraction"]:.0%})'
+        text = f'{item["used"] + item.get("held", 0)}/{item["positions"]} ({item["fraction"]:.0%})'
         if item.get("alert"):
             text += " ALERT"
         weight = ' font-weight="700"' if item.get("alert") else ""

@@ -95,6 +95,16 @@ class Cancel(MethodView):
         return service.cancel_request(current_actor(), request_id, **args)
 
 
+@blp.route("/requests/<int:request_id>/items/<barcode>/remove")
+class RemoveItem(MethodView):
+    @blp.arguments(RequestReasonSchema)
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args, request_id, barcode):
+        """Take one sample off an open request (a reason is required); what the request held is released"""
+        return service.remove_item(current_actor(), request_id, barcode, **args)
+
+
 @blp.route("/requests/<int:request_id>/complete")
 class Complete(MethodView):
     @blp.response(200, RequestSchema)

@@ -215,10 +215,11 @@ def detail(request_id):
         "ship": req.ready_to_ship and allowed(actor, "requests.fulfil"),
         "complete": req.status == "shipped" and (owner or allowed(actor, "requests.fulfil")),
         "manifest": req.status in ("picking", "shipped", "completed"),
+        "remove": req.is_open and len(req.items) > 1 and allowed(actor, "requests.decide"),
     }
     return render_template("requests/detail.html", req=req, can=can, action_form=ActionForm(),
                            reject_form=ReasonForm(prefix="reject"), cancel_form=CancelForm(prefix="cancel"),
-                           approve_form=ApproveForm(prefix="approve"),
+                           approve_form=ApproveForm(prefix="approve"), remove_form=ReasonForm(prefix="remove"),
                            picked_out=any(i.picked for i in req.items))
 
 
@@ -275,6 +276,18 @@ def cancel(request_id):
     if form.validate_on_submit():
         service.cancel_request(current_actor(), request_id, reason=form.reason.data, thawed=form.thawed.data)
         flash(f"Request {request_id} cancelled; its samples are released.", "success")
+    else:
+        _form_errors(form)
+    return _detail(request_id)
+
+
+@blp.post("/requests/<int:request_id>/items/<barcode>/remove")
+@login_required
+def remove_item(request_id, barcode):
+    form = ReasonForm(prefix="remove")
+    if form.validate_on_submit():
+        service.remove_item(current_actor(), request_id, barcode, reason=form.reason.data)
+        flash(f"{barcode} was taken off request {request_id} and released.", "success")
     else:
         _form_errors(form)
     return _detail(request_id)

@@ -7,7 +7,7 @@ from ..core.requests import current_actor
 from ..core.schemas import ApiErrorSchema, error_responses
 from ..custody.schemas import EventSchema
 from . import importer, queries, service
-from .schemas import (AliquotResultSchema, AliquotSchema, ImportResultSchema, MoveSchema, ReasonSchema,
+from .schemas import (AliquotResultSchema, AliquotSchema, CheckoutSchema, ImportResultSchema, MoveSchema, ReasonSchema,
                       RequiredReasonSchema, ReturnSchema, SampleCreateSchema, SamplePageSchema, SampleQuerySchema,
                       SampleSchema, WithdrawResultSchema, WithdrawSchema)
 
@@ -90,12 +90,22 @@ class Move(MethodView):
 
 @blp.route("/<barcode>/checkout")
 class Checkout(MethodView):
-    @blp.arguments(ReasonSchema)
+    @blp.arguments(CheckoutSchema)
     @blp.response(200, SampleSchema)
     @_document_errors
     def post(self, args, barcode):
-        """Take a sample out of storage"""
+        """Take a sample out of storage (optionally due back by a time); its position stays held"""
         return service.checkout_sample(current_actor(), barcode, **args)
+
+
+@blp.route("/<barcode>/release-home")
+class ReleaseHome(MethodView):
+    @blp.arguments(RequiredReasonSchema)
+    @blp.response(200, SampleSchema)
+    @_document_errors
+    def post(self, args, barcode):
+        """Give up the position held for a checked-out tube (a reason is required)"""
+        return service.release_home(current_actor(), barcode, **args)
 
 
 @blp.route("/<barcode>/return")

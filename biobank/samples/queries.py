@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.errors import NotPermitted
 from ..core.permissions import allowed, require
+from ..core.time import utcnow
 from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..storage.models import Container
@@ -23,6 +24,11 @@ def _filtered(actor, filters: dict):
         if filters.get("donor") or filters.get("container_id"):
             raise NotPermitted("Researchers search the de-identified catalogue: no donor or location filters.")
         query = query.where(Sample.status == "available", Sample.consent_withdrawn.is_(False))
+    if filters.get("overdue") is not None:
+        if not identified:
+            raise NotPermitted("Researchers search the de-identified catalogue: no check-out filters.")
+        late = (Sample.status == "checked_out") & (Sample.due_back < utcnow())
+        query = query.where(late if filters["overdue"] else ~late | Sample.due_back.is_(None))
     for name in ("sample_type", "status", "donor", "diagnosis", "anatomical_site"):
         if filters.get(name):
             query = query.where(getattr(Sample, name) == filters[name])
@@ -44,7 +50,8 @@ def search(actor, filters: dict, page: int = 1, per_page: int = 50) -> dict:
     query = _filtered(actor, filters)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     items = db.session.execute(query.order_by(Sample.id).offset((page - 1) * per_page).limit(per_page)
-                               .options(selectinload(Sample.container), selectinload(Sample.children),
+                               .options(selectinload(Sample.container), selectinload(Sample.home_container),
+                                        selectinload(Sample.children),
                                         selectinload(Sample.parent))).scalars().all()
     return {"items": items, "total": total, "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(total / per_page))}
@@ -100,10 +107,13 @@ def history(actor, barcode: str) -> list[CustodyEvent]:
 # the box and parent joined in, read as plain rows rather than ORM objects.
 _samples, _boxes = Sample.__table__, Container.__table__
 _parents, _children = _samples.alias("parent"), _samples.alias("child")
+_homes = _boxes.alias("home")
 _LOOKUP = (select(_samples, _boxes.c.barcode.label("container_barcode"), _boxes.c.path.label("container_path"),
+                  _homes.c.barcode.label("home_barcode"), _homes.c.path.label("home_path"),
                   _parents.c.barcode.label("parent_barcode"),
                   exists().where(_children.c.parent_id == _samples.c.id).label("has_children"))
            .select_from(_samples.outerjoin(_boxes, _boxes.c.id == _samples.c.container_id)
+                        .outerjoin(_homes, _homes.c.id == _samples.c.home_container_id)
                         .outerjoin(_parents, _parents.c.id == _samples.c.parent_id))
            .where(_samples.c.barcode == bindparam("barcode")))
 _CHILDREN = select(_samples.c.barcode).where(_samples.c.parent_id == bindparam("parent_id")).order_by(_samples.c.id)
@@ -125,6 +135,8 @@ def sample_record(actor, barcode: str) -> dict:
         if row["has_children"] else []
     record["location"] = location_of(row["container_id"], row["container_barcode"], row["container_path"],
                                      row["pos_row"], row["pos_col"]) if row["container_id"] else None
+    record["home"] = location_of(row["home_container_id"], row["home_barcode"], row["home_path"],
+                                 row["home_row"], row["home_col"]) if row["home_container_id"] else None
     return record
 
 
@@ -148,3 +160,21 @@ def sample_for(actor, barcode: str) -> Sample:
         sample = get_sample(barcode)  # raises the usual invalid / unknown barcode errors
     _hide_from_researchers(actor, barcode, sample.consent_withdrawn, sample.status)
     return sample
+
+
+def overdue_checkouts(actor, limit: int | None = None, now=None) -> list[Sample]:
+    """Checked-out tubes past their due-back time, the longest overdue first
+    (for the overdue page and the manager's home page)."""
+    require(actor, "samples.identified")
+    query = (select(Sample).where(Sample.status == "checked_out", Sample.due_back < (now or utcnow()))
+             .order_by(Sample.due_back, Sample.id)
+             .options(selectinload(Sample.home_container)))
+    if limit is not None:
+        query = query.limit(limit)
+    return db.session.execute(query).scalars().all()
+
+
+def overdue_count(actor, now=None) -> int:
+    require(actor, "samples.identified")
+    return db.session.execute(select(func.count()).select_from(Sample).where(
+        Sample.status == "checked_out", Sample.due_back < (now or utcnow()))).scalar_one()

@@ -42,6 +42,11 @@ class SampleSchema(Schema):
     consent_withdrawn = fields.Boolean()
     notes = fields.String(allow_none=True)
     location = fields.Nested(LocationSchema, allow_none=True)
+    home = fields.Nested(LocationSchema, allow_none=True, metadata={
+        "description": "its place: where it is stored, or the position held for it while it is checked out"})
+    due_back = fields.DateTime(allow_none=True)
+    checked_out_at = fields.DateTime(allow_none=True)
+    checked_out_by = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
     @post_dump
@@ -91,6 +96,12 @@ class RequiredReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
 
 
+class CheckoutSchema(Schema):
+    reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    due_back = fields.String(allow_none=True, metadata={"format": "date-time",
+                                                        "description": "when the tube should be back"})
+
+
 class ReturnSchema(Schema):
     thawed = fields.Boolean(required=True)
     container_id = fields.Integer(allow_none=True)
@@ -100,8 +111,10 @@ class ReturnSchema(Schema):
 
 class AliquotSchema(Schema):
     count = fields.Integer(required=True, validate=validate.Range(1, 96))
-    volume = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0, min_inclusive=False),
-                            metadata={"type": "number", "minimum": 0, "exclusiveMinimum": True})
+    volume = fields.Raw(allow_none=True, metadata={
+        "type": "number", "description": "each child's quantity, in `unit`; optional when the parent's is unknown"})
+    unit = fields.String(allow_none=True, validate=validate.Length(max=8),
+                         metadata={"description": "the children's unit (default: the parent's)"})
     strategy = fields.String(load_default="spread", validate=validate.OneOf(("compact", "spread")))
     container_id = fields.Integer(allow_none=True)
     positions = fields.List(fields.String(), allow_none=True)
@@ -120,6 +133,7 @@ class SampleQuerySchema(Schema):
     diagnosis = fields.String()
     anatomical_site = fields.String()
     q = fields.String(metadata={"description": "text in barcode, diagnosis, site or notes"})
+    overdue = fields.Boolean(metadata={"description": "true: checked-out tubes past their due-back time"})
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))

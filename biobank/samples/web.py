@@ -8,7 +8,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
-from wtforms import (DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField,
+from wtforms import (HiddenField, IntegerField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -16,12 +16,13 @@ from ..core.web import choices
 from ..core.errors import DomainError, ImportRejected, InvalidInput, UnknownBarcode
 from ..core.permissions import allowed, require
 from ..core.requests import current_actor
+from ..core.time import utcnow
 from ..extensions import db
 from ..storage.models import Container
 from ..storage.placement import STRATEGIES
 from . import importer, queries, service
 from .models import SAMPLE_TYPES, STATUSES, TEMPERATURES, Sample
-from .validation import UNITS
+from .quantities import UNITS
 
 blp = Blueprint("samples_web", __name__)
 
@@ -98,6 +99,7 @@ class MoveForm(FlaskForm):
 
 class CheckoutForm(FlaskForm):
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+    due_back = StringField("Due back (UTC, optional)", validators=[Optional(), Length(max=40)])
     from_scan = HiddenField()
 
 
@@ -113,11 +115,16 @@ class ReturnForm(FlaskForm):
 class AliquotForm(FlaskForm):
     count = IntegerField("How many aliquots", default=2,
                          validators=[InputRequired("How many aliquots?"), NumberRange(1, 96)])
-    volume = DecimalField("Volume of each", places=None,
-                          validators=[InputRequired("Give the volume of each aliquot."),
-                                      NumberRange(min=0.0001, message="The volume must be more than 0.")])
+    volume = StringField("Quantity of each (empty when the parent's is unknown)",
+                         validators=[Optional(), Length(max=20)])
+    unit = SelectField("Unit", choices=choices([("", "the parent's unit")] + [(u, u) for u in UNITS]), default="")
     strategy = SelectField("Placement", choices=choices([("spread", "spread over tanks"), ("compact", "compact")]),
                            default="spread")
+
+
+class ReleaseHomeForm(FlaskForm):
+    reason = StringField("Why is its place given up?", validators=[DataRequired("Say why its place is given up."),
+                                                                    Length(max=2000)])
 
 
 class DiscardForm(FlaskForm):
@@ -386,12 +393,14 @@ def checkout(barcode):
     status = 200
     if form.validate_on_submit():
         try:
-            service.checkout_sample(actor, barcode, reason=form.reason.data or None)
+            service.checkout_sample(actor, barcode, reason=form.reason.data or None,
+                                    due_back=(form.due_back.data or "").strip() or None)
         except DomainError as exc:
-            _attach(form, exc, "reason")
+            _attach(form, exc, "due_back" if exc.code == "invalid_due_back" else "reason")
             status = exc.status
         else:
-            flash(f"Checked out {barcode}: it is now with {actor.username}.", "success")
+            held = f" Its place {sample.home_path} is held." if sample.home_container_id else ""
+            flash(f"Checked out {barcode}: it is now with {actor.username}.{held}", "success")
             return _after_action(barcode, bool(form.from_scan.data))
     elif form.errors:
         status = 422
@@ -425,10 +434,7 @@ def return_sample(barcode):
             return _after_action(barcode, bool(form.from_scan.data))
     elif form.errors:
         status = 422
-    home = None
-    if sample.home_container_id is not None:
-        from ..storage.positions import label
-        home = f"{sample.home_container.path} / {label(sample.home_row, sample.home_col)}"
+    home = sample.home_path if sample.status == "checked_out" else None
     return render_template("samples/action.html", sample=sample, form=form, action="return", home=home,
                            title=f"Return {barcode}", submit="Return"), status
 
@@ -442,10 +448,12 @@ def aliquot(barcode):
     status = 200
     if form.validate_on_submit():
         try:
-            children = service.aliquot_sample(actor, barcode, count=form.count.data, volume=form.volume.data,
-                                              strategy=form.strategy.data)
+            children = service.aliquot_sample(actor, barcode, count=form.count.data,
+                                              volume=(form.volume.data or "").strip() or None,
+                                              unit=form.unit.data or None, strategy=form.strategy.data)
         except DomainError as exc:
-            _attach(form, exc, "volume" if exc.code == "insufficient_volume" else "count")
+            _attach(form, exc, "volume" if exc.code in ("insufficient_volume", "invalid_quantity", "quantity_required",
+                                                        "unit_mismatch", "invalid_unit") else "count")
             status = exc.status
         else:
             flash(f"Made {len(children)} aliquot(s) of {barcode}: "
@@ -482,3 +490,36 @@ def discard(barcode):
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="discard",
                            title=f"Discard {barcode}", submit="Discard for good"), status
+
+
+@blp.route("/samples/<barcode>/release-home", methods=["GET", "POST"])
+@login_required
+def release_home(barcode):
+    """Give up the position held for a checked-out tube, with a reason."""
+    actor = _handle()
+    sample = service.get_sample(barcode)
+    form = ReleaseHomeForm()
+    status = 200
+    if form.validate_on_submit():
+        path = sample.home_path
+        try:
+            service.release_home(actor, barcode, reason=form.reason.data.strip())
+        except DomainError as exc:
+            _attach(form, exc, "reason")
+            status = exc.status
+        else:
+            flash(f"Released {path}: other tubes may be stored there now.", "success")
+            return redirect(url_for("samples_web.detail", barcode=barcode))
+    elif form.errors:
+        status = 422
+    return render_template("samples/action.html", sample=sample, form=form, action="release_home",
+                           title=f"Release the place of {barcode}", submit="Release its place"), status
+
+
+@blp.get("/checkouts/overdue")
+@login_required
+def overdue():
+    """Checked-out tubes past their due-back time, the longest overdue first."""
+    actor = current_actor()
+    tubes = queries.overdue_checkouts(actor, limit=500)
+    return render_template("samples/overdue.html", tubes=tubes, now=utcnow())

@@ -13,13 +13,17 @@ from .service import get_container
 # The box map is read on every scan of a box label: statements built once, plain rows.
 _samples, _containers = Sample.__table__, Container.__table__
 _BOX = select(*(_containers.c[name] for name in ("id", "barcode", "name", "kind", "rows", "cols", "capacity",
-                                                 "used", "path"))).where(_containers.c.id == bindparam("box_id"))
-_OCCUPANTS = select(_samples.c.pos_row, _samples.c.pos_col, _samples.c.barcode, _samples.c.sample_type,
-                    _samples.c.status).where(_samples.c.container_id == bindparam("box_id"))
+                                                 "used", "held", "path"))).where(_containers.c.id == bindparam("box_id"))
+# A sample's place (home_*) is its position while stored and the position held
+# for it while it is checked out: one indexed lookup finds both.
+_OCCUPANTS = select(_samples.c.home_row, _samples.c.home_col, _samples.c.barcode, _samples.c.sample_type,
+                    _samples.c.status, _samples.c.container_id, _samples.c.due_back).where(
+    _samples.c.home_container_id == bindparam("box_id"))
 
 
 def box_map(actor, container_id: int) -> dict:
-    """Every position of a box, with its sample (barcode, type, status) or None."""
+    """Every position of a box, with its sample (barcode, type, status) or None;
+    a position held for a checked-out tube has `held`: {barcode, due_back}."""
     require(actor, "samples.identified")
     connection = db.session.connection()
     box = connection.execute(_BOX, {"box_id": container_id}).mappings().first()
@@ -27,12 +31,17 @@ def box_map(actor, container_id: int) -> dict:
         get_container(container_id)  # raises the usual unknown-container error
     if box["rows"] is None or box["cols"] is None:
         raise InvalidInput(f"{box['path']} is a {box['kind']}; only boxes have a map.", code="not_a_box")
-    occupied = {(row, col): {"barcode": barcode, "sample_type": sample_type, "status": status}
-                for row, col, barcode, sample_type, status in connection.execute(
-                    _OCCUPANTS, {"box_id": container_id}).all()}
-    cells = [{"position": position, "row": r, "col": c, "sample": occupied.get((r, c))}
+    occupied, held = {}, {}
+    for row, col, barcode, sample_type, status, stored_in, due_back in connection.execute(
+            _OCCUPANTS, {"box_id": container_id}).all():
+        if stored_in is not None:
+            occupied[(row, col)] = {"barcode": barcode, "sample_type": sample_type, "status": status}
+        else:
+            held[(row, col)] = {"barcode": barcode, "sample_type": sample_type, "status": status,
+                                "due_back": due_back.isoformat() + "Z" if due_back else None}
+    cells = [{"position": position, "row": r, "col": c, "sample": occupied.get((r, c)), "held": held.get((r, c))}
              for position, r, c in positions.grid(box["rows"], box["cols"])]
-    container = dict(box, free=box["capacity"] - box["used"])
+    container = dict(box, free=box["capacity"] - box["used"] - box["held"])
     return {"container": container, "path": box["path"], "rows": box["rows"], "cols": box["cols"],
             "positions": cells}
 

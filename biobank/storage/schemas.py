@@ -38,6 +38,7 @@ class ChildSchema(Schema):
     cols = fields.Integer(allow_none=True)
     capacity = fields.Integer()
     used = fields.Integer()
+    held = fields.Integer(metadata={"description": "positions held for checked-out tubes: neither used nor free"})
     free = fields.Integer()
 
 
@@ -50,7 +51,7 @@ class ContainerSchema(ChildSchema):
     children = fields.List(fields.Nested(ChildSchema))
 
     def _fraction(self, obj):
-        return round(obj.used / obj.capacity, 4) if obj.capacity else 0.0
+        return round((obj.used + obj.held) / obj.capacity, 4) if obj.capacity else 0.0
 
 
 class MapCellSchema(Schema):
@@ -58,6 +59,8 @@ class MapCellSchema(Schema):
     row = fields.Integer()
     col = fields.Integer()
     sample = fields.Dict(allow_none=True)
+    held = fields.Dict(allow_none=True, metadata={
+        "description": "the position is held for this checked-out tube: {barcode, sample_type, status, due_back}"})
 
 
 class BuiltList(fields.List):

@@ -66,17 +66,9 @@ def container(container_id):
     if box.is_grid:
         grid = queries.box_map(current_actor(), container_id)
         rows = [grid["positions"][r * box.cols:(r + 1) * box.cols] for r in range(box.rows)]
-        out = _checked_out_homes(box.id)
-        return render_template("storage/box.html", box=box, rows=rows, ancestors=ancestors, out=out,
+        return render_template("storage/box.html", box=box, rows=rows, ancestors=ancestors,
                                highlight=(request.args.get("highlight") or "").upper())
     return render_template("storage/container.html", container=box, ancestors=ancestors)
-
-
-def _checked_out_homes(box_id: int) -> dict:
-    """Checked-out samples whose place is in this box (they go back there): {position: barcode}."""
-    rows = db.session.execute(select(Sample.barcode, Sample.home_row, Sample.home_col).where(
-        Sample.home_container_id == box_id, Sample.status == "checked_out", Sample.container_id.is_(None)))
-    return {positions.label(r.home_row, r.home_col): r.barcode for r in rows}
 
 
 def _ancestors(container: Container) -> list[Container]:
@@ -95,8 +87,9 @@ def position(container_id, position):
         return redirect(url_for("storage_web.container", container_id=box.id))
     row, col = positions.parse(position, box.rows, box.cols)
     label = positions.label(row, col)
+    # A held position (its tube is checked out) opens that tube, as an occupied one does.
     occupant = db.session.execute(select(Sample.barcode).where(
-        Sample.container_id == box.id, Sample.pos_row == row, Sample.pos_col == col)).scalar_one_or_none()
+        Sample.home_container_id == box.id, Sample.home_row == row, Sample.home_col == col)).scalar_one_or_none()
     if occupant is not None and request.method == "GET":
         return redirect(url_for("samples_web.detail", barcode=occupant))
     form = StoreForm()
