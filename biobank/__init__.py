@@ -72,6 +72,16 @@ def _register_web(app):
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
                 reports_web):
         app.register_blueprint(blp)
+    _register_fhir(app)
+
+
+def _register_fhir(app):
+    """The FHIR R4 base at /fhir and, for clients configured with the API's base, /api/v1/fhir."""
+    from .extensions import csrf
+    from .fhir.api import blp as fhir_blp
+    csrf.exempt(fhir_blp)  # read-only, bearer token
+    app.register_blueprint(fhir_blp, url_prefix="/fhir")
+    app.register_blueprint(fhir_blp, url_prefix="/api/v1/fhir", name="fhir_api")
 
 
 def _register_cli(app):
