@@ -42,6 +42,8 @@ def _import_models():
     from .storage import models as _storage  # noqa: F401
     from .requests import models as _requests  # noqa: F401
     from .reports import models as _reports  # noqa: F401
+    from .mail import models as _mail  # noqa: F401
+    from .mail import sender as _mail_sender  # noqa: F401  (delivery after the commit)
 
 
 def _register_api(api, csrf):
@@ -91,8 +93,9 @@ def _register_cli(app):
     from .core.cli import demo_command, serve_command
     from .labels.cli import labels_cli
     from .core.backup_cli import backup_command, restore_command
+    from .mail.cli import mail_cli
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command):
+                    restore_command, mail_cli):
         app.cli.add_command(command)
 
 
