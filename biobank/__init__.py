@@ -42,6 +42,8 @@ def _import_models():
     from .storage import models as _storage  # noqa: F401
     from .requests import models as _requests  # noqa: F401
     from .reports import models as _reports  # noqa: F401
+    from .mail import models as _mail  # noqa: F401
+    from .mail import sender as _mail_sender  # noqa: F401  (delivery after the commit)
 
 
 def _register_api(api, csrf):
@@ -72,6 +74,16 @@ def _register_web(app):
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
                 reports_web):
         app.register_blueprint(blp)
+    _register_fhir(app)
+
+
+def _register_fhir(app):
+    """The FHIR R4 base at /fhir and, for clients configured with the API's base, /api/v1/fhir."""
+    from .extensions import csrf
+    from .fhir.api import blp as fhir_blp
+    csrf.exempt(fhir_blp)  # read-only, bearer token
+    app.register_blueprint(fhir_blp, url_prefix="/fhir")
+    app.register_blueprint(fhir_blp, url_prefix="/api/v1/fhir", name="fhir_api")
 
 
 def _register_cli(app):
@@ -81,8 +93,9 @@ def _register_cli(app):
     from .core.cli import demo_command, serve_command
     from .labels.cli import labels_cli
     from .core.backup_cli import backup_command, restore_command
+    from .mail.cli import mail_cli
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command):
+                    restore_command, mail_cli):
         app.cli.add_command(command)
 
 

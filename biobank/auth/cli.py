@@ -25,3 +25,16 @@ def create_user(username, role):
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created {role} {username}.")
+
+
+@users_cli.command("email")
+@click.argument("username")
+@click.argument("address", required=False, default="")
+def set_email(username, address):
+    """Set where USERNAME's notifications go (no ADDRESS: no e-mail)."""
+    try:
+        with unit_of_work():
+            service.set_email(system_actor("cli"), username, address)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{username}: " + (f"e-mail to {address}." if address else "no e-mail."))

@@ -17,6 +17,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str | None] = mapped_column(String(254))  # where notifications go (none: no e-mail)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -139,3 +139,20 @@ def revoke_token(token: str) -> bool:
     row.revoked_at = utcnow()
     db.session.flush()
     return True
+
+
+EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def set_email(actor, username: str, email: str | None) -> User:
+    """Where a user's notifications go; empty or None: no e-mail."""
+    require(actor, "users.manage")
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise InvalidInput(f"There is no user {username}.", code="unknown_user")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
+        raise InvalidInput(f"'{email}' is not an e-mail address.", code="invalid_email")
+    before, user.email = user.email, email
+    custody.record(actor, "user.email_changed", "user", username, changes={"email": [before, email]})
+    return user

@@ -3,7 +3,7 @@ reconciliation, FHIR export. Views only parse input, call one function, render."
 import json
 from datetime import date
 
-from flask import Response, request, stream_with_context, url_for
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -11,13 +11,12 @@ from ..core.requests import current_actor
 from ..core.schemas import error_responses
 from . import audit_export, capacity, fhir, reconcile, service
 from .schemas import (ApplyResultSchema, ApplySchema, AuditExportQuerySchema, CapacityQuerySchema, CapacitySchema,
-                      FhirQuerySchema, ReconcileResultSchema, ReconcileUploadSchema, VerificationRunSchema)
+                      ReconcileResultSchema, ReconcileUploadSchema, VerificationRunSchema)
 
 blp = Blueprint("reports_api", __name__, url_prefix="/api/v1",
                 description="Reports: capacity and forecast, custody log export, reconciliation, FHIR")
 
 FHIR_JSON = "application/fhir+json"
-FHIR_NDJSON = "application/fhir+ndjson"
 
 
 def _errors(*statuses):
@@ -93,39 +92,6 @@ class SampleFhir(MethodView):
     def get(self, barcode):
         """The sample as an HL7 FHIR R4 Specimen"""
         return _fhir_json(fhir.sample_specimen(current_actor(), barcode))
-
-
-@blp.route("/fhir/Specimen/<int:specimen_id>")
-class FhirSpecimen(MethodView):
-    @blp.response(200)
-    @_errors(403, 404)
-    def get(self, specimen_id):
-        """One FHIR Specimen by its id"""
-        return _fhir_json(fhir.specimen_by_id(current_actor(), specimen_id))
-
-
-@blp.route("/fhir/Specimen")
-class FhirSpecimens(MethodView):
-    @blp.arguments(FhirQuerySchema, location="query")
-    @blp.response(200)
-    @blp.alt_response(200, content_type=FHIR_NDJSON, description="format=ndjson: every match, streamed",
-                      success=True)
-    @_errors(403, 422)
-    def get(self, args):
-        """Specimens as a FHIR searchset Bundle (paged by _count and page) or as NDJSON (format=ndjson)"""
-        actor = current_actor()
-        fmt, count, page = args.pop("format"), args.pop("count"), args.pop("page")
-        filters = {"sample_type": args.get("type"), "status": args.get("status"), "donor": args.get("donor"),
-                   "container_id": args.get("container_id")}
-        if fmt == "ndjson":
-            return Response(stream_with_context(fhir.ndjson(actor, filters)), mimetype=FHIR_NDJSON,
-                            headers={"Content-Disposition": "attachment; filename=Specimen.ndjson"})
-        base = url_for("reports_api.FhirSpecimens", _external=True).rsplit("/Specimen", 1)[0]
-
-        def page_url(number):
-            params = {k: v for k, v in request.args.items() if k not in ("page",)}
-            return url_for("reports_api.FhirSpecimens", _external=True, **params, page=number)
-        return _fhir_json(fhir.bundle(actor, filters, page, count, base, page_url))
 
 
 def _fhir_json(resource: dict) -> Response:

@@ -1,4 +1,4 @@
-"""Samples as HL7 FHIR R4 Specimen resources, one or many (Bundle or NDJSON).
+"""One sample as an HL7 FHIR R4 Specimen (the FHIR server in biobank/fhir searches them).
 
 Mapping:
 - id: the sample's database id (FHIR ids may not hold "_", barcodes may);
@@ -7,25 +7,18 @@ Mapping:
 - status: available -> available; every other state, and withdrawn consent -> unavailable.
 - type: the sample type in the biobank's own code system (the MIABIS-style
   codes of this application) and in the BBMRI.de SampleMaterialType code system.
-- subject: a logical reference (identifier) to the donor pseudonym; no Patient
-  resource is exported, so no other donor data leaves.
+- subject: the donor pseudonym as identifier (the FHIR server adds the reference to
+  its pseudonymous Patient); no other donor data leaves.
 - collection: collectedDateTime and bodySite (ICD-O-3 topography).
 - parent: Specimen/<id> of the parent sample.
 - container: the box and position with the path, and the current volume.
 - note: the free-text notes; the diagnosis (ICD-10) travels as an extension.
 """
-import json
-import math
-
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..core.permissions import require
 from ..core.time import iso_utc
-from ..extensions import db
 from ..samples.models import Sample
-from ..samples.queries import _filtered
 from ..samples.service import get_sample
 
 DEFAULT_SYSTEM = "urn:biobank"
@@ -40,8 +33,6 @@ _TYPE_NAMES = {"tissue_frozen": "Tissue (frozen)", "tissue_ffpe": "Tissue (FFPE)
                "serum": "Serum", "buffy_coat": "Buffy coat", "whole_blood": "Whole blood", "dna": "DNA",
                "rna": "RNA", "pbmc": "Peripheral blood mononuclear cells", "urine": "Urine", "other": "Other"}
 _UCUM_UNITS = {"mL": "mL", "uL": "uL", "µL": "uL", "mg": "mg", "g": "g", "ug": "ug", "µg": "ug", "ng": "ng"}
-MAX_BUNDLE = 1000
-NDJSON_BATCH = 1000
 
 
 def _system(suffix: str) -> str:
@@ -116,51 +107,3 @@ def specimen(sample: Sample) -> dict:
 def sample_specimen(actor, barcode: str) -> dict:
     require(actor, "samples.identified")  # it carries the donor reference and the location
     return specimen(get_sample(barcode))
-
-
-def _query(actor, filters: dict):
-    require(actor, "samples.identified")
-    return _filtered(actor, filters).options(selectinload(Sample.container), selectinload(Sample.parent))
-
-
-def specimen_by_id(actor, specimen_id: int) -> dict:
-    require(actor, "samples.identified")
-    sample = db.session.get(Sample, specimen_id)
-    if sample is None:
-        from ..core.errors import NotFound
-        raise NotFound(f"There is no Specimen/{specimen_id}.", code="unknown_specimen")
-    return specimen(sample)
-
-
-def bundle(actor, filters: dict, page: int, count: int, base_url: str, self_url) -> dict:
-    """A FHIR searchset Bundle of one page of matching specimens, with paging links."""
-    from sqlalchemy import func
-    query = _query(actor, filters)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    samples = db.session.execute(query.order_by(Sample.id).offset((page - 1) * count).limit(count)).scalars().all()
-    pages = max(1, math.ceil(total / count))
-    links = [{"relation": "self", "url": self_url(page)}]
-    if page < pages:
-        links.append({"relation": "next", "url": self_url(page + 1)})
-    if page > 1:
-        links.append({"relation": "previous", "url": self_url(page - 1)})
-    return {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
-            "entry": [{"fullUrl": f"{base_url}/Specimen/{s.id}", "resource": specimen(s),
-                       "search": {"mode": "match"}} for s in samples]}
-
-
-def ndjson(actor, filters: dict, batch: int = NDJSON_BATCH):
-    """Check permissions now; return a generator of NDJSON text, one Specimen per line,
-    read in batches by keyset on the sample id."""
-    query = _query(actor, filters).order_by(Sample.id)
-
-    def generate():
-        last = 0
-        while True:
-            samples = db.session.execute(query.where(Sample.id > last).limit(batch)).scalars().all()
-            if not samples:
-                return
-            yield "".join(json.dumps(specimen(s), ensure_ascii=False) + "\n" for s in samples)
-            last = samples[-1].id
-            db.session.expunge_all()
-    return generate()

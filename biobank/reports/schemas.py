@@ -144,11 +144,3 @@ class ReconcileResultSchema(Schema):
     corrections = fields.List(fields.Nested(CorrectionSchema))
 
 
-class FhirQuerySchema(Schema):
-    type = fields.String(validate=validate.OneOf(SAMPLE_TYPES), metadata={"description": "sample type code"})
-    status = fields.String(validate=validate.OneOf(STATUSES), metadata={"description": "inventory status"})
-    donor = fields.String()
-    container_id = fields.Integer()
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "ndjson")))
-    count = fields.Integer(data_key="_count", load_default=100, validate=validate.Range(1, 1000))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))

@@ -27,6 +27,7 @@ from ..core.permissions import allowed, require
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
+from ..mail import events as mail
 from ..samples import service as samples
 from ..samples.models import Sample
 from ..samples.validation import check_barcode
@@ -176,6 +177,7 @@ def submit_request(actor, request_id: int) -> ResearchRequest:
         _refuse_withdrawn([item.sample for item in request.items])
     request.submitted_at = utcnow()
     _change_status(actor, request, "submitted")
+    mail.request_submitted(request)
     return request
 
 
@@ -225,6 +227,7 @@ def approve_request(actor, request_id: int, *, reason: str | None = None) -> Res
     request.decided_at, request.decided_by, request.decision_reason = utcnow(), actor.username, reason
     _change_status(actor, request, "approved", reason=reason,
                    changes={"reserved": [None, [s.barcode for s in locked]]})
+    mail.request_decided(request)
     return request
 
 
@@ -252,6 +255,7 @@ def reject_request(actor, request_id: int, *, reason: str) -> ResearchRequest:
     request = _locked_request(request_id)
     request.decided_at, request.decided_by, request.decision_reason = utcnow(), actor.username, reason
     _change_status(actor, request, "rejected", reason=reason)
+    mail.request_decided(request)
     return request
 
 

@@ -53,7 +53,7 @@ def test_bundle_and_ndjson_exports(make, api, specimens):
     assert response.status_code == 200
     bundle = Bundle.model_validate(response.json)
     assert bundle.type == "searchset" and bundle.total == 4 and len(bundle.entry) == 2
-    assert {link.relation for link in bundle.link} == {"self", "next"}
+    assert {link.relation for link in bundle.link} == {"self", "first", "next", "last"}
     next_url = next(link.url for link in bundle.link if link.relation == "next")
     second = Bundle.model_validate(client.get(next_url.split("/api/v1", 1)[1]).json)
     assert len(second.entry) == 2
@@ -74,10 +74,13 @@ def test_bundle_and_ndjson_exports(make, api, specimens):
         "FH-1", "FH-1-01", "FH-1-02", "FH_OTHER"]
 
 
-def test_researchers_get_no_fhir(make, api, specimens):
+def test_researchers_get_the_deidentified_view(make, api, specimens):
     client = api("researcher")
-    for path in ("/samples/FH-1/fhir", "/fhir/Specimen", "/fhir/Specimen?format=ndjson"):
+    response = client.get("/samples/FH-1/fhir")
+    assert response.status_code == 403 and response.json["code"] == "not_permitted"
+    for path in ("/fhir/Specimen", "/fhir/Specimen?format=ndjson"):
         response = client.get(path)
-        assert response.status_code == 403, path
-        assert response.json["code"] == "not_permitted"
+        assert response.status_code == 200, path
+        text = response.get_data(as_text=True)
+        assert "PSN-04" not in text and "Box " not in text and "tumour" not in text, path
     assert api("technician").get("/samples/NOPE-1/fhir").status_code == 404
