@@ -34,9 +34,14 @@ class InvalidMove(Conflict):
 
 
 def _locked(ids) -> dict[int, Container]:
-    """These containers, row-locked on PostgreSQL in id order (SQLite: the write lock serialises)."""
+    """These containers, row-locked on PostgreSQL in id order (SQLite: the write lock serialises).
+
+    FOR NO KEY UPDATE, as the counter updates take: it does not wait for the key-share
+    lock a concurrent store's new sample row holds on its box (its foreign key), which
+    would otherwise cross with that store's wait for our ancestors."""
     rows = db.session.execute(select(Container).where(Container.id.in_(sorted(ids))).order_by(Container.id)
-                              .with_for_update().execution_options(populate_existing=True)).scalars().all()
+                              .with_for_update(key_share=True).execution_options(populate_existing=True)
+                              ).scalars().all()
     return {c.id: c for c in rows}
 
 
