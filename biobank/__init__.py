@@ -90,12 +90,13 @@ def _register_cli(app):
     from .auth.cli import users_cli
     from .custody.cli import audit_cli
     from .samples.cli import import_cli
+    from .samples.corrections_cli import correct_cli
     from .core.cli import demo_command, serve_command
     from .labels.cli import labels_cli
     from .core.backup_cli import backup_command, restore_command
     from .mail.cli import mail_cli
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command, mail_cli):
+                    restore_command, mail_cli, correct_cli):
         app.cli.add_command(command)
 
 

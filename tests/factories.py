@@ -27,6 +27,9 @@ class ApiClient:
     def post(self, path, **kw):
         return self._call("post", path, **kw)
 
+    def patch(self, path, **kw):
+        return self._call("patch", path, **kw)
+
 
 class Factory:
     def __init__(self, app):

@@ -96,3 +96,27 @@ def test_serve_runs_gunicorn_and_answers(database_url, tmp_path):
     finally:
         os.killpg(server.pid, 15)
         server.wait(10)
+
+
+def test_correct_samples_dry_run_then_apply_and_a_bad_file(runner, make, tmp_path):
+    from biobank.samples.models import Sample
+    from biobank.extensions import db
+    from sqlalchemy import select
+    make.sample("CLI-C1", box=make.box(), position="A1", diagnosis="C50.9")
+    good = tmp_path / "fix.csv"
+    good.write_text("barcode,diagnosis,reason\nCLI-C1,C50.1,pathology review\n")
+    preview = runner.invoke(args=["correct", "samples", str(good), "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert "CLI-C1 (line 2): diagnosis C50.9 → C50.1, reason: pathology review" in preview.output
+    assert "nothing was changed" in preview.output
+    db.session.rollback()
+    assert db.session.execute(select(Sample.diagnosis).where(Sample.barcode == "CLI-C1")).scalar_one() == "C50.9"
+    done = runner.invoke(args=["correct", "samples", str(good)])
+    assert done.exit_code == 0 and "Corrected 1 record(s)" in done.output
+    db.session.rollback()
+    assert db.session.execute(select(Sample.diagnosis).where(Sample.barcode == "CLI-C1")).scalar_one() == "C50.1"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("barcode,diagnosis,reason\nCLI-C1,C50.2,\nNOPE-1,C50.1,x\n")
+    refused = runner.invoke(args=["correct", "samples", str(bad)])
+    assert refused.exit_code == 1
+    assert "line 2:" in refused.output and "line 3:" in refused.output

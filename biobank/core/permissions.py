@@ -19,6 +19,10 @@ MATRIX: dict[str, frozenset] = {
     "reports.read": _STAFF,          # capacity, audit log, reconciliation (technician: read)
     "reports.act": _MANAGERS,        # apply reconciliation corrections
     "consent.withdraw": _MANAGERS,
+    "samples.correct_identity": _MANAGERS,  # donor, sample type
+    "samples.correct_record": _MANAGERS,    # collection time, anatomical site, diagnosis, SPREC, temperature
+    "samples.correct_quantity": _STAFF,     # volume, unit, notes
+    "containers.move": _STAFF,              # a box to another rack, a rack to another tank
 }
 
 

@@ -6,7 +6,8 @@ from ..core.errors import InvalidInput
 from ..core.requests import current_actor
 from ..core.schemas import ApiErrorSchema, error_responses
 from ..custody.schemas import EventSchema
-from . import importer, queries, service
+from . import corrections, importer, queries, service
+from .correction_schemas import CorrectionQuerySchema, CorrectionResultSchema, SampleCorrectionSchema
 from .schemas import (AliquotResultSchema, AliquotSchema, CheckoutSchema, ImportResultSchema, MoveSchema, ReasonSchema,
                       RequiredReasonSchema, ReturnSchema, SampleCreateSchema, SamplePageSchema, SampleQuerySchema,
                       SampleSchema, WithdrawResultSchema, WithdrawSchema)
@@ -69,6 +70,29 @@ class ImportSamples(MethodView):
         return {"imported": len(barcodes), "barcodes": barcodes}
 
 
+@blp.route("/corrections")
+class Corrections(MethodView):
+    @blp.arguments(CorrectionQuerySchema, location="query")
+    @blp.response(200, CorrectionResultSchema)
+    @_document_errors
+    def post(self, args):
+        """Correct many records from a CSV `barcode,<columns to correct>,reason` (multipart field `file`, or a
+        text/csv body); all or nothing; dry_run=true previews every change"""
+        text = _uploaded_text()
+        return corrections.correct_samples(current_actor(), text, dry_run=args["dry_run"])
+
+
+def _uploaded_text() -> str:
+    upload = request.files.get("file")
+    data = upload.read() if upload else request.get_data()
+    if not data:
+        raise InvalidInput("Send the CSV as the multipart field 'file' or as a text/csv body.", code="no_file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("The file is not UTF-8 text.", code="invalid_encoding") from None
+
+
 @blp.route("/<barcode>")
 class SampleItem(MethodView):
     @blp.response(200, SampleSchema)
@@ -76,6 +100,13 @@ class SampleItem(MethodView):
     def get(self, barcode):
         """A sample with its status and location"""
         return queries.sample_record(current_actor(), barcode)
+
+    @blp.arguments(SampleCorrectionSchema)
+    @blp.response(200, SampleSchema)
+    @_document_errors
+    def patch(self, args, barcode):
+        """Correct recorded fields (a reason is required); the custody event keeps each before and after"""
+        return corrections.correct_sample(current_actor(), barcode, **args)
 
 
 @blp.route("/<barcode>/move")

@@ -23,18 +23,24 @@ OPTIONAL_COLUMNS = ("container_id", "position", "storage_temperature", "sprec", 
 MAX_ROWS = 200_000
 
 
-def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
-    """(header, [(line number, row), ...]); line 1 is the header."""
+def read_rows(text: str, required: tuple = REQUIRED_COLUMNS, optional: tuple = OPTIONAL_COLUMNS,
+              expected: str = f"{','.join(REQUIRED_COLUMNS)}[,container_id,position]"
+              ) -> tuple[list[str], list[tuple[int, dict]]]:
+    """(header, [(line number, row), ...]); line 1 is the header. `required` and
+    `optional` name the columns a file may have (the import's by default)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise InvalidInput(f"The header lacks the column(s) {', '.join(missing)}; expected "
-                           f"{','.join(REQUIRED_COLUMNS)}[,container_id,position].", code="invalid_header")
-    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+                           f"{expected}.", code="invalid_header")
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise InvalidInput(f"The header names {', '.join(duplicated)} more than once.", code="invalid_header")
+    unknown = [c for c in header if c not in required + optional]
     if unknown:
         raise InvalidInput(f"Unknown column(s): {', '.join(unknown)}.", code="invalid_header")
     rows = []
@@ -59,6 +65,15 @@ def _existing(column, values: set) -> set:
     if len(whole) <= len(values):
         return values & set(whole)
     return {row[0] for row in rows_where_in((column,), column, values)}
+
+
+def rejection(by_line: dict, total: int, done: str) -> ImportRejected:
+    """The refusal of a whole file: every bad line, in order, with its reasons."""
+    problems = sorted(by_line.values(), key=lambda e: e["line"])
+    summary = "; ".join(f"line {e['line']}: {', '.join(e['errors'])}" for e in problems[:10])
+    more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+    return ImportRejected(f"{len(problems)} of {total} rows are bad, so nothing was {done}. "
+                          f"{summary}{more}", details=problems)
 
 
 @contextmanager
@@ -141,11 +156,7 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
             continue
         entries.append((clean, placement, parent_id))
     if by_line:
-        problems = sorted(by_line.values(), key=lambda e: e["line"])
-        summary = "; ".join(f"line {e['line']}: {', '.join(e['errors'])}" for e in problems[:10])
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise ImportRejected(f"{len(problems)} of {len(rows)} rows are bad, so nothing was imported. "
-                             f"{summary}{more}", details=problems)
+        raise rejection(by_line, len(rows), "imported")
     del rows, cleaned, seen  # the raw CSV rows are not needed any more: keep the peak down
     insert_samples(actor, entries, progress=progress, want_ids=False)
     return [clean["barcode"] for clean, _, _ in entries]

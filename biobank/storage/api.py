@@ -4,8 +4,8 @@ from flask_smorest import Blueprint
 from ..core.permissions import require
 from ..core.requests import current_actor
 from ..core.schemas import ApiErrorSchema
-from . import queries, service
-from .schemas import BoxMapSchema, ContainerCreateSchema, ContainerSchema, LayoutSchema
+from . import moves, queries, service
+from .schemas import BoxMapSchema, ContainerCreateSchema, ContainerMoveSchema, ContainerSchema, LayoutSchema
 
 blp = Blueprint("containers_api", __name__, url_prefix="/api/v1/containers",
                 description="Storage: sites, tanks, racks and boxes")
@@ -66,3 +66,16 @@ class BoxMap(MethodView):
     def get(self, container_id):
         """A box's grid: every position with its sample or empty"""
         return queries.box_map(current_actor(), container_id)
+
+
+@blp.route("/<int:container_id>/move")
+class MoveContainer(MethodView):
+    @blp.arguments(ContainerMoveSchema)
+    @blp.response(200, ContainerSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @blp.alt_response(409, schema=ApiErrorSchema)
+    @blp.alt_response(422, schema=ApiErrorSchema)
+    def post(self, args, container_id):
+        """Move a box to another rack, or a rack to another tank, with everything in it"""
+        return moves.move_container(current_actor(), container_id, **args)

@@ -78,3 +78,10 @@ class BoxMapSchema(Schema):
     rows = fields.Integer()
     cols = fields.Integer()
     positions = BuiltList(fields.Nested(MapCellSchema))
+
+
+class ContainerMoveSchema(Schema):
+    parent_id = fields.Integer(required=True, metadata={"description": "the rack, tank or freezer it goes into"})
+    reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    from_parent_id = fields.Integer(allow_none=True, metadata={
+        "description": "where it was seen; the move is refused (409 moved_meanwhile) if it is elsewhere now"})

@@ -79,8 +79,10 @@ def _bump(column: str, deltas: dict[int, int], known: dict | None = None) -> Non
     order and cannot deadlock.
     """
     totals: dict[int, int] = defaultdict(int)
+    lineages: dict[int, str] = {}
     for box_id, delta in deltas.items():
         box = (known or {}).get(box_id) or db.session.get(Container, box_id)
+        lineages[box_id] = box.lineage
         for ancestor_id in box.ancestor_ids:
             totals[ancestor_id] += delta
     params = [{"cid": cid, "delta": delta} for cid, delta in sorted(totals.items()) if delta]
@@ -92,6 +94,22 @@ def _bump(column: str, deltas: dict[int, int], known: dict | None = None) -> Non
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Container) and obj.id in totals:
             db.session.expire(obj, [column])
+    if column == "used":
+        _check_not_moved(lineages)
+
+
+def _check_not_moved(read: dict[int, str]) -> None:
+    """The counters just went up the ancestry these boxes had when they were read. If a box
+    was moved meanwhile (storage/moves.py; its row was locked until the move committed),
+    that ancestry is stale: refuse, and the rollback undoes the counts."""
+    table = Container.__table__
+    ids = sorted(read)
+    for start in range(0, len(ids), 500):
+        for box_id, lineage in db.session.execute(select(table.c.id, table.c.lineage).where(
+                table.c.id.in_(ids[start:start + 500]))):
+            if lineage != read[box_id]:
+                raise Conflict("The box was moved to another place at the same moment; look again and retry.",
+                               code="moved_meanwhile")
 
 
 def adjust_usage(deltas: dict[int, int], known: dict | None = None) -> None:

@@ -32,11 +32,14 @@ EXPECTED = {
     ("GET", "/api/v1/containers/{container_id}"): STAFF,
     ("GET", "/api/v1/containers/by-barcode/{barcode}"): STAFF,
     ("GET", "/api/v1/containers/{container_id}/map"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/move"): STAFF,
     # samples (catalogue search for all, de-identified for researchers; handling for staff)
     ("GET", "/api/v1/samples"): ALL,
     ("POST", "/api/v1/samples"): STAFF,
     ("POST", "/api/v1/samples/import"): STAFF,
     ("GET", "/api/v1/samples/{barcode}"): ALL,
+    ("PATCH", "/api/v1/samples/{barcode}"): STAFF,     # per field: identity and clinical fields managers only
+    ("POST", "/api/v1/samples/corrections"): STAFF,    # per column, as PATCH
     ("POST", "/api/v1/samples/{barcode}/move"): STAFF,
     ("POST", "/api/v1/samples/{barcode}/checkout"): STAFF,
     ("POST", "/api/v1/samples/{barcode}/return"): STAFF,
@@ -103,7 +106,7 @@ def _world(make):
     db.session.commit()
     return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1",
             "request_id": request.id, "specimen_id": 1, "box_barcode": box.barcode,
-            "researcher": researcher.id}
+            "researcher": researcher.id, "rack_id": box.parent_id}
 
 
 def _call(client, method, path, world, token):
@@ -135,11 +138,16 @@ def _call(client, method, path, world, token):
         "/api/v1/requests/{request_id}/pick": {"barcode": "AZ-2"},
         "/api/v1/requests/{request_id}/ship": {"recipient": "Lab", "courier": "C"},
         "/api/v1/labels": {"barcodes": ["AZ-1"]},
+        "/api/v1/containers/{container_id}/move": {"parent_id": world["rack_id"], "reason": "authz probe"},
     }
     if path == "/api/v1/samples/import":
         kwargs.update(data="barcode,sample_type,donor\nAZ-IMP,plasma,DZ9\n", content_type="text/csv")
     elif path == "/api/v1/containers/{container_id}/reconcile":
         kwargs.update(data={"file": (io.BytesIO(b"A1,AZ-1\n"), "scan.csv")}, content_type="multipart/form-data")
+    elif path == "/api/v1/samples/corrections":
+        kwargs.update(data="barcode,notes,reason\nAZ-1,authz csv,probe\n", content_type="text/csv")
+    elif method == "PATCH":
+        kwargs["json"] = {"notes": f"authz {token}", "reason": "probe"}
     elif method == "POST":
         kwargs["json"] = bodies.get(path, {})
     response = client.open(url, method=method, **kwargs)

@@ -1,0 +1,206 @@
+"""Moving a container (a box to another rack, a rack to another tank) with all it holds.
+
+The move rewrites the materialised lineage, path, tank and inherited
+restrictions of the whole subtree, moves the `capacity` and `used` counters
+from the old ancestors to the new ones, and gives every tube that moved with
+it (stored there, or keeping its place there while checked out) a custody
+event with its old and new path. Container barcodes stay as they are.
+
+Concurrency: every container row the move touches (old and new ancestors and
+the whole subtree) is locked in id order before anything changes, the same
+order the usage counters are updated in, so a concurrent store waits rather
+than deadlocks. A store that read the box before the move committed notices
+the box's new lineage after its counter update and is refused (409
+`moved_meanwhile`, see service.adjust_usage).
+"""
+from sqlalchemy import bindparam, func, select, update
+
+from ..core.errors import Conflict, InvalidInput, NotAllowedHere
+from ..core.permissions import require
+from ..custody import service as custody
+from ..extensions import db
+from . import positions
+from .models import TANK_KINDS, Container
+from .service import get_container
+
+# How far down the usual tree a kind sits; a container goes only under one that
+# sits higher. Kinds outside this list may go anywhere that is not a box.
+LEVELS = {"site": 0, "building": 0, "room": 1, "tank": 2, "freezer": 2, "dewar": 2, "rack": 3, "tower": 3,
+          "shelf": 3, "drawer": 3, "box": 4}
+
+
+class InvalidMove(Conflict):
+    code = "invalid_move"
+
+
+def _locked(ids) -> dict[int, Container]:
+    """These containers, row-locked on PostgreSQL in id order (SQLite: the write lock serialises).
+
+    FOR NO KEY UPDATE, as the counter updates take: it does not wait for the key-share
+    lock a concurrent store's new sample row holds on its box (its foreign key), which
+    would otherwise cross with that store's wait for our ancestors."""
+    rows = db.session.execute(select(Container).where(Container.id.in_(sorted(ids))).order_by(Container.id)
+                              .with_for_update(key_share=True).execution_options(populate_existing=True)
+                              ).scalars().all()
+    return {c.id: c for c in rows}
+
+
+def _subtree(container: Container) -> list[Container]:
+    """The container and everything under it, parents before children."""
+    rows = db.session.execute(select(Container).where(Container.lineage.startswith(container.lineage))
+                              ).scalars().all()
+    return sorted(rows, key=lambda c: (c.lineage.count("/"), c.id))
+
+
+def _check_shape(container: Container, parent: Container) -> None:
+    if parent.id == container.id or parent.lineage.startswith(container.lineage):
+        raise InvalidMove(f"{container.path} cannot go into {parent.path}: that is itself or inside it.")
+    if parent.is_grid:
+        raise InvalidMove(f"{parent.path} is a box; boxes hold tubes, not {container.kind}s.")
+    if container.parent_id is None:
+        raise InvalidMove(f"{container.path} is a top-level {container.kind}; it does not move into another "
+                          "container.")
+    mine, theirs = LEVELS.get(container.kind), LEVELS.get(parent.kind)
+    if mine is not None and theirs is not None and theirs >= mine:
+        raise InvalidMove(f"A {container.kind} does not go into a {parent.kind} ({parent.path}).")
+    if container.parent_id == parent.id:
+        raise InvalidMove(f"{container.path} is already in {parent.path}.")
+
+
+def _inherited(container: Container, parent: Container, subtree: list[Container]) -> dict[int, tuple]:
+    """(effective temperature, effective types, tank id) of each subtree container after the move."""
+    after = {parent.id: (parent.effective_temperature, parent.effective_types, parent.tank_id)}
+    for node in subtree:
+        up_temp, up_types, up_tank = after[node.parent_id if node.id != container.id else parent.id]
+        after[node.id] = (node.storage_temperature or up_temp, node.allowed_types or up_types,
+                          node.id if node.kind in TANK_KINDS else up_tank)
+    return after
+
+
+def _check_restrictions(container: Container, parent: Container, subtree: list[Container], after: dict) -> None:
+    """The new place must take the container and every tube in it, as storing them there would."""
+    from ..samples.models import Sample
+    temp = parent.effective_temperature
+    if temp and container.storage_temperature and container.storage_temperature != temp:
+        raise NotAllowedHere(f"{container.path} is kept at {container.storage_temperature}; {parent.path} is at {temp}.")
+    types = parent.effective_types
+    if types and container.allowed_types and not set(container.allowed_types) <= set(types):
+        raise NotAllowedHere(f"{container.path} is for {', '.join(container.allowed_types)}; {parent.path} takes "
+                          f"only {', '.join(types)}.")
+    boxes = {c.id: c for c in subtree if c.is_grid}
+    if not boxes:
+        return
+    held_in = func.coalesce(Sample.container_id, Sample.home_container_id)
+    kinds = db.session.execute(
+        select(held_in, Sample.sample_type, Sample.storage_temperature).where(
+            held_in.in_(list(boxes)), Sample.status.in_(("available", "reserved", "checked_out")))
+        .group_by(held_in, Sample.sample_type, Sample.storage_temperature)).all()
+    for box_id, sample_type, sample_temp in kinds:
+        eff_temp, eff_types, _ = after[box_id]
+        if eff_types and sample_type not in eff_types:
+            raise NotAllowedHere(f"{parent.path} takes only {', '.join(eff_types)}; {boxes[box_id].path} holds "
+                                 f"{sample_type}.")
+        if eff_temp and sample_temp and sample_temp != eff_temp:
+            raise NotAllowedHere(f"{parent.path} is stored at {eff_temp}; {boxes[box_id].path} holds samples "
+                                 f"that need {sample_temp}.")
+
+
+def _shift_counters(old_ids: list[int], new_ids: list[int], capacity: int, used: int) -> None:
+    """Take the subtree's counts off the old ancestors and add them to the new ones, in id order."""
+    deltas: dict[int, int] = {}
+    for cid in old_ids:
+        deltas[cid] = deltas.get(cid, 0) - 1
+    for cid in new_ids:
+        deltas[cid] = deltas.get(cid, 0) + 1
+    params = [{"cid": cid, "dc": sign * capacity, "du": sign * used} for cid, sign in sorted(deltas.items()) if sign]
+    if not params or not (capacity or used):
+        return
+    table = Container.__table__
+    db.session.execute(update(table).where(table.c.id == bindparam("cid")).values(
+        capacity=table.c.capacity + bindparam("dc"), used=table.c.used + bindparam("du")), params)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Container) and obj.id in deltas:
+            db.session.expire(obj, ["capacity", "used"])
+
+
+def move_container(actor, container_id: int, *, parent_id: int, reason: str | None = None,
+                   from_parent_id: int | None = None) -> Container:
+    """Move a container and everything in it under another parent.
+
+    from_parent_id: where the technician saw it; if it has moved since, 409 moved_meanwhile."""
+    require(actor, "containers.move")
+    if reason is not None and len(reason) > 2000:
+        raise InvalidInput("A reason is at most 2000 characters.")
+    container, parent = get_container(container_id), get_container(parent_id)
+    _check_shape(container, parent)
+    subtree = _subtree(container)
+    old_ancestors = container.ancestor_ids[:-1]
+    new_ancestors = parent.ancestor_ids
+    locked = _locked(set(old_ancestors) | set(new_ancestors) | {c.id for c in subtree})
+    container, parent = locked.get(container_id), locked.get(parent_id)
+    if container is None or parent is None:
+        raise Conflict("The container or its new place was changed meanwhile; try again.", code="moved_meanwhile")
+    if from_parent_id is not None and container.parent_id != from_parent_id:
+        raise Conflict(f"{container.name} is no longer where you saw it: it is now in {container.path}.",
+                       code="moved_meanwhile")
+    if container.ancestor_ids[:-1] != old_ancestors or parent.ancestor_ids != new_ancestors:
+        raise Conflict(f"{container.path} or {parent.path} was moved meanwhile; look again and retry.",
+                       code="moved_meanwhile")
+    _check_shape(container, parent)
+    subtree = _subtree(container)
+    after = _inherited(container, parent, subtree)
+    _check_restrictions(container, parent, subtree, after)
+
+    old_path, old_parent_id = container.path, container.parent_id
+    old_lineage = container.lineage
+    new_path = f"{parent.path} / {container.name}"
+    new_lineage = f"{parent.lineage}{container.id}/"
+    tubes = _tubes(subtree)
+    for node in subtree:
+        node.path = new_path + node.path[len(old_path):]
+        node.lineage = new_lineage + node.lineage[len(old_lineage):]
+        node.effective_temperature, node.effective_types, node.tank_id = after[node.id]
+    container.parent_id = parent.id
+    db.session.flush()
+    _shift_counters(old_ancestors, new_ancestors, container.capacity, container.used)
+    custody.record_many(
+        [(actor, "container.moved", "container", container.barcode,
+          {"container_id": container.id, "from_location": old_path, "to_location": new_path, "reason": reason,
+           "changes": {"parent_id": [old_parent_id, parent.id], "path": [old_path, new_path],
+                       "tubes": [None, len(tubes)]}})]
+        + [(actor, "sample.moved_with_container", "sample", barcode,
+            {"sample_barcode": barcode, "container_id": box_id, "reason": reason or f"moved with {container.barcode}",
+             "from_location": f"{old_box_path} / {where}", "to_location": f"{new_path + old_box_path[len(old_path):]} / {where}",
+             "changes": {"location": [f"{old_box_path} / {where}", f"{new_path + old_box_path[len(old_path):]} / {where}"],
+                         "with_container": [None, container.barcode]}})
+           for barcode, box_id, old_box_path, where in tubes],
+        returning=False)
+    db.session.refresh(container)
+    return container
+
+
+def _tubes(subtree: list[Container]) -> list[tuple]:
+    """(barcode, box id, box path before the move, position) of every tube stored in the subtree
+    or keeping its place there while checked out."""
+    from ..samples.models import Sample
+    boxes = {c.id: c.path for c in subtree if c.is_grid}
+    if not boxes:
+        return []
+    found = []
+    ids = list(boxes)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = db.session.execute(
+            select(Sample.barcode, Sample.container_id, Sample.pos_row, Sample.pos_col, Sample.home_container_id,
+                   Sample.home_row, Sample.home_col)
+            .where((Sample.container_id.in_(chunk)) | (Sample.container_id.is_(None)
+                                                       & Sample.home_container_id.in_(chunk)
+                                                       & (Sample.status == "checked_out")))
+            .order_by(Sample.id))
+        for r in rows:
+            if r.container_id is not None:
+                found.append((r.barcode, r.container_id, boxes[r.container_id], positions.label(r.pos_row, r.pos_col)))
+            else:
+                found.append((r.barcode, r.home_container_id, boxes[r.home_container_id],
+                              positions.label(r.home_row, r.home_col) + " (its place while checked out)"))
+    return found
