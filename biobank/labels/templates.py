@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..core.errors import DomainError
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NAME_RE = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z0-9_]*)\}")
 KINDS = ("sample", "container")
 
@@ -125,7 +125,7 @@ class Settings:
 
 # -- reading files -------------------------------------------------------------------
 def _check_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise UnknownTemplate(f"'{name}' is not a {what} name (lower-case letters, digits, - and _).")
     return name
 

@@ -108,7 +108,7 @@ def parse_scan(text: str, rows: int, cols: int) -> Scan:
             problems.append({"line": number, "problem": exc.message})
             continue
         marker = _marker(barcode)
-        if marker is None and not BARCODE_RE.match(barcode):
+        if marker is None and not BARCODE_RE.fullmatch(barcode):
             shown = barcode if len(barcode) <= 40 else barcode[:40] + "…"
             problems.append({"line": number, "problem": f"'{shown}' is neither a barcode (3..64 characters of "
                                                         "A-Z a-z 0-9 - _ .) nor NO READ / NO TUBE"})
