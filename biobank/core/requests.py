@@ -7,6 +7,7 @@ from ..extensions import csrf, db, login_manager
 from .actor import Actor
 from .db import write_intent
 from .errors import NotAuthenticated
+from .text_input import check_request_text
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -30,6 +31,7 @@ def _before_request():
     g.pop("actor", None)
     g.pop("_login_user", None)
     write_intent.set(request.method not in SAFE_METHODS)
+    check_request_text()
     # API calls with a bearer token need no CSRF token; API calls riding on a
     # browser session cookie do (X-CSRFToken header), like the forms. A call that
     # sends a bearer header is authenticated by that token alone: the session
