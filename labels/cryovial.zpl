@@ -13,7 +13,7 @@
 ^FX Data Matrix ECC 200, square, module {datamatrix_module} dots.
 ^FO{datamatrix_x},{datamatrix_y}^BXN,{datamatrix_module},200^FD{datamatrix_data}^FS
 ^FX The text lines of cryovial.toml; fields such as location are also available
-^FX (escaped for a field that starts with ^FH).
+^FX (hex-escaped, for a field that starts with the FH command).
 {text}
 ^PQ1
 ^XZ

@@ -17,7 +17,7 @@ from ..custody import service as custody
 from ..extensions import db
 from .models import ApiToken, LoginFailure, User
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
+USERNAME_RE = re.compile(r"\A[A-Za-z0-9_.\-]{2,64}\Z")
 MIN_PASSWORD = 8
 # A hash to compare against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -25,7 +25,7 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 def create_user(actor, username: str, password: str, role: str) -> User:
     require(actor, "users.manage")
-    if not USERNAME_RE.match(username or ""):
+    if not USERNAME_RE.fullmatch(username or ""):
         raise InvalidInput("A username is 2..64 characters of letters, digits, _ . -", code="invalid_username")
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role}; use one of {', '.join(ROLES)}.", code="invalid_role")

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..core.errors import NotAuthenticated
 from ..core.permissions import allowed
+from ..core.redirects import local_path
 from ..core.requests import current_actor
 from . import service
 
@@ -18,9 +19,7 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("auth_web.home")
+    return local_path(target) or url_for("auth_web.home")
 
 
 @blp.route("/login", methods=["GET", "POST"])

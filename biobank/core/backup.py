@@ -53,14 +53,20 @@ def _sqlite_path() -> Path:
 
 
 def _libpq_url() -> str:
-    """The SQLAlchemy URL as a libpq connection string for pg_dump / pg_restore."""
-    url = _url().set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    """The SQLAlchemy URL as a libpq connection string for pg_dump / pg_restore, without its password:
+    a command line is visible to every local user (ps, /proc), so the password goes by environment."""
+    url = _url().set(drivername="postgresql", password=None)
+    query = {key: value for key, value in url.query.items() if key.lower() != "password"}
+    return url.set(query=query).render_as_string(hide_password=False)
 
 
 def _pg_env() -> dict:
     env = dict(os.environ)
     env.setdefault("PGCONNECT_TIMEOUT", "10")
+    url = _url()
+    password = url.password if url.password is not None else url.query.get("password")
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
     return env
 
 

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
 from .errors import DomainError, InvalidInput
+from .redirects import same_site
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def handle_domain_error(error: DomainError):
     if wants_json():
         return _json(error.status, error.code, error.message, error.details)
     flash(error.message, "error")
-    return redirect(request.referrer or "/")
+    return redirect(same_site(request.referrer, request.host_url) or "/")
 
 
 def handle_http_exception(error: HTTPException):

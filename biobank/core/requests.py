@@ -2,10 +2,12 @@
 from flask import g, request
 from flask_login import current_user
 
-from ..extensions import csrf, db
+from ..auth.service import user_for_token
+from ..extensions import csrf, db, login_manager
 from .actor import Actor
 from .db import write_intent
 from .errors import NotAuthenticated
+from .text_input import check_request_text
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -29,11 +31,18 @@ def _before_request():
     g.pop("actor", None)
     g.pop("_login_user", None)
     write_intent.set(request.method not in SAFE_METHODS)
+    check_request_text()
     # API calls with a bearer token need no CSRF token; API calls riding on a
-    # browser session cookie do (X-CSRFToken header), like the forms.
-    if request.path.startswith("/api/") and request.method not in SAFE_METHODS \
-            and not request.headers.get("Authorization", "").startswith("Bearer ") \
-            and request.endpoint != "auth_api.Token":
+    # browser session cookie do (X-CSRFToken header), like the forms. A call that
+    # sends a bearer header is authenticated by that token alone: the session
+    # cookie next to it is ignored, so a made-up header cannot carry the cookie's
+    # user past the CSRF check.
+    if not request.path.startswith("/api/"):
+        return
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        g._login_user = user_for_token(header[7:].strip()) or login_manager.anonymous_user()
+    elif request.method not in SAFE_METHODS and request.endpoint != "auth_api.Token":
         if current_user.is_authenticated:
             csrf.protect()
 

@@ -1,7 +1,8 @@
 """Label services: render the labels of samples and boxes and record the printing.
 
 Printing (or reprinting) a label is a custody event: one `label.printed` event
-per label handed out, in the caller's transaction, with how many labels that
+per label handed out (`record=True`, what a POST or the CLI asks for; a GET only
+previews and writes nothing), in the caller's transaction, with how many labels that
 subject had before (`changes.label_prints`), so a reprint is visible in the
 chain. Rendering happens first: a barcode too long for the label refuses the
 whole request and records nothing. Like every service, these never commit.
@@ -127,7 +128,7 @@ def _record_prints(actor, subject_type: str, subjects: list, describe: str, reas
 
 
 def _print(actor, kind: str, subjects: list, fields: list[dict], *, format: str, dpi, sheet, skip, template,
-           reason, filename: str, title: str) -> LabelFile:
+           reason, filename: str, title: str, record: bool = True) -> LabelFile:
     directory = labels_dir()
     settings = load_settings(directory)
     chosen = _template(directory, settings, template, kind)
@@ -136,7 +137,8 @@ def _print(actor, kind: str, subjects: list, fields: list[dict], *, format: str,
     content = render.render_labels(chosen, [(f["barcode"], f) for f in fields], directory=directory, fmt=fmt,
                                    dpi=dpi, sheet=sheet, skip=skip or 0, settings=settings, title=title)
     describe = f"{chosen.name} {fmt} {dpi} dpi"
-    _record_prints(actor, kind, subjects, describe, reason)
+    if record:
+        _record_prints(actor, kind, subjects, describe, reason)
     return LabelFile(content, fmt, f"{filename}.{fmt}", len(subjects))
 
 
@@ -154,7 +156,7 @@ def _samples_by_barcode(barcodes: list[str]) -> dict[str, Sample]:
 
 def print_sample_labels(actor, barcodes: list[str], *, format: str = "png", dpi: int | None = None,
                         sheet: str | None = None, skip: int = 0, template: str | None = None,
-                        reason: str | None = None) -> LabelFile:
+                        reason: str | None = None, record: bool = True) -> LabelFile:
     """Labels for these samples, in the order given (an import batch, or one sample)."""
     require(actor, "samples.handle")
     if not barcodes:
@@ -172,12 +174,12 @@ def print_sample_labels(actor, barcodes: list[str], *, format: str = "png", dpi:
     filename = f"label-{barcodes[0]}" if len(barcodes) == 1 else f"labels-{len(barcodes)}"
     return _print(actor, "sample", samples, [sample_fields(s) for s in samples], format=format, dpi=dpi,
                   sheet=sheet, skip=skip, template=template, reason=reason, filename=filename,
-                  title=f"Labels: {', '.join(barcodes[:3])}{' ...' if len(barcodes) > 3 else ''}")
+                  title=f"Labels: {', '.join(barcodes[:3])}{' ...' if len(barcodes) > 3 else ''}", record=record)
 
 
 def print_box_labels(actor, container_id: int, *, format: str = "png", dpi: int | None = None,
                      sheet: str | None = None, skip: int = 0, template: str | None = None,
-                     reason: str | None = None) -> LabelFile:
+                     reason: str | None = None, record: bool = True) -> LabelFile:
     """Labels for every sample in a box, in position order (A1, A2, ..., B1, ...)."""
     require(actor, "samples.handle")
     box = get_container(container_id)
@@ -190,18 +192,18 @@ def print_box_labels(actor, container_id: int, *, format: str = "png", dpi: int 
         raise InvalidInput(f"{box.path} holds no samples: there are no labels to print.", code="nothing_to_print")
     return _print(actor, "sample", samples, [sample_fields(s) for s in samples], format=format, dpi=dpi,
                   sheet=sheet, skip=skip, template=template, reason=reason, filename=f"labels-{box.barcode}",
-                  title=f"Labels of {box.path}")
+                  title=f"Labels of {box.path}", record=record)
 
 
 def print_container_label(actor, container_id: int, *, format: str = "png", dpi: int | None = None,
                           sheet: str | None = None, skip: int = 0, template: str | None = None,
-                          reason: str | None = None) -> LabelFile:
+                          reason: str | None = None, record: bool = True) -> LabelFile:
     """The label of a box (or any container) itself: its barcode, name and place."""
     require(actor, "samples.handle")
     container = get_container(container_id)
     return _print(actor, "container", [container], [container_fields(container)], format=format, dpi=dpi,
                   sheet=sheet, skip=skip, template=template, reason=reason, filename=f"label-{container.barcode}",
-                  title=f"Label of {container.path}")
+                  title=f"Label of {container.path}", record=record)
 
 
 def limits(template: str | None = None) -> list[dict]:

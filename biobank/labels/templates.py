@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..core.errors import DomainError
+from . import zpl
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NAME_RE = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z0-9_]*)\}")
 KINDS = ("sample", "container")
 
@@ -125,7 +126,7 @@ class Settings:
 
 # -- reading files -------------------------------------------------------------------
 def _check_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise UnknownTemplate(f"'{name}' is not a {what} name (lower-case letters, digits, - and _).")
     return name
 
@@ -195,6 +196,8 @@ def _parse_template(directory: Path, name: str, stamps) -> LabelTemplate:
     path = directory / f"{name}.toml"
     data = _read_toml(path)
     where = path.name
+    if not isinstance(data.get("label"), dict):
+        raise UnknownTemplate(f"'{name}' is not a label template ({where} has no [label] table).")
     label = _section(data, "label", where)
     kind = label.get("kind", "sample")
     if kind not in KINDS:
@@ -238,6 +241,10 @@ def _read_zpl(directory: Path, name: str, kind: str) -> dict:
         if text.count("^XA") != 1 or text.count("^XZ") != 1 or text.index("^XA") > text.index("^XZ"):
             raise LabelTemplateError(f"{path.name} must hold exactly one label: one ^XA ... ^XZ.")
         check_placeholders(text, set(ZPL_VALUES) | set(FIELDS[kind]), path.name)
+        try:
+            zpl.check_template(text, path.name)
+        except zpl.ZplError as exc:
+            raise LabelTemplateError(str(exc)) from None
         found[dpi] = text.strip() + "\n"
     if 0 not in found:
         raise LabelTemplateError(f"The label template {name} has no {name}.zpl for Zebra printers.")
@@ -246,6 +253,9 @@ def _read_zpl(directory: Path, name: str, kind: str) -> dict:
 
 def load_template(directory: Path, name: str) -> LabelTemplate:
     _check_name(name, "label template")
+    if name == "settings" or name.startswith("sheet-"):  # the folder's other files are not label templates
+        known = ", ".join(template_names(directory))
+        raise UnknownTemplate(f"'{name}' is not a label template (known: {known or 'none'}).")
     files = [directory / f"{name}.toml"] + [path for _, path in _zpl_files(directory, name)]
     stamps = tuple((p.name, _stamp(p)) for p in files)
     if stamps[0][1] is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..core.csv_input import problem_text
 from ..core.errors import InvalidInput, InvalidPosition
 from ..core.permissions import require
 from ..extensions import db
@@ -86,7 +87,7 @@ def parse_scan(text: str, rows: int, cols: int) -> Scan:
         try:
             fields = [f.strip() for f in next(csv.reader([raw]))]
         except csv.Error as exc:
-            problems.append({"line": number, "problem": f"not a CSV line ({exc})"})
+            problems.append({"line": number, "problem": problem_text(exc)})
             continue
         is_first, first = first, False
         if len(fields) not in (2, 3):
@@ -108,7 +109,7 @@ def parse_scan(text: str, rows: int, cols: int) -> Scan:
             problems.append({"line": number, "problem": exc.message})
             continue
         marker = _marker(barcode)
-        if marker is None and not BARCODE_RE.match(barcode):
+        if marker is None and not BARCODE_RE.fullmatch(barcode):
             shown = barcode if len(barcode) <= 40 else barcode[:40] + "…"
             problems.append({"line": number, "problem": f"'{shown}' is neither a barcode (3..64 characters of "
                                                         "A-Z a-z 0-9 - _ .) nor NO READ / NO TUBE"})

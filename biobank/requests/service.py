@@ -149,6 +149,17 @@ def _refuse_withdrawn(sample_list) -> None:
                                details={"barcodes": withdrawn})
 
 
+def _refuse_leaving(sample_list, request: ResearchRequest) -> None:
+    """Consent is asked again at every step up to the door: a donor may withdraw after approval."""
+    withdrawn = [s.barcode for s in sample_list if s.consent_withdrawn]
+    if withdrawn:
+        raise ConsentWithdrawn(
+            f"Consent was withdrawn for {', '.join(withdrawn)} after request {request.id} was approved; "
+            f"{'it' if len(withdrawn) == 1 else 'they'} must not leave the biobank. Nothing was changed: "
+            "cancel the request (picked tubes go back to storage) and request the others again.",
+            details={"barcodes": withdrawn})
+
+
 # -- researcher side ----------------------------------------------------------------
 def create_request(actor, *, title, purpose, ethics_reference, samples: list) -> ResearchRequest:
     """A draft request for catalogue samples (nothing is reserved until approval)."""
@@ -371,6 +382,7 @@ def pick_sample(actor, request_id: int, barcode) -> ResearchRequest:
                        f"{item.picked_at:%H:%M} by {item.picked_by}. Nothing was changed.",
                        code="already_picked", details={"barcode": barcode})
     sample = samples.locked_sample(barcode)
+    _refuse_leaving([sample], request)
     if sample.status != "reserved":
         raise Conflict(f"Scanned {barcode}: it is {sample.status.replace('_', ' ')}, not reserved for request "
                        f"{request.id}. Nothing was changed.", code="not_reserved", details={"barcode": barcode})
@@ -397,9 +409,10 @@ def ship_request(actor, request_id: int, *, recipient, courier, tracking=None) -
     if missing:
         raise Conflict(f"Not everything is picked yet: {', '.join(missing)}.", code="not_all_picked",
                        details={"barcodes": missing})
+    locked = [samples.locked_sample(item.sample.barcode) for item in sorted(request.items, key=lambda i: i.sample_id)]
+    _refuse_leaving(locked, request)
     shipped = []
-    for item in sorted(request.items, key=lambda i: i.sample_id):
-        sample = samples.locked_sample(item.sample.barcode)
+    for sample in locked:
         old = samples.transition(sample, "shipped", "shipped")
         samples.release_place(sample)
         shipped.append((sample, old))

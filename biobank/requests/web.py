@@ -12,6 +12,7 @@ from ..core.errors import DomainError
 from ..core.permissions import allowed
 from ..core.requests import current_actor
 from ..core.web import choices
+from ..core.redirects import same_site
 from ..samples.models import SAMPLE_TYPES
 from ..samples.queries import sample_for
 from . import queries, service
@@ -106,7 +107,7 @@ def _form_errors(form) -> None:
 
 
 def _back(default: str):
-    return redirect(request.referrer or default)
+    return redirect(same_site(request.referrer, request.host_url) or default)
 
 
 def _detail(request_id: int):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 
+from ..core.csv_input import checked, header_of
 from ..core.errors import DomainError, ImportRejected, InvalidInput
 from ..core.permissions import require
 from ..core.time import utcnow
@@ -31,7 +32,7 @@ def read_rows(text: str, required: tuple = REQUIRED_COLUMNS, optional: tuple = O
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    header = [h.strip() for h in header_of(reader)]
     reader.fieldnames = header
     missing = [c for c in required if c not in header]
     if missing:
@@ -44,7 +45,7 @@ def read_rows(text: str, required: tuple = REQUIRED_COLUMNS, optional: tuple = O
     if unknown:
         raise InvalidInput(f"Unknown column(s): {', '.join(unknown)}.", code="invalid_header")
     rows = []
-    for row in reader:
+    for row in checked(reader):
         barcode = row.get("barcode")
         if not (barcode and barcode.strip()) and \
                 not any((v or "").strip() for v in row.values() if isinstance(v, str)):

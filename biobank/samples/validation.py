@@ -12,11 +12,11 @@ from ..core.time import to_naive_utc, utcnow
 from .models import SAMPLE_TYPES, TEMPERATURES
 from .quantities import UNITS, amount_problem
 
-BARCODE_RE = re.compile(r"^[A-Za-z0-9\-_.]{3,64}$")
-DONOR_RE = re.compile(r"^[A-Za-z0-9\-_.]{1,64}$")
-ICDO3_TOPOGRAPHY_RE = re.compile(r"^C\d{2}(\.\d)?$")
-ICD10_RE = re.compile(r"^[A-TV-Z]\d{2}(\.\d{1,4})?$")
-SPREC_RE = re.compile(r"^[A-Z0-9]{3}(-[A-Z0-9]{1,3}){6}$")
+BARCODE_RE = re.compile(r"\A[A-Za-z0-9\-_.]{3,64}\Z")
+DONOR_RE = re.compile(r"\A[A-Za-z0-9\-_.]{1,64}\Z")
+ICDO3_TOPOGRAPHY_RE = re.compile(r"\AC\d{2}(\.\d)?\Z")
+ICD10_RE = re.compile(r"\A[A-TV-Z]\d{2}(\.\d{1,4})?\Z")
+SPREC_RE = re.compile(r"\A[A-Z0-9]{3}(-[A-Z0-9]{1,3}){6}\Z")
 MAX_NOTES = 4000
 FUTURE_TOLERANCE = timedelta(days=1)  # how far ahead of now a collection time may be
 # Coded fields: (field, pattern, what a valid value looks like).
@@ -35,7 +35,7 @@ class Problem:
 def barcode_problem(barcode) -> str | None:
     if not isinstance(barcode, str) or not barcode:
         return "A barcode is required."
-    if not BARCODE_RE.match(barcode):
+    if not BARCODE_RE.fullmatch(barcode):
         shown = barcode if len(barcode) <= 40 else barcode[:40] + "…"
         return (f"'{shown}' is not a valid barcode: use 3..64 characters of "
                 "A-Z a-z 0-9 - _ . (no spaces or other symbols).")
@@ -105,7 +105,7 @@ def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Pro
                                                        f"of {', '.join(TEMPERATURES)}."))
 
     donor = _text(get("donor"))
-    if donor is not None and not DONOR_RE.match(donor):
+    if donor is not None and not DONOR_RE.fullmatch(donor):
         problems.append(Problem("donor", f"'{donor}' is not a donor pseudonym (1..64 of A-Z a-z 0-9 - _ .)."))
 
     try:
@@ -132,7 +132,7 @@ def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Pro
         value = _text(get(field))
         if value is not None:
             value = value.upper()
-            if not pattern.match(value):
+            if not pattern.fullmatch(value):
                 problems.append(Problem(field, f"'{value}' is not {what}."))
         clean[field] = value
 

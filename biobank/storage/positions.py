@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from ..core.errors import InvalidPosition
 
-_LABEL = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*$")
+_LABEL = re.compile(r"\A\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*\Z")
 
 
 def row_letters(row: int) -> str:
@@ -28,7 +28,7 @@ def grid(rows: int, cols: int) -> tuple[tuple[str, int, int], ...]:
 
 def parse(text: str, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:
     """"B03" -> (2, 3); checked against the grid when its size is given."""
-    match = _LABEL.match(str(text or ""))
+    match = _LABEL.fullmatch(str(text or ""))
     if not match:
         raise InvalidPosition(f"'{text}' is not a position; use a row letter and a column number such as A1.")
     row = 0

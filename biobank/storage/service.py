@@ -11,7 +11,7 @@ from ..extensions import db
 from .models import TANK_KINDS, Container
 
 MAX_GRID = 40  # rows or columns per box
-_BARCODE = re.compile(r"^[A-Za-z0-9\-_.]{3,64}$")
+_BARCODE = re.compile(r"\A[A-Za-z0-9\-_.]{3,64}\Z")
 
 
 def get_container(container_id: int) -> Container:
@@ -162,7 +162,7 @@ def create_container(actor, *, name: str, kind: str, parent_id: int | None = Non
     allowed_types = _check_types(allowed_types)
     _check_temperature(storage_temperature)
     if barcode:
-        if not _BARCODE.match(barcode):
+        if not _BARCODE.fullmatch(barcode):
             raise InvalidInput("A barcode is 3..64 characters of A-Z a-z 0-9 - _ .", code="invalid_barcode")
         if _barcode_taken(barcode):
             raise Conflict(f"The barcode {barcode} is already in use.", code="duplicate_barcode")

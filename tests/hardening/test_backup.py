@@ -1,10 +1,12 @@
 """`biobank backup FILE` and `biobank restore FILE` into an empty database, on both backends."""
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from biobank import create_app
@@ -95,3 +97,42 @@ def test_restore_refuses_what_is_not_a_backup(app, backend, tmp_path):
         assert result.returncode != 0 and "not a biobank backup" in result.stderr
     finally:
         drop()
+
+
+@pytest.mark.postgres
+def test_pg_dump_and_pg_restore_get_the_password_by_environment_not_on_their_command_line(app, make, database_url,
+                                                                                          tmp_path):
+    """A command line is readable by every local user (ps, /proc/PID/cmdline): the database password
+    must not be on it. Wrappers in front of the real tools record what they were started with."""
+    make.sample("PW-1", box=make.box(), position="A1")
+    idle()
+    password = "s3cret-Pa55word"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("pg_dump", "pg_restore"):
+        real = shutil.which(tool) or f"/usr/bin/{tool}"
+        wrapper = bin_dir / tool
+        wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/{tool}.argv"\n'
+                           f'printf "%s" "$PGPASSWORD" > "{tmp_path}/{tool}.password"\nexec "{real}" "$@"\n')
+        wrapper.chmod(0o755)
+    with_password = database_url.replace("postgresql+psycopg://postgres@", f"postgresql+psycopg://postgres:{password}@")
+    assert password in with_password
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    file = tmp_path / "pw.backup"
+
+    def cli(url, *args):
+        return subprocess.run([str(BIOBANK), *args], env=dict(env, DATABASE_URL=url, BIOBANK_INSTANCE_PATH=str(tmp_path)),
+                              capture_output=True, text=True, timeout=300)
+
+    made = cli(with_password, "backup", str(file))
+    assert made.returncode == 0, made.stderr
+    target, drop = _empty_database("postgres", tmp_path)
+    try:
+        restored = cli(target.replace("postgres@", f"postgres:{password}@"), "restore", str(file))
+        assert restored.returncode == 0, restored.stderr
+    finally:
+        drop()
+    for tool in ("pg_dump", "pg_restore"):
+        argv = (tmp_path / f"{tool}.argv").read_text()
+        assert "--dbname" in argv and password not in argv, (tool, argv)
+        assert (tmp_path / f"{tool}.password").read_text() == password  # it still reached the tool

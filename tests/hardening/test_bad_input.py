@@ -147,3 +147,100 @@ def test_markup_in_notes_and_names_is_shown_as_text_in_the_web_pages(app, make, 
         assert "<script>alert" not in html and "<img src=x" not in html and "<svg onload" not in html, url
     sample_page = client.get("/samples/XSS-1").get_data(as_text=True)
     assert "&lt;script&gt;alert(" in sample_page
+
+
+# -- text that is not valid Unicode, CSV cells past the csv module's limit ------------------------
+LONE_SURROGATES = ["\ud800", "a\udfffb", "\udc80" * 3]
+
+
+def _raw_json(body: dict, text: str) -> bytes:
+    """JSON with `text` spelled as \\u escapes where the body says "@@" (json.dumps would refuse nothing,
+    but the test client encodes to UTF-8 first, which a lone surrogate cannot be)."""
+    import json
+    escaped = "".join(f"\\u{ord(c):04x}" for c in text)
+    return json.dumps(body).replace("@@", escaped).encode()
+
+
+@pytest.mark.parametrize("text", LONE_SURROGATES, ids=repr)
+def test_a_lone_surrogate_in_any_free_text_field_is_refused_with_invalid_text(api, make, box, text):
+    make.sample("SUR-1", box=box, position="A1", donor="D-SUR")
+    tech, manager, admin, researcher = api("technician"), api("manager"), api("admin"), api("researcher")
+    before = _state()
+    calls = [
+        (tech, "/samples", {"barcode": "SUR-2", "sample_type": "plasma", "notes": "@@",
+                            "location": {"container_id": box.id, "position": "B1"}}),
+        (tech, "/samples", {"barcode": "@@", "sample_type": "plasma"}),
+        (tech, "/samples", {"barcode": "SUR-3", "sample_type": "plasma", "@@": "key"}),
+        (tech, "/samples/SUR-1/checkout", {"reason": "@@"}),
+        (tech, "/samples/SUR-1/move", {"container_id": box.id, "position": "C1", "reason": "@@"}),
+        (tech, "/samples/SUR-1/discard", {"reason": "@@"}),
+        (tech, "/samples/SUR-1/aliquot", {"count": 1, "volume": "0.1", "reason": "@@"}),
+        (admin, "/containers", {"name": "@@", "kind": "box", "rows": 2, "cols": 2}),
+        (admin, "/containers/layout", {"name": "@@", "kind": "tank", "racks": 1, "boxes_per_rack": 1,
+                                       "rows": 2, "cols": 2}),
+        (manager, "/donors/D-SUR/withdraw-consent", {"reason": "@@"}),
+        (researcher, "/requests", {"title": "@@", "purpose": "p", "ethics_reference": "E", "samples": ["SUR-1"]}),
+        (researcher, "/requests", {"title": "t", "purpose": "p", "ethics_reference": "E", "samples": ["@@"]}),
+        (tech, "/labels", {"barcodes": ["SUR-1"], "reason": "@@"}),
+        (api(None), "/auth/token", {"username": "@@", "password": "x"}),
+        (api(None), "/auth/token", {"username": "u", "password": "@@"}),
+    ]
+    for client, path, body in calls:
+        response = client.post(path, data=_raw_json(body, text), content_type="application/json")
+        assert response.status_code == 422, (path, body, response.status_code, response.get_data()[:300])
+        assert response.json["code"] == "invalid_text" and "Unicode" in response.json["message"], response.json
+    assert _state() == before
+
+
+def test_form_and_query_text_that_is_not_utf8_is_refused_not_replaced(app, make, box):
+    from ..factories import PASSWORD
+    make.sample("UTF-1", box=box, position="A1")
+    user = make.user("technician")
+    client = app.test_client()
+    client.post("/login", data={"username": user.username, "password": PASSWORD})
+    before = _state()
+    for body in (b"reason=%ff%fe", b"reason=caf\xe9", b"reason=%ed%a0%80"):
+        response = client.post("/samples/UTF-1/checkout", data=body,
+                               content_type="application/x-www-form-urlencoded", follow_redirects=True)
+        assert response.status_code < 500
+        assert "not valid Unicode" in response.get_data(as_text=True)
+    assert _state() == before
+    searched = client.get("/api/v1/samples?q=%ff", headers={"Accept": "application/json"})
+    assert searched.status_code == 422 and searched.json["code"] == "invalid_text"
+
+
+HUGE = "x" * 131_073  # one more than the csv module's field limit
+
+
+def test_a_csv_cell_past_the_field_limit_is_a_422_naming_the_line_in_every_upload(api, app, make, box, runner,
+                                                                                   tmp_path):
+    from ..factories import PASSWORD
+    tech, manager = api("technician"), api("manager")
+    user = make.user("technician")
+    header = "barcode,sample_type,donor,collected_at,volume,unit,anatomical_site,diagnosis,parent_barcode"
+    text = f"{header}\nHUGE-0,plasma,D1,,,,,,\nHUGE-1,plasma,D1,,,,,,\"{HUGE}\"\n"
+    before = _state()
+    imported = tech.post("/samples/import", data=text.encode(), content_type="text/csv")
+    assert imported.status_code == 422 and imported.json["code"] == "invalid_csv", imported.get_data()[:300]
+    assert "Line 3" in imported.json["message"] and "131,072" in imported.json["message"]
+    unquoted = tech.post("/samples/import", data=f"{header}\n{HUGE},plasma,D1,,,,,,\n".encode(),
+                         content_type="text/csv")
+    assert unquoted.status_code == 422 and "Line 2" in unquoted.json["message"]
+    in_header = tech.post("/samples/import", data=f"{header},{HUGE}\n".encode(), content_type="text/csv")
+    assert in_header.status_code == 422 and in_header.json["code"] == "invalid_csv"
+    scan = f"A1,\"{HUGE}\"\nA2,NO TUBE\n".encode()
+    reconciled = manager.post(f"/containers/{box.id}/reconcile", data={"file": (io.BytesIO(scan), "scan.csv")},
+                              content_type="multipart/form-data")
+    assert reconciled.status_code == 422, reconciled.get_data()[:300]
+    assert "131,072" in str(reconciled.json)
+    # the web page and the command line say the same
+    client = app.test_client()
+    client.post("/login", data={"username": user.username, "password": PASSWORD})
+    page = client.post("/samples/import", data={"file": (io.BytesIO(text.encode()), "big.csv")},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert page.status_code < 500 and "131,072" in page.get_data(as_text=True)
+    file = tmp_path / "big.csv"
+    file.write_text(text)
+    result = runner.invoke(args=["import", "samples", str(file)])
+    assert result.exit_code != 0 and "131,072" in result.output, result.output[-500:]
+    assert _state() == before

@@ -67,8 +67,8 @@ def test_register_place_and_move_by_scans_only(browser_page, sign_in, make):
     page.get_by_label("Position", exact=True).fill("A2")
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_test_id("location")).to_have_text(f"{first.path} / A2")
-    expect(page.get_by_test_id("print-step").get_by_role("link", name="Print label")).to_have_attribute(
-        "href", "/samples/BR-NEW-1/label.pdf")
+    expect(page.get_by_test_id("print-step").locator("form", has=page.get_by_role("button", name="Print label"))
+           ).to_have_attribute("action", "/samples/BR-NEW-1/label.pdf")
 
     # Move: scan the tube, scan the target box, scan the position, Enter. No mouse.
     page.goto("/")
@@ -176,7 +176,7 @@ def test_csv_import_good_file_then_print_labels(browser_page, sign_in, make, tmp
     page.go_back()
     page.get_by_role("button", name="Import 12 samples").click()
     expect(page.get_by_role("heading", name="Imported 12 samples")).to_be_visible()
-    expect(page.get_by_test_id("print-step").get_by_role("link", name="Print labels of this box")).to_have_count(2)
+    expect(page.get_by_test_id("print-step").get_by_role("button", name="Print labels of this box")).to_have_count(2)
     page.goto("/samples")
     expect(page.get_by_test_id("sample-list")).to_contain_text("BR-IMP-11")
 
