@@ -19,6 +19,11 @@ MATRIX: dict[str, frozenset] = {
     "reports.read": _STAFF,          # capacity, audit log, reconciliation (technician: read)
     "reports.act": _MANAGERS,        # apply reconciliation corrections
     "consent.withdraw": _MANAGERS,
+    "monitoring.read": _STAFF,       # readings, alarms, charts, tank log
+    "monitoring.ingest": _STAFF,     # sensor readings in (a gateway signs in as a staff account)
+    "monitoring.record": _STAFF,     # LN2 refills and maintenance
+    "monitoring.limits": _MANAGERS,  # a tank's alarm limits
+    "alarms.acknowledge": _STAFF,
 }
 
 

@@ -28,6 +28,7 @@ NAV_PERMISSIONS = {
     "reports_web.capacity": "reports.read",
     "custody_web.audit_log": "reports.read",
     "reports_web.reconcile": "reports.read",
+    "monitoring_web.index": "monitoring.read",
 }
 
 # Command barcodes: print them on a sheet at the bench so every action can be
