@@ -44,6 +44,7 @@ def _import_models():
     from .reports import models as _reports  # noqa: F401
     from .mail import models as _mail  # noqa: F401
     from .mail import sender as _mail_sender  # noqa: F401  (delivery after the commit)
+    from .monitoring import models as _monitoring  # noqa: F401
 
 
 def _register_api(api, csrf):
@@ -54,9 +55,10 @@ def _register_api(api, csrf):
     from .labels.api import blp as labels_blp
     from .requests.api import blp as requests_blp
     from .reports.api import blp as reports_blp
+    from .monitoring.api import blp as monitoring_blp
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp, labels_blp, requests_blp,
-                reports_blp):
+                reports_blp, monitoring_blp):
         csrf.exempt(blp)  # checked in core.requests for cookie-authenticated calls
         api.register_blueprint(blp)
 
@@ -71,8 +73,9 @@ def _register_web(app):
     from .requests.web import blp as requests_web
     from .samples.web import blp as samples_web
     from .storage.web import blp as storage_web
+    from .monitoring.web import blp as monitoring_web
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
-                reports_web):
+                reports_web, monitoring_web):
         app.register_blueprint(blp)
     _register_fhir(app)
 
@@ -95,8 +98,9 @@ def _register_cli(app):
     from .labels.cli import labels_cli
     from .core.backup_cli import backup_command, restore_command
     from .mail.cli import mail_cli
+    from .monitoring.cli import monitor_cli
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command, mail_cli, correct_cli):
+                    restore_command, mail_cli, correct_cli, monitor_cli):
         app.cli.add_command(command)
 
 

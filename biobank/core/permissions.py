@@ -23,6 +23,11 @@ MATRIX: dict[str, frozenset] = {
     "samples.correct_record": _MANAGERS,    # collection time, anatomical site, diagnosis, SPREC, temperature
     "samples.correct_quantity": _STAFF,     # volume, unit, notes
     "containers.move": _STAFF,              # a box to another rack, a rack to another tank
+    "monitoring.read": _STAFF,       # readings, alarms, charts, tank log
+    "monitoring.ingest": _STAFF,     # sensor readings in (a gateway signs in as a staff account)
+    "monitoring.record": _STAFF,     # LN2 refills and maintenance
+    "monitoring.limits": _MANAGERS,  # a tank's alarm limits
+    "alarms.acknowledge": _STAFF,
 }
 
 

@@ -29,6 +29,7 @@ NAV_PERMISSIONS = {
     "samples_web.overdue": "samples.identified",
     "custody_web.audit_log": "reports.read",
     "reports_web.reconcile": "reports.read",
+    "monitoring_web.index": "monitoring.read",
 }
 
 # Command barcodes: print them on a sheet at the bench so every action can be

@@ -76,6 +76,20 @@ EXPECTED = {
     ("GET", "/api/v1/containers/{container_id}/labels"): STAFF,
     ("GET", "/api/v1/containers/{container_id}/label"): STAFF,
     ("POST", "/api/v1/labels"): STAFF,
+    # monitoring (readings and alarms: staff; limits: managers)
+    ("GET", "/api/v1/containers/{container_id}/readings"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/readings"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/readings/import"): STAFF,
+    ("GET", "/api/v1/containers/{container_id}/limits"): STAFF,
+    ("PATCH", "/api/v1/containers/{container_id}/limits"): MANAGERS,
+    ("GET", "/api/v1/containers/{container_id}/tank-log"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/tank-log"): STAFF,
+    ("GET", "/api/v1/containers/{container_id}/evacuation-plan"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/evacuation-plan/moves"): STAFF,
+    ("GET", "/api/v1/alarms"): STAFF,
+    ("POST", "/api/v1/alarms/check"): STAFF,
+    ("GET", "/api/v1/alarms/{alarm_id}"): STAFF,
+    ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): STAFF,
 }
 
 
@@ -106,12 +120,23 @@ def _world(make):
     db.session.commit()
     return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1",
             "request_id": request.id, "specimen_id": 1, "box_barcode": box.barcode,
-            "researcher": researcher.id, "rack_id": box.parent_id}
+            "researcher": researcher.id, "rack_id": box.parent_id, "alarm_id": _alarm(tank)}
+
+
+def _alarm(tank) -> int:
+    from datetime import timedelta
+    from biobank.core.time import utcnow
+    from biobank.monitoring import service as monitoring
+    when = (utcnow() - timedelta(minutes=5)).isoformat()
+    monitoring.set_limits(monitoring.MONITOR, tank.id, max_temperature_c=-150)
+    result = monitoring.record_readings(monitoring.MONITOR, tank.id, [{"at": when, "sensor": "p", "temperature_c": 20}])
+    db.session.commit()
+    return result.alarms_opened[0].id
 
 
 def _call(client, method, path, world, token):
     url = path
-    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id"):
+    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id", "alarm_id"):
         url = url.replace("{%s}" % name, str(world[name]))
     url = url.replace("/by-barcode/{barcode}", f"/by-barcode/{world['box_barcode']}")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -139,16 +164,24 @@ def _call(client, method, path, world, token):
         "/api/v1/requests/{request_id}/ship": {"recipient": "Lab", "courier": "C"},
         "/api/v1/labels": {"barcodes": ["AZ-1"]},
         "/api/v1/containers/{container_id}/move": {"parent_id": world["rack_id"], "reason": "authz probe"},
+        "/api/v1/containers/{container_id}/readings": [{"at": "2026-01-01T00:00:00Z", "sensor": "p",
+                                                        "temperature_c": -190}],
+        "/api/v1/containers/{container_id}/limits": {"max_silence_minutes": 20},
+        "/api/v1/containers/{container_id}/tank-log": {"kind": "refill", "litres": 10},
+        "/api/v1/containers/{container_id}/evacuation-plan/moves": {"barcode": "AZ-1"},
+        "/api/v1/alarms/{alarm_id}/acknowledge": {"note": "seen"},
     }
-    if path == "/api/v1/samples/import":
+    if path == "/api/v1/containers/{container_id}/readings/import":
+        kwargs.update(data="at,temperature_c,sensor\n2026-01-02T00:00:00Z,-190,p\n", content_type="text/csv")
+    elif path == "/api/v1/samples/import":
         kwargs.update(data="barcode,sample_type,donor\nAZ-IMP,plasma,DZ9\n", content_type="text/csv")
     elif path == "/api/v1/containers/{container_id}/reconcile":
         kwargs.update(data={"file": (io.BytesIO(b"A1,AZ-1\n"), "scan.csv")}, content_type="multipart/form-data")
     elif path == "/api/v1/samples/corrections":
         kwargs.update(data="barcode,notes,reason\nAZ-1,authz csv,probe\n", content_type="text/csv")
-    elif method == "PATCH":
+    elif method == "PATCH" and path not in bodies:
         kwargs["json"] = {"notes": f"authz {token}", "reason": "probe"}
-    elif method == "POST":
+    elif method in ("POST", "PATCH"):
         kwargs["json"] = bodies.get(path, {})
     response = client.open(url, method=method, **kwargs)
     response.get_data()  # streamed exports run to the end

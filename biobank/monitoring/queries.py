@@ -1,0 +1,144 @@
+"""Read side of monitoring: readings by time, chart series downsampled in the database,
+alarms, the tank log, and the open-alarm summary for page headers and home pages."""
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, cast, func, literal, select
+
+from ..core.db import is_postgres
+from ..core.errors import InvalidInput
+from ..core.permissions import require
+from ..core.time import utcnow
+from ..extensions import db
+from ..storage.models import Container
+from ..storage.service import get_container
+from . import limits as limit_rules
+from .models import Alarm, Monitored, Reading, TankLogEntry
+from .service import parse_time
+
+MAX_READINGS = 50_000   # one answer; a month of one-minute readings is 43,200
+
+
+def period(since, until, default_days: int = 1) -> tuple[datetime, datetime]:
+    """since/until as sent (ISO 8601 or empty) -> naive UTC; default: the last day."""
+    try:
+        end = parse_time(until) if until else utcnow()
+        start = parse_time(since) if since else end - timedelta(days=default_days)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(str(exc).replace("at ", "", 1) + ".", code="invalid_time") from None
+    if start >= end:
+        raise InvalidInput("since must be before until.", code="invalid_period")
+    if end - start > timedelta(days=400):
+        raise InvalidInput("Ask for at most 400 days at once.", code="invalid_period")
+    return start, end
+
+
+def readings(actor, container_id: int, since=None, until=None, limit: int = MAX_READINGS) -> list[dict]:
+    """A container's readings in [since, until], oldest first."""
+    require(actor, "monitoring.read")
+    get_container(container_id)
+    start, end = period(since, until)
+    table = Reading.__table__
+    rows = db.session.execute(
+        select(table.c.id, table.c.at, table.c.sensor, table.c.temperature_c, table.c.ln2_level, table.c.source)
+        .where(table.c.container_id == container_id, table.c.at >= start, table.c.at <= end)
+        .order_by(table.c.at, table.c.sensor).limit(max(1, min(limit, MAX_READINGS)))).mappings()
+    return [dict(row, container_id=container_id) for row in rows]
+
+
+def _bucket(column, start: datetime, seconds: float):
+    """Which of the equal time buckets from `start` a timestamp falls in, computed by the database."""
+    if is_postgres():
+        return func.floor(func.extract("epoch", column - literal(start)) / seconds)
+    return cast((func.julianday(column) - func.julianday(literal(start.isoformat(sep=" ")))) * 86400.0 / seconds,
+                Integer)
+
+
+def chart_series(container_id: int, start: datetime, end: datetime, buckets: int = 360) -> list[dict]:
+    """Per time bucket: the lowest and highest temperature and level and how many readings, so a
+    month of one-minute readings reaches the chart as a few hundred rows (its extremes kept)."""
+    seconds = max(1.0, (end - start).total_seconds() / buckets)
+    table = Reading.__table__
+    bucket = _bucket(table.c.at, start, seconds).label("bucket")
+    rows = db.session.execute(
+        select(bucket, func.min(table.c.at), func.max(table.c.at),
+               func.min(table.c.temperature_c), func.max(table.c.temperature_c),
+               func.min(table.c.ln2_level), func.max(table.c.ln2_level), func.count())
+        .where(table.c.container_id == container_id, table.c.at >= start, table.c.at <= end)
+        .group_by(bucket).order_by(bucket)).all()
+    return [{"bucket": int(b), "first": first, "last": last, "t_min": t_min, "t_max": t_max,
+             "l_min": l_min, "l_max": l_max, "count": n}
+            for b, first, last, t_min, t_max, l_min, l_max, n in rows]
+
+
+def alarms_in(container_id: int, start: datetime, end: datetime) -> list[Alarm]:
+    """Alarms of a container that were open at some time in [start, end]."""
+    return list(db.session.execute(
+        select(Alarm).where(Alarm.container_id == container_id, Alarm.opened_at <= end,
+                            (Alarm.closed_at.is_(None)) | (Alarm.closed_at >= start))
+        .order_by(Alarm.opened_at)).scalars())
+
+
+def alarms(actor, *, open_only: bool = False, container_id: int | None = None, page: int = 1,
+           per_page: int = 50) -> tuple[list[Alarm], int]:
+    require(actor, "monitoring.read")
+    query = select(Alarm)
+    if open_only:
+        query = query.where(Alarm.closed_at.is_(None))
+    if container_id is not None:
+        query = query.where(Alarm.container_id == container_id)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(Alarm.closed_at.is_not(None), Alarm.opened_at.desc(), Alarm.id.desc())
+                              .limit(per_page).offset((max(1, page) - 1) * per_page)).scalars()
+    return list(rows), total
+
+
+def open_alarm_summary() -> dict:
+    """For every staff page header and the manager's home page: how many alarms are open, how many
+    nobody has acknowledged yet, and the newest few with their container's path. One small query
+    on the open-alarm index; the caller decides who may see it."""
+    rows = db.session.execute(
+        select(Alarm.id, Alarm.kind, Alarm.opened_at, Alarm.acknowledged_at, Alarm.message, Alarm.container_id,
+               Container.path).join(Container, Container.id == Alarm.container_id)
+        .where(Alarm.closed_at.is_(None)).order_by(Alarm.acknowledged_at.is_not(None), Alarm.opened_at.desc())
+        .limit(200)).all()
+    items = [{"id": r.id, "kind": r.kind, "opened_at": r.opened_at, "acknowledged": r.acknowledged_at is not None,
+              "message": r.message, "container_id": r.container_id, "path": r.path} for r in rows]
+    return {"open": len(items), "unacknowledged": sum(1 for i in items if not i["acknowledged"]),
+            "items": items[:5]}
+
+
+def watched(actor) -> list[dict]:
+    """Every watched container with its limits and newest reading time (the monitoring page)."""
+    require(actor, "monitoring.read")
+    rows = db.session.execute(select(Monitored, Container).join(Container, Container.id == Monitored.container_id)
+                              .order_by(Container.path)).all()
+    now = utcnow()
+    result = []
+    for watch, container in rows:
+        rules = limit_rules.effective(watch, container.effective_temperature)
+        silent_for = (now - watch.last_reading_at) if watch.last_reading_at else None
+        result.append({"container": container, "limits": rules, "last_reading_at": watch.last_reading_at,
+                       "silent_minutes": int(silent_for.total_seconds() // 60) if silent_for else None})
+    return result
+
+
+def latest_reading(container_id: int) -> dict | None:
+    table = Reading.__table__
+    row = db.session.execute(select(table.c.at, table.c.sensor, table.c.temperature_c, table.c.ln2_level)
+                             .where(table.c.container_id == container_id)
+                             .order_by(table.c.at.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
+def limits_of(container: Container) -> limit_rules.EffectiveLimits:
+    return limit_rules.effective(db.session.get(Monitored, container.id), container.effective_temperature)
+
+
+def tank_log(actor, container_id: int, limit: int = 100) -> list[TankLogEntry]:
+    require(actor, "monitoring.read")
+    get_container(container_id)
+    return list(db.session.execute(select(TankLogEntry).where(TankLogEntry.container_id == container_id)
+                                   .order_by(TankLogEntry.at.desc(), TankLogEntry.id.desc())
+                                   .limit(limit)).scalars())
+
+

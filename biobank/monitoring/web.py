@@ -1,0 +1,227 @@
+"""Monitoring pages: open alarms (acknowledge with a note), a tank's charts, limits and tank
+log, CSV upload of a logger export, and the evacuation plan carried out by scanning. Views
+only parse input, call one service or query, and render."""
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ..core.db import write_intent
+from ..core.errors import DomainError
+from ..core.permissions import allowed
+from ..core.requests import current_actor, optional_actor
+from ..core.time import iso_utc
+from ..extensions import db
+from ..storage.service import get_container
+from . import charts, evacuation, queries, readings_csv, service
+from .limits import LIMIT_FIELDS
+from .models import ALARM_KIND_NAMES
+
+blp = Blueprint("monitoring_web", __name__)
+
+PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
+LIMIT_NAMES = {"max_temperature_c": "Highest temperature (°C)", "min_temperature_c": "Lowest temperature (°C)",
+               "min_ln2_level": "Lowest LN2 level", "max_silence_minutes": "Longest sensor silence (minutes)"}
+
+
+def page_actor(permission: str = "monitoring.read"):
+    actor = current_actor()
+    if not allowed(actor, permission):
+        abort(403, description=f"A {actor.role} may not open this page.")
+    return actor
+
+
+@blp.app_template_global()
+def alarm_banner():
+    """The open-alarm summary for the page header, for staff only (None for others)."""
+    actor = optional_actor()
+    if actor is None or not allowed(actor, "monitoring.read"):
+        return None
+    return queries.open_alarm_summary()
+
+
+@blp.app_template_filter("alarm_kind")
+def alarm_kind(kind: str) -> str:
+    return ALARM_KIND_NAMES.get(kind, kind)
+
+
+@blp.get("/monitoring")
+@login_required
+def index():
+    """Open alarms first. Opening the page also looks for silent sensors (one small query; it
+    writes only when a sensor has gone silent)."""
+    write_intent.set(True)   # SQLite: the silence check may open an alarm in this request
+    actor = page_actor()
+    service.check_silence(service.MONITOR)
+    page = max(1, request.args.get("page", 1, type=int))
+    open_alarms, open_total = queries.alarms(actor, open_only=True, per_page=200)
+    recent, total = queries.alarms(actor, page=page, per_page=25)
+    return render_template("monitoring/index.html", open_alarms=open_alarms, open_total=open_total,
+                           recent=[a for a in recent if a.closed_at is not None], page=page,
+                           pages=max(1, -(-total // 25)), watched=queries.watched(actor))
+
+
+@blp.get("/monitoring/summary.json")
+@login_required
+def summary():
+    """What the page header polls to ring when a new alarm opens."""
+    page_actor()
+    data = queries.open_alarm_summary()
+    for item in data["items"]:
+        item["opened_at"] = iso_utc(item["opened_at"])
+    return jsonify(data)
+
+
+@blp.post("/monitoring/alarms/<int:alarm_id>/acknowledge")
+@login_required
+def acknowledge(alarm_id):
+    actor = page_actor()
+    alarm = service.acknowledge_alarm(actor, alarm_id, note=request.form.get("note"))
+    state = "closed (readings back in range)" if alarm.closed_at else "acknowledged; it closes when readings are back in range"
+    flash(f"Alarm {alarm.id} {state}.", "success")
+    return redirect(request.form.get("next") or url_for("monitoring_web.index"))
+
+
+def _period():
+    choice = request.args.get("period", "day")
+    since, until = request.args.get("since"), request.args.get("until")
+    if since or until:
+        start, end = queries.period(since, until)
+        return "custom", start, end
+    if choice not in PERIODS:
+        choice = "day"
+    start, end = queries.period(None, None)
+    return choice, end - PERIODS[choice], end
+
+
+def _charts(container, start, end) -> list:
+    seconds = max(1.0, (end - start).total_seconds() / 360)
+    series = queries.chart_series(container.id, start, end, buckets=360)
+    alarms = queries.alarms_in(container.id, start, end)
+    rules = queries.limits_of(container)
+    made = []
+    if any(s["t_min"] is not None for s in series) or not any(s["l_min"] is not None for s in series):
+        limit = rules.max_temperature_c
+        made.append(charts.series_chart(
+            title=f"Temperature of {container.path}", unit="°C", series=series, low_key="t_min", high_key="t_max",
+            start=start, end=end, seconds_per_bucket=seconds, limit=limit,
+            limit_label=f"limit {limit:g} °C" if limit is not None else "", limit_is_min=False,
+            alarms=alarms, alarm_kinds=("temperature", "silent")))
+    if any(s["l_min"] is not None for s in series):
+        limit = rules.min_ln2_level
+        made.append(charts.series_chart(
+            title=f"LN2 level of {container.path}", unit="level", series=series, low_key="l_min", high_key="l_max",
+            start=start, end=end, seconds_per_bucket=seconds, limit=limit,
+            limit_label=f"lowest allowed {limit:g}" if limit is not None else "", limit_is_min=True,
+            alarms=alarms, alarm_kinds=("level", "silent")))
+    return made, alarms, rules
+
+
+@blp.get("/containers/<int:container_id>/monitoring")
+@login_required
+def container(container_id):
+    actor = page_actor()
+    tank = get_container(container_id)
+    try:
+        choice, start, end = _period()
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("monitoring_web.container", container_id=container_id))
+    made, alarms, rules = _charts(tank, start, end)
+    return render_template("monitoring/container.html", tank=tank, charts=made, alarms=alarms, rules=rules,
+                           limit_names=LIMIT_NAMES, limit_fields=LIMIT_FIELDS, period=choice, start=start, end=end,
+                           latest=queries.latest_reading(tank.id), log=queries.tank_log(actor, tank.id, limit=20),
+                           can_edit_limits=allowed(actor, "monitoring.limits"),
+                           can_record=allowed(actor, "monitoring.record"),
+                           can_ingest=allowed(actor, "monitoring.ingest"))
+
+
+@blp.get("/containers/<int:container_id>/monitoring/<kind>.svg")
+@login_required
+def chart_svg(container_id, kind):
+    page_actor()
+    tank = get_container(container_id)
+    try:
+        _, start, end = _period()
+    except DomainError as exc:
+        abort(422, description=exc.message)
+    made, _, _ = _charts(tank, start, end)
+    wanted = {"temperature": "Temperature", "level": "LN2 level"}.get(kind)
+    svg = next((c for c in made if wanted and f"<title>{wanted} of" in str(c)), None)
+    if svg is None:
+        abort(404)
+    return Response(str(svg), mimetype="image/svg+xml")
+
+
+@blp.post("/containers/<int:container_id>/monitoring/limits")
+@login_required
+def limits(container_id):
+    actor = page_actor("monitoring.limits")
+    values = {}
+    for name in LIMIT_FIELDS:
+        raw = (request.form.get(name) or "").strip()
+        values[name] = raw or None
+    service.set_limits(actor, container_id, **values)
+    flash("Limits saved; empty fields use the default of the storage temperature.", "success")
+    return redirect(url_for("monitoring_web.container", container_id=container_id))
+
+
+@blp.post("/containers/<int:container_id>/monitoring/log")
+@login_required
+def tank_log(container_id):
+    actor = page_actor("monitoring.record")
+    entry = service.record_tank_work(actor, container_id, kind=request.form.get("kind", ""),
+                                     at=request.form.get("at") or None, litres=request.form.get("litres") or None,
+                                     note=request.form.get("note"))
+    what = f"LN2 refill of {entry.litres:g} L" if entry.kind == "refill" else "Maintenance"
+    flash(f"{what} recorded.", "success")
+    return redirect(url_for("monitoring_web.container", container_id=container_id))
+
+
+@blp.post("/containers/<int:container_id>/monitoring/import")
+@login_required
+def import_csv(container_id):
+    actor = page_actor("monitoring.ingest")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose the data logger's CSV file.", "error")
+        return redirect(url_for("monitoring_web.container", container_id=container_id))
+    try:
+        items = readings_csv.parse(upload.read(), default_sensor=request.form.get("sensor"))
+        result = service.record_readings(actor, container_id, items, source="csv",
+                                         skip_duplicates=bool(request.form.get("skip_duplicates")))
+    except DomainError as exc:
+        db.session.rollback()
+        lines = [f"line {p.get('line', p.get('index'))}: {p['reason']}" for p in
+                 (exc.details if isinstance(exc.details, list) else [])[:10]]
+        flash(exc.message + (" " + "; ".join(lines) if len(lines) > 1 else ""), "error")
+        return redirect(url_for("monitoring_web.container", container_id=container_id)), 303
+    skipped = len(result.skipped_duplicates)
+    flash(f"Imported {result.accepted} reading(s)" + (f", skipped {skipped} already stored" if skipped else "")
+          + f"; {len(result.alarms_opened)} alarm(s) opened.", "success")
+    return redirect(url_for("monitoring_web.container", container_id=container_id))
+
+
+@blp.route("/containers/<int:container_id>/evacuation", methods=["GET", "POST"])
+@login_required
+def evacuation_page(container_id):
+    actor = page_actor("samples.identified")
+    status, moved, pending = 200, None, None
+    barcode = (request.values.get("barcode") or "").strip()
+    if request.method == "POST":
+        try:
+            moved = evacuation.carry_out_move(actor, container_id, barcode,
+                                              box_barcode=request.form.get("box_barcode") or None)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = exc.status
+            pending = barcode
+    elif barcode:
+        pending = barcode
+    plan = evacuation.evacuation_plan(actor, container_id)
+    target = next((m for m in plan["moves"] if m["barcode"] == pending), None) if pending else None
+    if pending and target is None and request.method == "GET":
+        flash(f"{pending} is not a tube of this plan.", "error")
+        status = 404
+    return render_template("monitoring/evacuation.html", plan=plan, moved=moved, target=target,
+                           can_move=allowed(actor, "samples.handle")), status
