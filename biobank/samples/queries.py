@@ -148,3 +148,9 @@ def sample_for(actor, barcode: str) -> Sample:
         sample = get_sample(barcode)  # raises the usual invalid / unknown barcode errors
     _hide_from_researchers(actor, barcode, sample.consent_withdrawn, sample.status)
     return sample
+
+
+def barcode_differing_in_case(code: str) -> str | None:
+    """The stored sample barcode equal to `code` but for case (a scanner in the wrong mode), if any."""
+    return db.session.execute(select(Sample.barcode).where(func.lower(Sample.barcode) == code.lower())
+                              .limit(1)).scalar_one_or_none()
