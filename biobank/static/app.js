@@ -50,6 +50,20 @@
   }
 
   /* The scan form answers in place (one fetch), so the scan box never loses focus. */
+  /* Scans that arrive while the answer to the previous one is on its way wait their turn. */
+  var scanQueue = [], scanBusy = false;
+
+  /* A queued scan goes into the field that now takes it, as if typed there and ended with Enter. */
+  function nextQueued() {
+    var target = focusTarget();
+    if (!scanQueue.length || !target) return;
+    target.value = scanQueue.shift();
+    var enter = new KeyboardEvent("keydown", {key: "Enter", bubbles: true, cancelable: true});
+    if (target.dispatchEvent(enter) && target.form) {
+      if (target.form.requestSubmit) target.form.requestSubmit(); else target.form.submit();
+    }
+  }
+
   function bindScanForm(area) {
     var form = area.querySelector("[data-scan-form]");
     if (!form || !window.fetch) return;
@@ -60,7 +74,10 @@
       if (!input.value.trim()) { event.preventDefault(); input.focus(); return; }
       ctx();  // a key press or tap allows sound from here on
       event.preventDefault();
+      if (scanBusy) { scanQueue.push(input.value); input.value = ""; return; }
       var url = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
+      input.value = "";  // what is typed while the answer comes belongs to the next scan
+      scanBusy = true;
       fetch(url, {headers: {"X-Scan-Fragment": "1"}, credentials: "same-origin"})
         .then(function (response) {
           var type = response.headers.get("Content-Type") || "";
@@ -73,6 +90,7 @@
             holder.innerHTML = html;
             var fresh = holder.querySelector("[data-scan-area]");
             if (!fresh) { window.location.assign(url); return; }
+            var typed = input.value;
             area.replaceWith(fresh);
             document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
             history.replaceState(null, "", url);
@@ -80,10 +98,12 @@
             bindThawQuestion(fresh);
             signal(fresh);
             var target = focusTarget();
-            if (target) { target.value = ""; target.focus(); }
+            if (target) { target.value = typed; target.focus(); }
+            scanBusy = false;
+            nextQueued();
           });
         })
-        .catch(function () { form.submit(); });
+        .catch(function () { scanBusy = false; input.value = new URL(url).searchParams.get("code") || ""; form.submit(); });
     });
   }
 
@@ -126,6 +146,11 @@
      sound, and stays empty for the right one. */
   function bindSteps(root) {
     root.querySelectorAll("form[data-steps]").forEach(function (form) {
+      var first = form.querySelector("[autofocus]");
+      if (first && !document.querySelector("form [aria-invalid=true]")) {
+        first.focus();
+        if (first.select && first.type !== "radio") first.select();  // a typed value replaces the suggested one
+      }
       function controls() {
         return Array.prototype.filter.call(
           form.querySelectorAll("input:not([type=hidden]):not([type=submit]), select, textarea"),
