@@ -42,12 +42,13 @@ SAMPLE_STATUSES = {
     "discarded": "discarded",
 }
 
+# A request's status reads as the word people use for it at the bench and in e-mails.
 REQUEST_STATUSES = {
     "draft": "draft",
-    "submitted": "waiting for approval",
+    "submitted": "submitted",
     "approved": "approved",
     "rejected": "rejected",
-    "picking": "being picked",
+    "picking": "picking",
     "shipped": "shipped",
     "completed": "completed",
     "cancelled": "cancelled",
@@ -106,7 +107,7 @@ FIELDS = {
     "sample_type": "Sample type",
     "diagnosis": "Diagnosis (ICD-10)",
     "anatomical_site": "Anatomical site (ICD-O-3)",
-    "collected_year": "Year collected",
+    "collection_year": "Year collected",
     "unit": "Unit",
     "storage_temperature": "Storage temperature",
 }

@@ -12,6 +12,7 @@ from wtforms import (DecimalField, HiddenField, IntegerField, RadioField, Select
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..core import display as names
 from ..core.web import answer_step_error, choices
 from ..core.errors import DomainError, ImportRejected, InvalidInput, UnknownBarcode
 from ..core.permissions import allowed, require
@@ -34,7 +35,7 @@ _PLACEMENTS = [("compact", "Automatic: first box with room (compact)"),
 # -- forms ---------------------------------------------------------------------------
 class RegisterForm(FlaskForm):
     barcode = StringField("Barcode", validators=[DataRequired("Scan or type the tube's barcode."), Length(max=64)])
-    sample_type = SelectField("Sample type", choices=choices([("", "— choose —")] + [(t, t) for t in SAMPLE_TYPES]),
+    sample_type = SelectField("Sample type", choices=choices([("", "— choose —")] + names.options('sample_type', SAMPLE_TYPES)),
                               validators=[DataRequired("Choose the sample type.")])
     donor = StringField("Donor pseudonym", validators=[Optional(), Length(max=64)])
     collected_at = StringField("Collected at (UTC)", validators=[Optional()])
@@ -43,7 +44,7 @@ class RegisterForm(FlaskForm):
     anatomical_site = StringField("Anatomical site (ICD-O-3)", validators=[Optional(), Length(max=16)])
     diagnosis = StringField("Diagnosis (ICD-10)", validators=[Optional(), Length(max=16)])
     storage_temperature = SelectField("Storage temperature", default="",
-                                      choices=choices([("", "— any —")] + [(t, t) for t in TEMPERATURES]))
+                                      choices=choices([("", "— any —")] + names.options('temperature', TEMPERATURES)))
     sprec = StringField("SPREC code", validators=[Optional(), Length(max=40)])
     parent_barcode = StringField("Parent barcode (for a derivative)", validators=[Optional(), Length(max=64)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
@@ -77,8 +78,8 @@ class FilterForm(FlaskForm):
         csrf = False  # a search (GET) form changes nothing
 
     q = StringField("Text", validators=[Optional(), Length(max=64)])
-    sample_type = SelectField("Type", choices=choices([("", "any type")] + [(t, t) for t in SAMPLE_TYPES]), default="")
-    status = SelectField("Status", choices=choices([("", "any status")] + [(s, s.replace("_", " ")) for s in STATUSES]),
+    sample_type = SelectField("Type", choices=choices([("", "any type")] + names.options('sample_type', SAMPLE_TYPES)), default="")
+    status = SelectField("Status", choices=choices([("", "any status")] + names.options('status', STATUSES)),
                          default="")
     donor = StringField("Donor", validators=[Optional(), Length(max=64)])
     container = StringField("In container (barcode)", validators=[Optional(), Length(max=64)])
