@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -8,6 +8,8 @@ from ..core.errors import NotAuthenticated
 from ..core.permissions import allowed
 from ..core.redirects import local_path
 from ..core.requests import current_actor
+from ..core.web import scan_page
+from ..reports import dashboard
 from . import service
 
 blp = Blueprint("auth_web", __name__)
@@ -49,8 +51,13 @@ def logout():
 @blp.get("/")
 @login_required
 def home():
-    """Staff land on the scan page; researchers on a page pointing to the catalogue."""
-    if allowed(current_actor(), "samples.identified"):
-        from ..core.web import scan_page
+    """A home per role: managers (and admins) see what needs them today, technicians the scan
+    page, researchers the catalogue."""
+    actor = current_actor()
+    if allowed(actor, "requests.decide"):
+        return render_template("home/manager.html", sections=dashboard.sections(actor))
+    if allowed(actor, "samples.identified"):
         return scan_page()
+    if allowed(actor, "catalogue.search") and "requests_web.catalogue" in current_app.view_functions:
+        return redirect(url_for("requests_web.catalogue"))
     return render_template("home.html")

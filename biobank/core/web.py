@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import login_required
 from markupsafe import Markup, escape
 
+from . import display as names, scan as answers
 from .errors import UnknownBarcode
 from .permissions import allowed, require
 from .requests import current_actor, optional_actor
@@ -73,7 +74,19 @@ def can(permission: str) -> bool:
 
 @blp.app_template_filter("status_label")
 def status_label(status: str | None) -> str:
-    return (status or "").replace("_", " ")
+    return names.display(status, "status")
+
+
+@blp.app_template_filter("display")
+def display(code, table: str) -> str:
+    """{{ sample.sample_type | display('sample_type') }}: the human name of a stored code."""
+    return names.display(code, table)
+
+
+@blp.app_template_global()
+def percent(part, whole) -> int:
+    """Whole percent, rounded the same way on every page."""
+    return names.percent(part, whole)
 
 
 def sample_actions(sample) -> list[tuple[str, str]]:
@@ -139,7 +152,7 @@ def scan_page():
         if held_sample is None:
             return _render(404, error=f"{code} is a command: scan a sample first, then the command.",
                            code=code)
-        return redirect(url_for(f"samples_web.{endpoint}", barcode=held_sample.barcode))
+        return redirect(url_for(f"samples_web.{endpoint}", barcode=held_sample.barcode, from_scan=1))
     sample = _find_sample(code)
     if sample is not None:
         return _render(sample=sample, code=code)
@@ -152,8 +165,25 @@ def scan_page():
                                           f"{held_sample.barcode} goes into.", sample=held_sample, code=code)
             return _render(sample=held_sample, target=container, code=code)
         return redirect(url_for("storage_web.container", container_id=container.id))
-    return _render(404, error=f"Unknown barcode: {code}. No sample or container has this barcode.",
-                   sample=held_sample, code=code)
+    message, suggestion = answers.unknown_barcode(code)
+    return _render(404, error=message, suggestion=suggestion, sample=held_sample, code=code)
+
+
+def answer_step_error(sample, container_code: str | None, position_text: str | None, error=None,
+                      form_errors=()):
+    """A move or return started on the scan page was refused: answer on the scan page, with the
+    box still chosen and focus in the position field, saying what was scanned and what to do."""
+    if (position_text or "").strip().upper() == "CMD:CANCEL":
+        return redirect(url_for("core_web.scan", code=sample.barcode))
+    status = error.status if error is not None else 422
+    target = answers.find_container(container_code)
+    if target is None or not target.is_grid:
+        message = error.message if error is not None else "Scan the box it goes into again."
+        return _render(status, error=message, sample=sample, code=sample.barcode)
+    message = answers.position_problem(target, position_text, error)
+    if message is None:
+        message = " ".join(form_errors) or (error.message if error is not None else "Try again.")
+    return _render(status, error=message, sample=sample, target=target, code=sample.barcode)
 
 
 @blp.get("/scan")

@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from ..core import display as names
 from ..core.permissions import allowed
 from ..core.requests import current_actor
 from . import queries
@@ -13,10 +14,8 @@ from . import queries
 blp = Blueprint("custody_web", __name__)
 
 PER_PAGE = 50
-# Offered in the action filter; any other action can be typed.
-KNOWN_ACTIONS = ("sample.registered", "sample.moved", "sample.checked_out", "sample.returned", "sample.aliquoted",
-                 "sample.discarded", "container.created", "container.layout_built", "donor.consent_withdrawn",
-                 "audit.verified")
+# Offered in the action filter, by their human names (an action given in the URL is offered too).
+KNOWN_ACTIONS = tuple(names.ACTIONS)
 FILTERS = ("sample", "container_id", "actor", "action", "since", "until")
 
 
@@ -85,7 +84,10 @@ def audit_log():
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
     page = queries.events(actor, filters, page_number, PER_PAGE)
     runs = audit_export.verification_runs(actor, limit=5)
-    return render_template("audit/log.html", page=page, given=given, runs=runs, actions=KNOWN_ACTIONS)
+    actions = sorted(names.options("action", KNOWN_ACTIONS + ((given["action"],) if given.get("action") and
+                                                               given["action"] not in KNOWN_ACTIONS else ())),
+                     key=lambda option: option[1].lower())
+    return render_template("audit/log.html", page=page, given=given, runs=runs, actions=actions)
 
 
 @blp.post("/audit/verify")

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import DateTime, Integer, and_, cast, func, literal, or_, select
 
+from ..core.display import percent
 from ..core.errors import InvalidInput
 from ..core.permissions import require
 from ..core.time import utcnow
@@ -217,12 +218,7 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
         if by_type:
             item["by_type"] = dict(sorted(types.get(c.id, {}).items()))
         items.append(item)
-    alerts = [{"id": i["id"], "barcode": i["barcode"], "kind": i["kind"], "path": i["path"],
-               "fraction": i["fraction"], "used": i["used"], "positions": i["positions"], "threshold": threshold,
-               "message": f"{i['path']} is {i['fraction']:.0%} full ({i['used']} of {i['positions']} positions"
-                          + (f" used, {i['held']} held for checked-out tubes" if i["held"] else "")
-                          + f"; alert at {threshold:.0%}).", "held": i["held"]}
-              for i in sorted(items, key=lambda i: (-i["fraction"], i["path"])) if i["alert"]]
+    alerts = [_alert(i, threshold) for i in sorted(items, key=lambda i: (-i["fraction"], i["path"])) if i["alert"]]
     result = {
         "generated_at": now,
         "threshold": threshold,
@@ -237,3 +233,29 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
     if by_type:
         result["by_type_totals"] = type_totals
     return result
+
+
+def _alert(item: dict, threshold: float) -> dict:
+    return {"id": item["id"], "barcode": item["barcode"], "kind": item["kind"], "path": item["path"],
+            "fraction": item["fraction"], "used": item["used"], "positions": item["positions"],
+            "threshold": threshold, "held": item["held"],
+            "message": f"{item['path']} is {percent(item['used'] + item['held'], item['positions'])}% full "
+                       f"({item['used']} of {item['positions']} positions used"
+                       + (f", {item['held']} held for checked-out tubes" if item["held"] else "")
+                       + f"; alert at {round(threshold * 100)}%)."}
+
+
+def fill_alerts(actor, threshold: float | None = None, limit: int = 10) -> dict:
+    """The sites, tanks and racks at or above the fill threshold, fullest first: the alerts of
+    capacity() without the forecast, from one query over the non-box containers that are near it."""
+    require(actor, "reports.read")
+    threshold = fill_threshold(threshold)
+    rows = db.session.execute(
+        select(Container.id, Container.barcode, Container.kind, Container.path, Container.capacity, Container.used)
+        .where(Container.rows.is_(None), Container.capacity > 0,
+               Container.used >= Container.capacity * (threshold - 0.0001))).all()
+    items = [{"id": r.id, "barcode": r.barcode, "kind": r.kind, "path": r.path, "positions": r.capacity,
+              "used": r.used, "fraction": round(r.used / r.capacity, 4)} for r in rows]
+    alerts = [_alert(i, threshold) for i in sorted(items, key=lambda i: (-i["fraction"], i["path"]))
+              if i["fraction"] >= threshold]
+    return {"threshold": threshold, "total": len(alerts), "alerts": alerts[:limit]}

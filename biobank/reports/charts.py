@@ -6,6 +6,8 @@ the charts read the same in greyscale and printed.
 """
 from markupsafe import Markup, escape
 
+from ..core.display import display, percent
+
 _PATTERNS = """<defs>
 <pattern id="hatch-used" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
 <rect width="6" height="6" fill="#c9d6e3"/><line x1="0" y1="0" x2="0" y2="6" stroke="#12355b" stroke-width="2"/>
@@ -40,13 +42,14 @@ def fill_chart(items: list[dict], threshold: float, width: int = 760) -> Markup:
         name = item["name"] if len(item["name"]) <= 28 else item["name"][:27] + "…"
         fraction = min(1.0, max(0.0, item["fraction"]))
         fill = "url(#hatch-alert)" if item.get("alert") else "url(#hatch-used)"
-        body.append(f'<text x="{indent}" y="{y + 15}">{escape(item["kind"])}: {escape(name)}</text>')
+        body.append(f'<text x="{indent}" y="{y + 15}">{escape(display(item["kind"], "kind"))}: {escape(name)}</text>')
         body.append(f'<rect x="{label_w}" y="{y + 2}" width="{bar_w}" height="{row_h - 8}" fill="#fff" '
                     f'stroke="#1b1f24"/>')
         if fraction > 0:
             body.append(f'<rect x="{label_w}" y="{y + 2}" width="{bar_w * fraction:.1f}" height="{row_h - 8}" '
                         f'fill="{fill}" stroke="#1b1f24"/>')
-        text = f'{item["used"] + item.get("held", 0)}/{item["positions"]} ({item["fraction"]:.0%})'
+        taken = item["used"] + item.get("held", 0)
+        text = f'{taken}/{item["positions"]} ({percent(taken, item["positions"])}%)'
         if item.get("alert"):
             text += " ALERT"
         weight = ' font-weight="700"' if item.get("alert") else ""

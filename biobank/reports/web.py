@@ -40,6 +40,32 @@ def _fill_items(report: dict) -> list[dict]:
     return [i for i in report["items"] if i["depth"] <= top + 1 or i["kind"] in ("tank", "freezer")]
 
 
+GROUPS_PER_PAGE = 20
+
+
+def _capacity_table(items: list[dict], page: int, args: dict) -> dict:
+    """The capacity table in parts a person can read at national size: the top of the layout
+    (its sites) as one table, then one collapsible part per tank (its racks, and boxes when
+    shown), GROUPS_PER_PAGE parts a page, those with an alert open."""
+    top = min((i["depth"] for i in items), default=0)
+    heads, groups = [], []
+    for item in items:
+        if item["depth"] == top:
+            heads.append(item)
+        elif item["depth"] == top + 1 or not groups:
+            groups.append({"lead": item, "rows": []})
+        else:
+            groups[-1]["rows"].append(item)
+    pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
+    page = min(max(1, page), pages)
+    shown = groups[(page - 1) * GROUPS_PER_PAGE:page * GROUPS_PER_PAGE]
+    for group in shown:
+        group["alert"] = group["lead"]["alert"] or any(i["alert"] for i in group["rows"])
+        group["open"] = group["alert"] or len(groups) <= 3
+    return {"top": top, "heads": heads, "groups": shown, "args": args,
+            "page": {"page": page, "pages": pages, "total": len(groups)}}
+
+
 @blp.get("/reports/capacity")
 @login_required
 def capacity():
@@ -55,7 +81,9 @@ def capacity():
                            scopes=capacity_report.top_level_containers(),
                            fill_svg=charts.fill_chart(_fill_items(report), report["threshold"]),
                            intake_svg=charts.intake_chart(report["intake_per_week"]),
-                           by_type=_flag("by_type"), boxes=_flag("boxes"))
+                           by_type=_flag("by_type"), boxes=_flag("boxes"),
+                           table=_capacity_table(report["items"], request.args.get("page", 1, type=int) or 1,
+                                                 {k: v for k, v in request.args.items() if k != "page"}))
 
 
 @blp.get("/reports/capacity/<chart>.svg")

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ..core.errors import DomainError
 from ..core.permissions import allowed
 from ..core.requests import current_actor
+from ..core import display as names
 from ..core.web import choices
 from ..core.redirects import same_site
 from ..samples.models import SAMPLE_TYPES
@@ -31,7 +32,7 @@ class CatalogueFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a search changes nothing
 
-    sample_type = SelectField("Type", choices=choices([("", "any type")] + [(t, t) for t in SAMPLE_TYPES]), default="")
+    sample_type = SelectField("Type", choices=choices([("", "any type")] + names.options('sample_type', SAMPLE_TYPES)), default="")
     diagnosis = StringField("Diagnosis (ICD-10)", validators=[Optional(), Length(max=16)])
     anatomical_site = StringField("Anatomical site (ICD-O-3)", validators=[Optional(), Length(max=16)])
     collected_from = DateField("Collected from", validators=[Optional()])
@@ -86,7 +87,7 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("Status", choices=choices([("", "any status")] + [(s, s) for s in STATUSES]), default="")
+    status = SelectField("Status", choices=choices([("", "any status")] + names.options('request_status', STATUSES)), default="")
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 

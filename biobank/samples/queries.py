@@ -178,3 +178,9 @@ def overdue_count(actor, now=None) -> int:
     require(actor, "samples.identified")
     return db.session.execute(select(func.count()).select_from(Sample).where(
         Sample.status == "checked_out", Sample.due_back < (now or utcnow()))).scalar_one()
+
+
+def barcode_differing_in_case(code: str) -> str | None:
+    """The stored sample barcode equal to `code` but for case (a scanner in the wrong mode), if any."""
+    return db.session.execute(select(Sample.barcode).where(func.lower(Sample.barcode) == code.lower())
+                              .limit(1)).scalar_one_or_none()

@@ -12,7 +12,8 @@ from wtforms import (HiddenField, IntegerField, RadioField, SelectField, StringF
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..core.web import choices
+from ..core import display as names
+from ..core.web import answer_step_error, choices
 from ..core.errors import DomainError, ImportRejected, InvalidInput, UnknownBarcode
 from ..core.permissions import allowed, require
 from ..core.requests import current_actor
@@ -35,7 +36,7 @@ _PLACEMENTS = [("compact", "Automatic: first box with room (compact)"),
 # -- forms ---------------------------------------------------------------------------
 class RegisterForm(FlaskForm):
     barcode = StringField("Barcode", validators=[DataRequired("Scan or type the tube's barcode."), Length(max=64)])
-    sample_type = SelectField("Sample type", choices=choices([("", "— choose —")] + [(t, t) for t in SAMPLE_TYPES]),
+    sample_type = SelectField("Sample type", choices=choices([("", "— choose —")] + names.options('sample_type', SAMPLE_TYPES)),
                               validators=[DataRequired("Choose the sample type.")])
     donor = StringField("Donor pseudonym", validators=[Optional(), Length(max=64)])
     collected_at = StringField("Collected at (UTC)", validators=[Optional()])
@@ -44,7 +45,7 @@ class RegisterForm(FlaskForm):
     anatomical_site = StringField("Anatomical site (ICD-O-3)", validators=[Optional(), Length(max=16)])
     diagnosis = StringField("Diagnosis (ICD-10)", validators=[Optional(), Length(max=16)])
     storage_temperature = SelectField("Storage temperature", default="",
-                                      choices=choices([("", "— any —")] + [(t, t) for t in TEMPERATURES]))
+                                      choices=choices([("", "— any —")] + names.options('temperature', TEMPERATURES)))
     sprec = StringField("SPREC code", validators=[Optional(), Length(max=40)])
     parent_barcode = StringField("Parent barcode (for a derivative)", validators=[Optional(), Length(max=64)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
@@ -78,8 +79,8 @@ class FilterForm(FlaskForm):
         csrf = False  # a search (GET) form changes nothing
 
     q = StringField("Text", validators=[Optional(), Length(max=64)])
-    sample_type = SelectField("Type", choices=choices([("", "any type")] + [(t, t) for t in SAMPLE_TYPES]), default="")
-    status = SelectField("Status", choices=choices([("", "any status")] + [(s, s.replace("_", " ")) for s in STATUSES]),
+    sample_type = SelectField("Type", choices=choices([("", "any type")] + names.options('sample_type', SAMPLE_TYPES)), default="")
+    status = SelectField("Status", choices=choices([("", "any status")] + names.options('status', STATUSES)),
                          default="")
     donor = StringField("Donor", validators=[Optional(), Length(max=64)])
     container = StringField("In container (barcode)", validators=[Optional(), Length(max=64)])
@@ -120,6 +121,7 @@ class AliquotForm(FlaskForm):
     unit = SelectField("Unit", choices=choices([("", "the parent's unit")] + [(u, u) for u in UNITS]), default="")
     strategy = SelectField("Placement", choices=choices([("spread", "spread over tanks"), ("compact", "compact")]),
                            default="spread")
+    from_scan = HiddenField()
 
 
 class ReleaseHomeForm(FlaskForm):
@@ -132,6 +134,7 @@ class DiscardForm(FlaskForm):
                                                               Length(max=2000)])
     confirm = StringField("Scan the tube again to confirm", validators=[DataRequired(
         "Scan the tube again to confirm.")])
+    from_scan = HiddenField()
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -164,6 +167,17 @@ def _after_action(sample_barcode: str, from_scan: bool):
     if from_scan:
         return redirect(url_for("core_web.scan", code=sample_barcode))
     return redirect(url_for("samples_web.detail", barcode=sample_barcode))
+
+
+def _started_from_scan(form) -> bool:
+    """The action was started on the scan page (or by a command barcode): it ends there too."""
+    if request.method == "GET" and request.args.get("from_scan"):
+        form.from_scan.data = "1"
+    return bool(form.from_scan.data)
+
+
+def _field_errors(form) -> list[str]:
+    return [message for name, messages in form.errors.items() if name != "csrf_token" for message in messages]
 
 
 def _form_status(form) -> int:
@@ -359,6 +373,7 @@ def move(barcode):
     actor = _handle()
     sample = service.get_sample(barcode)
     form = MoveForm()
+    from_scan = _started_from_scan(form)
     if request.method == "GET":
         form.container.data = request.args.get("container", "")
         form.position.data = request.args.get("position", "")
@@ -373,14 +388,19 @@ def move(barcode):
                                         from_container_id=int(seen) if str(seen or "").isdigit() else None,
                                         from_position=form.seen_position.data or None)
         except DomainError as exc:
+            if from_scan:
+                return answer_step_error(sample, form.container.data, form.position.data, exc)
             _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
             status = exc.status
         else:
             flash(f"Moved {barcode} to {moved.location_path}.", "success")
-            return _after_action(barcode, bool(form.from_scan.data))
+            return _after_action(barcode, from_scan)
     elif form.errors:
+        if from_scan:
+            return answer_step_error(sample, form.container.data, form.position.data,
+                                     form_errors=_field_errors(form))
         status = 422
-    return render_template("samples/action.html", sample=sample, form=form, action="move",
+    return render_template("samples/action.html", sample=sample, form=form, action="move", from_scan=from_scan,
                            title=f"Move {barcode}", submit="Move"), status
 
 
@@ -390,6 +410,7 @@ def checkout(barcode):
     actor = _handle()
     sample = service.get_sample(barcode)
     form = CheckoutForm()
+    from_scan = _started_from_scan(form)
     status = 200
     if form.validate_on_submit():
         try:
@@ -401,10 +422,10 @@ def checkout(barcode):
         else:
             held = f" Its place {sample.home_path} is held." if sample.home_container_id else ""
             flash(f"Checked out {barcode}: it is now with {actor.username}.{held}", "success")
-            return _after_action(barcode, bool(form.from_scan.data))
+            return _after_action(barcode, from_scan)
     elif form.errors:
         status = 422
-    return render_template("samples/action.html", sample=sample, form=form, action="checkout",
+    return render_template("samples/action.html", sample=sample, form=form, action="checkout", from_scan=from_scan,
                            title=f"Check out {barcode}", submit="Check out"), status
 
 
@@ -414,6 +435,7 @@ def return_sample(barcode):
     actor = _handle()
     sample = service.get_sample(barcode)
     form = ReturnForm()
+    from_scan = _started_from_scan(form)
     if request.method == "GET":
         form.container.data = request.args.get("container", "")
         form.position.data = request.args.get("position", "")
@@ -426,16 +448,21 @@ def return_sample(barcode):
                                              position=(form.position.data or "").strip() or None,
                                              reason=form.reason.data or None)
         except DomainError as exc:
+            if from_scan and (form.container.data or "").strip():
+                return answer_step_error(sample, form.container.data, form.position.data, exc)
             _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
             status = exc.status
         else:
             thaw = f" Freeze–thaw count is now {returned.freeze_thaw_count}." if form.thawed.data == "yes" else ""
             flash(f"Returned {barcode} to {returned.location_path}.{thaw}", "success")
-            return _after_action(barcode, bool(form.from_scan.data))
+            return _after_action(barcode, from_scan)
     elif form.errors:
+        if from_scan and (form.container.data or "").strip():
+            return answer_step_error(sample, form.container.data, form.position.data,
+                                     form_errors=_field_errors(form))
         status = 422
     home = sample.home_path if sample.status == "checked_out" else None
-    return render_template("samples/action.html", sample=sample, form=form, action="return", home=home,
+    return render_template("samples/action.html", sample=sample, form=form, action="return", home=home, from_scan=from_scan,
                            title=f"Return {barcode}", submit="Return"), status
 
 
@@ -445,6 +472,7 @@ def aliquot(barcode):
     actor = _handle()
     sample = service.get_sample(barcode)
     form = AliquotForm()
+    from_scan = _started_from_scan(form)
     status = 200
     if form.validate_on_submit():
         try:
@@ -458,11 +486,11 @@ def aliquot(barcode):
         else:
             flash(f"Made {len(children)} aliquot(s) of {barcode}: "
                   + ", ".join(f"{c.barcode} at {c.location_path}" for c in children)
-                  + ". Print their labels below.", "success")
-            return redirect(url_for("samples_web.detail", barcode=barcode))
+                  + (". Scan the next tube." if from_scan else ". Print their labels below."), "success")
+            return _after_action(barcode, from_scan)
     elif form.errors:
         status = 422
-    return render_template("samples/action.html", sample=sample, form=form, action="aliquot",
+    return render_template("samples/action.html", sample=sample, form=form, action="aliquot", from_scan=from_scan,
                            title=f"Aliquot {barcode}", submit="Make aliquots"), status
 
 
@@ -472,10 +500,13 @@ def discard(barcode):
     actor = _handle()
     sample = service.get_sample(barcode)
     form = DiscardForm()
+    from_scan = _started_from_scan(form)
     status = 200
     if form.validate_on_submit():
         if form.confirm.data.strip() != barcode:
-            form.confirm.errors = [f"That is not {barcode}; scan the same tube again to confirm."]
+            form.confirm.errors = [f"You scanned {form.confirm.data.strip()}: that is not {barcode}. Nothing was "
+                                   f"discarded; scan the same tube again to confirm."]
+            form.confirm.data = ""   # the next scan goes into an empty field
             status = 422
         else:
             try:
@@ -485,10 +516,10 @@ def discard(barcode):
                 status = exc.status
             else:
                 flash(f"Discarded {barcode}.", "success")
-                return redirect(url_for("samples_web.detail", barcode=barcode))
+                return _after_action(barcode, from_scan)
     elif form.errors:
         status = 422
-    return render_template("samples/action.html", sample=sample, form=form, action="discard",
+    return render_template("samples/action.html", sample=sample, form=form, action="discard", from_scan=from_scan,
                            title=f"Discard {barcode}", submit="Discard for good"), status
 
 

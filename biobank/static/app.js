@@ -50,15 +50,34 @@
   }
 
   /* The scan form answers in place (one fetch), so the scan box never loses focus. */
+  /* Scans that arrive while the answer to the previous one is on its way wait their turn. */
+  var scanQueue = [], scanBusy = false;
+
+  /* A queued scan goes into the field that now takes it, as if typed there and ended with Enter. */
+  function nextQueued() {
+    var target = focusTarget();
+    if (!scanQueue.length || !target) return;
+    target.value = scanQueue.shift();
+    var enter = new KeyboardEvent("keydown", {key: "Enter", bubbles: true, cancelable: true});
+    if (target.dispatchEvent(enter) && target.form) {
+      if (target.form.requestSubmit) target.form.requestSubmit(); else target.form.submit();
+    }
+  }
+
   function bindScanForm(area) {
     var form = area.querySelector("[data-scan-form]");
     if (!form || !window.fetch) return;
     form.addEventListener("submit", function (event) {
       var input = form.querySelector("[data-scan-input]");
+      var suggestion = area.querySelector("[data-suggestion]");
+      if (!input.value.trim() && suggestion) input.value = suggestion.getAttribute("data-suggestion");
       if (!input.value.trim()) { event.preventDefault(); input.focus(); return; }
       ctx();  // a key press or tap allows sound from here on
       event.preventDefault();
+      if (scanBusy) { scanQueue.push(input.value); input.value = ""; return; }
       var url = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
+      input.value = "";  // what is typed while the answer comes belongs to the next scan
+      scanBusy = true;
       fetch(url, {headers: {"X-Scan-Fragment": "1"}, credentials: "same-origin"})
         .then(function (response) {
           var type = response.headers.get("Content-Type") || "";
@@ -71,6 +90,7 @@
             holder.innerHTML = html;
             var fresh = holder.querySelector("[data-scan-area]");
             if (!fresh) { window.location.assign(url); return; }
+            var typed = input.value;
             area.replaceWith(fresh);
             document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
             history.replaceState(null, "", url);
@@ -78,10 +98,12 @@
             bindThawQuestion(fresh);
             signal(fresh);
             var target = focusTarget();
-            if (target) { target.value = ""; target.focus(); }
+            if (target) { target.value = typed; target.focus(); }
+            scanBusy = false;
+            nextQueued();
           });
         })
-        .catch(function () { form.submit(); });
+        .catch(function () { scanBusy = false; input.value = new URL(url).searchParams.get("code") || ""; form.submit(); });
     });
   }
 
@@ -107,8 +129,110 @@
     });
   }
 
+  /* After a refused form, focus is where the problem is (its text selected, so the next scan
+     replaces it), not in the first field of the form. */
+  function focusFirstProblem() {
+    var bad = document.querySelector("form [aria-invalid=true]");
+    if (!bad) return false;
+    bad.focus();
+    if (bad.select && bad.type !== "radio") bad.select();
+    return true;
+  }
+
+  /* Forms marked data-steps are filled by scanner and keyboard: Enter in a filled field moves
+     to the next field still to fill (required, or marked data-step), and sends the form only
+     when nothing required is missing. A radio group with data-key letters is answered by the
+     letter. A field with data-must-match refuses any other scan on the spot, with the error
+     sound, and stays empty for the right one. */
+  function bindSteps(root) {
+    root.querySelectorAll("form[data-steps]").forEach(function (form) {
+      var first = form.querySelector("[autofocus]");
+      if (first && !document.querySelector("form [aria-invalid=true]")) {
+        first.focus();
+        if (first.select && first.type !== "radio") first.select();  // a typed value replaces the suggested one
+      }
+      function controls() {
+        return Array.prototype.filter.call(
+          form.querySelectorAll("input:not([type=hidden]):not([type=submit]), select, textarea"),
+          function (el) { return !el.disabled && el.offsetParent !== null; });
+      }
+      function empty(el) {
+        if (el.type === "radio") return !form.querySelector("input[type=radio][name='" + el.name + "']:checked");
+        if (el.type === "checkbox") return false;
+        return !el.value.trim();
+      }
+      function wanted(el) { return el.required || el.hasAttribute("data-step"); }
+      function sameGroup(a, b) { return a && b && a.type === "radio" && b.type === "radio" && a.name === b.name; }
+      function nextToFill(from) {
+        var list = controls(), start = list.indexOf(from), i, el;
+        for (i = start + 1; i < list.length; i++) {
+          el = list[i];
+          if (!sameGroup(el, from) && wanted(el) && empty(el)) return el;
+        }
+        return missing(from);
+      }
+      function missing(from) {
+        var list = controls(), i;
+        for (i = 0; i < list.length; i++) if (list[i] !== from && !sameGroup(list[i], from) && list[i].required && empty(list[i])) return list[i];
+        return null;
+      }
+      function send() { if (form.requestSubmit) form.requestSubmit(); else form.submit(); }
+      function moveTo(el) { el.focus(); if (el.select && el.type !== "radio") el.select(); }
+      function wrongScan(el, expected) {
+        var scanned = el.value.trim(), answer = el.parentNode.querySelector("[data-scan-answer]");
+        if (!answer) {
+          answer = document.createElement("p");
+          answer.className = "field-error";
+          answer.setAttribute("role", "alert");
+          answer.setAttribute("data-scan-answer", "");
+          el.parentNode.appendChild(answer);
+        }
+        answer.textContent = "⚠ You scanned " + scanned + ": that is not " + expected +
+          ". Nothing was done; scan " + expected + " again to confirm.";
+        el.setAttribute("aria-invalid", "true");
+        el.value = "";
+        el.focus();
+        beep("error");
+      }
+      form.addEventListener("keydown", function (event) {
+        var el = event.target, key = (event.key || "").toLowerCase();
+        if (el.type === "radio") {
+          var choice = key === "enter" ? el :
+            form.querySelector("input[type=radio][name='" + el.name + "'][data-key='" + key + "']");
+          if (!choice) return;
+          event.preventDefault();
+          choice.checked = true;
+          var after = nextToFill(choice);
+          if (after) moveTo(after); else send();
+          return;
+        }
+        if (key !== "enter" || el.tagName !== "INPUT" || el.type === "checkbox") return;
+        var expected = el.getAttribute("data-must-match");
+        if (expected !== null && el.value.trim() && el.value.trim() !== expected) {
+          event.preventDefault();
+          wrongScan(el, expected);
+          return;
+        }
+        if (empty(el) && el.required) { event.preventDefault(); return; }
+        var target = empty(el) ? missing(el) : nextToFill(el);
+        event.preventDefault();
+        if (target) moveTo(target); else send();
+      });
+    });
+  }
+
+  /* Print buttons (the inline handler attribute is refused by the Content-Security-Policy). */
+  function bindPrint(root) {
+    root.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     signal(document);
+    focusFirstProblem();
+    bindSteps(document);
+    bindPrint(document);
     var area = document.querySelector("[data-scan-area]");
     if (area) bindScanForm(area);
     bindThawQuestion(document);

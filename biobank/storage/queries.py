@@ -1,5 +1,5 @@
 """Read side of storage: box maps."""
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from ..core.errors import InvalidInput
 from ..core.permissions import require
@@ -49,3 +49,15 @@ def box_map(actor, container_id: int) -> dict:
 def roots() -> list[Container]:
     return db.session.execute(select(Container).where(Container.parent_id.is_(None))
                               .order_by(Container.id)).scalars().all()
+
+
+def barcode_differing_in_case(code: str) -> str | None:
+    """The stored container barcode equal to `code` but for case, if any."""
+    return db.session.execute(select(Container.barcode).where(func.lower(Container.barcode) == code.lower())
+                              .limit(1)).scalar_one_or_none()
+
+
+def occupant(box_id: int, row: int, col: int) -> str | None:
+    """The barcode of the tube stored at a position, if any."""
+    return db.session.execute(select(Sample.barcode).where(
+        Sample.container_id == box_id, Sample.pos_row == row, Sample.pos_col == col)).scalar_one_or_none()

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from sqlalchemy import select
 
+from ..core import display as names
 from ..core.web import choices
 from ..core.errors import DomainError
 from ..core.permissions import require
@@ -38,7 +39,7 @@ class LayoutForm(FlaskForm):
     cols = IntegerField("Columns per box", default=9,
                         validators=[InputRequired("How many columns per box?"), NumberRange(1, MAX_GRID)])
     storage_temperature = SelectField("Storage temperature", default="",
-                                      choices=choices([("", "— not restricted —")] + [(t, t) for t in TEMPERATURES]))
+                                      choices=choices([("", "— not restricted —")] + names.options('temperature', TEMPERATURES)))
 
 
 class StoreForm(FlaskForm):

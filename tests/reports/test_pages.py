@@ -20,7 +20,7 @@ def test_capacity_page_draws_labelled_svg_charts_and_alerts(app, make, page):
     assert "ALERT:</strong> Tank &lt;Cold&gt; is 100% full" in html
     assert "Least-squares" in html
     typed = page("technician").get("/reports/capacity?by_type=1").get_data(as_text=True)
-    assert "plasma: 4" in typed
+    assert "Plasma: 4" in typed    # the human name of the type
     svg = page("manager").get("/reports/capacity/intake.svg")
     assert svg.mimetype == "image/svg+xml" and b">4</text>" in svg.data
 

@@ -6,6 +6,7 @@ fixture is parametrised on SQLite and PostgreSQL): each test takes a few
 seconds, so the doubled run time stays small.
 """
 import os
+import re
 import shutil
 import threading
 
@@ -67,15 +68,44 @@ def chromium():
         browser.close()
 
 
+# A 4xx answer is the app saying "no" on purpose (an unknown barcode, a refused page): Chromium
+# logs it as a failed resource, which is not a fault of the page. Anything else logged as an error,
+# an uncaught exception, or a Content-Security-Policy violation fails the test.
+_EXPECTED_REFUSAL = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d\b")
+_REPORT_CSP = """document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                " at " + e.sourceFile + ":" + e.lineNumber);
+});"""
+
+
+def watch_console(page) -> list[str]:
+    """Collect the page's console errors, uncaught exceptions and CSP violations into a list."""
+    problems = []
+
+    def on_console(message):
+        if message.type == "error" and not _EXPECTED_REFUSAL.match(message.text):
+            problems.append(f"console error on {page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught exception on {page.url}: {error}"))
+    page.add_init_script(_REPORT_CSP)
+    return problems
+
+
 @pytest.fixture
 def browser_page(chromium, live_server):
-    """A fresh browser context (no cookies) on the live server; page.base is its URL."""
+    """A fresh browser context (no cookies) on the live server; page.base is its URL.
+
+    The test fails if the page logged any console error or CSP violation (page.console_problems)."""
     context = chromium.new_context(base_url=live_server, viewport={"width": 1024, "height": 800})
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.base = live_server
+    page.console_problems = watch_console(page)
     yield page
+    problems = list(page.console_problems)
     context.close()
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture

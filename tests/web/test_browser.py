@@ -92,8 +92,8 @@ def test_register_place_and_move_by_scans_only(browser_page, sign_in, make):
 
     # The custody timeline has the registration and the move.
     page.goto("/samples/BR-NEW-1")
-    expect(page.get_by_test_id("history")).to_contain_text("registered")
-    expect(page.get_by_test_id("history")).to_contain_text("moved")
+    expect(page.get_by_test_id("history")).to_contain_text("Registered")
+    expect(page.get_by_test_id("history")).to_contain_text("Moved")
 
 
 def test_return_by_scans_answers_the_thaw_question_with_one_key(browser_page, sign_in, make):

@@ -129,7 +129,7 @@ def test_command_barcode_opens_the_action(client, make, login):
     login(make.user("technician"))
     make.sample("CMD-1", box=make.box(), position="A1")
     response = client.get("/scan?sample=CMD-1&code=CMD:CHECKOUT")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/samples/CMD-1/checkout")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/samples/CMD-1/checkout?from_scan=1")
     assert client.get("/scan?code=CMD:CHECKOUT").status_code == 404
 
 

@@ -1,0 +1,55 @@
+"""The manager's home page: what needs a manager's attention today, one section each.
+
+Each section is one function returning what its include (templates/home/_<name>.html)
+shows; the page lists the sections in SECTIONS, so a new concern is one function,
+one small template and one line here.
+"""
+from ..core.permissions import allowed
+from ..requests import queries as request_queries
+from . import audit_export, capacity
+
+
+def waiting_requests(actor) -> dict:
+    """Requests submitted by researchers and waiting for a decision, oldest first."""
+    if not allowed(actor, "requests.decide"):
+        return {"items": [], "total": 0}
+    found = request_queries.list_requests(actor, status="submitted", per_page=10)
+    return {"items": sorted(found["items"], key=lambda r: r.submitted_at or r.created_at), "total": found["total"]}
+
+
+def capacity_alerts(actor) -> dict:
+    """Sites, tanks and racks at or above the fill alert threshold."""
+    return capacity.fill_alerts(actor, limit=10)
+
+
+def overdue_checkouts(actor) -> dict:
+    """Checked-out tubes past their due-back time. Tubes have no due-back time in this
+    version, so the list is empty until check-outs carry one."""
+    return {"items": [], "total": 0}
+
+
+def consent_worklist(actor) -> dict:
+    """Tubes of donors who withdrew consent that are still in storage, to destroy or return.
+    The consent page that feeds it is not part of this version, so the list is empty."""
+    return {"items": [], "total": 0}
+
+
+def last_verification(actor) -> dict:
+    """The latest check of the custody chain started from the audit page or the API."""
+    runs = audit_export.verification_runs(actor, limit=1)
+    return {"run": runs[0] if runs else None}
+
+
+# (section name, function): templates/home/_<name>.html renders what the function returns.
+SECTIONS = (
+    ("requests", waiting_requests),
+    ("capacity", capacity_alerts),
+    ("overdue", overdue_checkouts),
+    ("consent", consent_worklist),
+    ("chain", last_verification),
+)
+
+
+def sections(actor) -> list[tuple[str, dict]]:
+    """(name, data) of every section of the manager's home page, in page order."""
+    return [(name, fn(actor)) for name, fn in SECTIONS]
