@@ -1,13 +1,13 @@
 """monitoring: sensor readings, limits, alarms, tank log (refills, maintenance)
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0008'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """interop: the e-mail outbox, and an e-mail address for users
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0009'
-down_revision = '0004'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -5,13 +5,13 @@ page's case-only suggestion for an unknown barcode is one index lookup at any
 size. Both SQLite and PostgreSQL index expressions.
 
 Revision ID: 0012
-Revises: 0004
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0012'
-down_revision = '0004'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
