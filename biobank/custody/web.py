@@ -16,7 +16,7 @@ PER_PAGE = 50
 # Offered in the action filter; any other action can be typed.
 KNOWN_ACTIONS = ("sample.registered", "sample.moved", "sample.checked_out", "sample.returned", "sample.aliquoted",
                  "sample.discarded", "container.created", "container.layout_built", "donor.consent_withdrawn",
-                 "audit.verified")
+                 "audit.verified", "sample.home_released", "request.item_removed")
 FILTERS = ("sample", "container_id", "actor", "action", "since", "until")
 
 
