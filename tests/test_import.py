@@ -76,7 +76,7 @@ def test_a_file_larger_than_one_chunk_is_stored_and_chained_in_order(make, room,
 
 def test_explicit_positions_parents_in_file_and_db_conflicts(make, room):
     box = make.boxes_of(room)[0]
-    make.sample(barcode="P-EXIST", box=box, position="A1")
+    make.sample(barcode="P-EXIST", box=box, position="A1", donor="D1")
     text = "\n".join([
         HEADER + ",container_id,position",
         f"C-1,plasma,D1,2025-01-01,1,mL,,,P-EXIST,{box.id},A02",
@@ -180,3 +180,28 @@ def test_the_consent_check_takes_more_donors_than_a_statement_has_parameters(mak
     db.session.commit()
     donors = {f"D{i:06d}" for i in range(70_000)} | {"D-GONE"}
     assert service._withdrawn_donors(donors) == {"D-GONE"}
+
+
+def test_a_child_row_has_its_parents_donor_and_a_parent_that_is_still_here(make, room):
+    box = make.boxes_of(room)[0]
+    make.sample(barcode="LP-1", box=box, position="A1", donor="DL1")
+    make.sample(barcode="LP-GONE", box=box, position="A2", donor="DL1")
+    from biobank.samples import service
+    service.discard_sample(make.actor(), "LP-GONE", reason="cracked")
+    db.session.commit()
+    text = "\n".join([
+        HEADER,
+        "LC-1,plasma,,2025-01-01,0.5,mL,,,LP-1",          # no donor: the parent's
+        "LC-2,plasma,DL1,2025-01-01,0.5,mL,,,LC-1",       # parent on an earlier line, same donor
+        "LC-3,plasma,OTHER,2025-01-01,0.5,mL,,,LP-1",     # another donor
+        "LC-4,plasma,DL1,2025-01-01,0.5,mL,,,LP-GONE",    # discarded parent
+    ])
+    with pytest.raises(ImportRejected) as caught:
+        import_samples(make.actor(), text)
+    db.session.rollback()
+    assert [(e["line"], e["errors"][0].split(";")[0]) for e in caught.value.details] == [
+        (4, "donor OTHER is not the donor DL1 of its parent LP-1"), (5, "parent LP-GONE is discarded")]
+    import_samples(make.actor(), "\n".join(text.splitlines()[:3]))
+    db.session.commit()
+    assert db.session.execute(select(Sample.donor).where(Sample.barcode == "LC-2")).scalar_one() == "DL1"
+    assert db.session.execute(select(Sample.donor).where(Sample.barcode == "LC-1")).scalar_one() == "DL1"

@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 DEFAULT_FILL_ALERT = 0.9
 INTAKE_WEEKS = 52
 # Custody actions that put a tube into a position (+1) or take one out (-1).
-# A move counts -1 for the box it left and +1 for the box it entered.
+# A move counts -1 for the box it left and +1 for the box it entered. A
+# check-out keeps its position held, but counts as leaving here and its return
+# as entering, so a check-out and its return cancel out in the weekly trend.
 _INTO = ("sample.registered", "sample.returned")
 _OUT_OF = ("sample.checked_out", "sample.discarded")
 _MOVED = "sample.moved"

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..storage.models import Container
 from ..storage.placement import STRATEGIES, Allocator
 from .models import Sample
+from ..requests.models import RequestItem
 from .service import ids_of, insert_samples, rows_where_in
 from .validation import clean_fields
 
@@ -131,6 +132,8 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
         bad(seen[taken], taken, f"barcode {taken} is a container's barcode")
     parents = {c["parent_barcode"] for _, c, _ in cleaned if c["parent_barcode"]}
     parent_ids = ids_of(parents)
+    if parents:
+        _check_lineage(cleaned, parent_ids, seen, bad)
     allocator = Allocator()
     entries = []
     positions_given = "container_id" in header or "position" in header
@@ -161,3 +164,40 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
     del rows, cleaned, seen  # the raw CSV rows are not needed any more: keep the peak down
     insert_samples(actor, entries, progress=progress, want_ids=False)
     return [clean["barcode"] for clean, _, _ in entries]
+
+
+_GONE = ("consumed", "discarded", "shipped")
+
+
+def _check_lineage(cleaned, parent_ids: dict, seen: dict, bad) -> None:
+    """The rules of a child, row by row, as a registration applies them: the
+    parent's donor (given to a child without one), and material that is still
+    here and not held by a request. Quantities are taken as the file states
+    them: a file records what each tube holds now, a parent's after its
+    children were taken (an aliquot or POST /samples takes them itself)."""
+    columns = (Sample.id, Sample.barcode, Sample.status, Sample.donor)
+    existing = {row.barcode: row for row in rows_where_in(columns, Sample.barcode, parent_ids)}
+    holding = {row.sample_id for row in rows_where_in((RequestItem.sample_id, RequestItem.holds),
+                                                      RequestItem.sample_id, parent_ids.values()) if row.holds}
+    in_file = {clean["barcode"]: clean for _, clean, _ in cleaned if isinstance(clean["barcode"], str)}
+    for line, clean, _ in cleaned:
+        code, barcode = clean["parent_barcode"], clean["barcode"]
+        if not code:
+            continue
+        if code in existing:
+            parent = existing[code]
+            if parent.status in _GONE:
+                bad(line, barcode, f"parent {code} is {parent.status}; nothing is left for a child")
+                continue
+            if parent.id in holding:
+                bad(line, barcode, f"parent {code} is held by a request; take it off the request first")
+                continue
+            donor = parent.donor
+        elif code in in_file and seen.get(code, line) < line:
+            donor = in_file[code]["donor"]
+        else:
+            continue  # an unknown parent is named elsewhere
+        if clean["donor"] is None:
+            clean["donor"] = donor
+        elif donor is not None and clean["donor"] != donor:
+            bad(line, barcode, f"donor {clean['donor']} is not the donor {donor} of its parent {code}")

@@ -210,7 +210,7 @@ def register_sample(actor, *, location: dict | None = None, **fields) -> Sample:
             clean["volume"] = taken[0]
     placement = resolve_location(Allocator(), location, clean)
     if parent is not None:
-        _take_from_parent(actor, parent, taken, [clean["barcode"]],
+        take_from_parent(actor, parent, taken, [clean["barcode"]],
                           reason=f"child {clean['barcode']} registered")
     [sample_id] = insert_samples(actor, [(clean, placement, parent.id if parent else None)])
     return db.session.get(Sample, sample_id)
@@ -504,7 +504,7 @@ def _portion(parent: Sample, count: int, amount, unit: str | None):
     return each, taken
 
 
-def _take_from_parent(actor, parent: Sample, portion, children: list[str], reason: str) -> None:
+def take_from_parent(actor, parent: Sample, portion, children: list[str], reason: str) -> None:
     """The parent gives up what its children took (used up at zero) and records it."""
     taken = portion[1] if portion else None
     old_volume, old_status = parent.volume, parent.status
@@ -565,7 +565,7 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume=None, unit: str | 
                                                        parent.donor))
         entries.append((clean, placement, parent.id))
     each = f"of {shown(portion[0], child_unit)}" if portion else "of unknown quantity"
-    _take_from_parent(actor, parent, portion, [e[0]["barcode"] for e in entries],
+    take_from_parent(actor, parent, portion, [e[0]["barcode"] for e in entries],
                       reason=f"{count} aliquot(s) {each}")
     ids = insert_samples(actor, entries)
     return [db.session.get(Sample, i) for i in ids]

@@ -45,6 +45,7 @@ EXPECTED = {
     ("POST", "/api/v1/samples/{barcode}/return"): STAFF,
     ("POST", "/api/v1/samples/{barcode}/aliquot"): STAFF,
     ("POST", "/api/v1/samples/{barcode}/discard"): STAFF,
+    ("POST", "/api/v1/samples/{barcode}/release-home"): STAFF,
     ("GET", "/api/v1/samples/{barcode}/history"): STAFF,
     ("POST", "/api/v1/donors/{donor}/withdraw-consent"): MANAGERS,
     # custody and reports (technicians: read)
@@ -66,6 +67,7 @@ EXPECTED = {
     ("POST", "/api/v1/requests/{request_id}/approve"): MANAGERS,
     ("POST", "/api/v1/requests/{request_id}/reject"): MANAGERS,
     ("POST", "/api/v1/requests/{request_id}/cancel"): REQUESTERS,
+    ("POST", "/api/v1/requests/{request_id}/items/{barcode}/remove"): MANAGERS,
     ("POST", "/api/v1/requests/{request_id}/complete"): ALL,   # the requester, or staff on their behalf
     ("GET", "/api/v1/requests/{request_id}/picklist"): STAFF,
     ("POST", "/api/v1/requests/{request_id}/pick"): STAFF,
@@ -153,6 +155,8 @@ def _call(client, method, path, world, token):
         "/api/v1/samples/{barcode}/return": {"thawed": False},
         "/api/v1/samples/{barcode}/aliquot": {"count": 1, "volume": "0.1", "strategy": "compact"},
         "/api/v1/samples/{barcode}/discard": {"reason": "authz probe"},
+        "/api/v1/samples/{barcode}/release-home": {"reason": "authz probe"},
+        "/api/v1/requests/{request_id}/items/{barcode}/remove": {"reason": "authz probe"},
         "/api/v1/donors/{donor}/withdraw-consent": {"reason": "letter"},
         "/api/v1/containers/{container_id}/reconcile/apply": {
             "corrections": [{"barcode": "AZ-1", "position": "A1"}]},
