@@ -74,6 +74,8 @@ def _register_web(app):
     from .samples.web import blp as samples_web
     from .storage.web import blp as storage_web
     from .monitoring.web import blp as monitoring_web
+    from .samples import corrections_web as _corrections_web  # noqa: F401  (its views join samples_web)
+    from .storage import moves_web as _moves_web  # noqa: F401  (its views join storage_web)
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
                 reports_web, monitoring_web):
         app.register_blueprint(blp)

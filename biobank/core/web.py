@@ -22,6 +22,7 @@ NAV_PERMISSIONS = {
     "samples_web.index": "samples.identified",
     "samples_web.register": "samples.handle",
     "samples_web.import_csv": "samples.handle",
+    "samples_web.corrections_csv": "samples.correct_quantity",
     "storage_web.index": "samples.identified",
     "storage_web.layout": "storage.layout",
     "requests_web.index": None,   # researchers (own requests), managers (decide), technicians (pick)
@@ -38,9 +39,11 @@ NAV_PERMISSIONS = {
 COMMANDS = {
     "CMD:MOVE": "move", "CMD:CHECKOUT": "checkout", "CMD:RETURN": "return_sample",
     "CMD:ALIQUOT": "aliquot", "CMD:DISCARD": "discard", "CMD:CANCEL": None,
+    "CMD:CORRECT": "correct",
 }
 COMMAND_NAMES = {"CMD:MOVE": "Move", "CMD:CHECKOUT": "Check out", "CMD:RETURN": "Return",
-                 "CMD:ALIQUOT": "Aliquot", "CMD:DISCARD": "Discard", "CMD:CANCEL": "Cancel"}
+                 "CMD:ALIQUOT": "Aliquot", "CMD:DISCARD": "Discard", "CMD:CANCEL": "Cancel",
+                 "CMD:CORRECT": "Correct record"}
 
 
 def nav_allowed(endpoint: str, permission: str | None = None) -> bool:
@@ -107,6 +110,8 @@ def sample_actions(sample) -> list[tuple[str, str]]:
         actions.append(("samples_web.aliquot", "Aliquot"))
     if sample.status in ("available", "checked_out"):
         actions.append(("samples_web.discard", "Discard"))
+    if can("samples.correct_quantity") and "samples_web.correct" in current_app.view_functions:
+        actions.append(("samples_web.correct", "Correct record"))
     return actions
 
 
@@ -135,6 +140,13 @@ def _render(status=200, **context):
     return render_template(template, **context), status
 
 
+render_scan = _render  # for the steps other domains add to the scan page (storage/moves_web.py)
+
+# Steps for a container in hand (`box` on the scan page) when another container is scanned:
+# step(container in hand, scanned container, code) -> response. storage/moves_web.py adds the move.
+CONTAINER_STEPS: list = []
+
+
 def scan_page():
     """Interpret one scan (`code`), given the sample already in hand (`sample`)."""
     actor = current_actor()
@@ -142,8 +154,10 @@ def scan_page():
     code = (request.args.get("code") or "").strip()
     held = (request.args.get("sample") or "").strip()
     held_sample = _find_sample(held) if held else None
+    box_code = (request.args.get("box") or "").strip()
+    held_box = _find_container(box_code) if box_code and allowed(actor, "containers.move") else None
     if not code:
-        return _render(sample=held_sample)
+        return _render(sample=held_sample, held_box=held_box)
     upper = code.upper()
     if upper in COMMANDS:
         endpoint = COMMANDS[upper]
@@ -153,6 +167,9 @@ def scan_page():
             return _render(404, error=f"{code} is a command: scan a sample first, then the command.",
                            code=code)
         return redirect(url_for(f"samples_web.{endpoint}", barcode=held_sample.barcode, from_scan=1))
+    if held_box is not None and held_sample is None and CONTAINER_STEPS \
+            and (target := _find_container(code)) is not None and target.id != held_box.id:
+        return CONTAINER_STEPS[0](held_box, target, code)
     sample = _find_sample(code)
     if sample is not None:
         return _render(sample=sample, code=code)

@@ -9,7 +9,7 @@ from reportlab.pdfgen import canvas
 
 BAR_WIDTH = 0.42 * mm     # one module: read easily by handheld scanners at arm's length
 BAR_HEIGHT = 16 * mm
-ROW_HEIGHT = 36 * mm
+ROW_HEIGHT = 30 * mm     # eight commands to an A4 page
 MARGIN = 18 * mm
 
 

@@ -237,7 +237,7 @@ def correct_sample(actor, barcode: str, /, *, reason=None, **fields) -> Sample:
     require(actor, "samples.correct_quantity")
     reason = _check_reason(reason)
     if not fields:
-        raise InvalidInput("Give at least one field to correct.", code="no_change")
+        raise InvalidInput("Nothing to correct: give at least one field with a new value.", code="no_change")
     _require_fields(actor, [f for f in fields if f in FIELD_PERMISSIONS])
     sample = locked_sample(barcode)
     plan = _plan_fields(sample, fields, reason)

@@ -123,6 +123,17 @@ def _shift_counters(old_ids: list[int], new_ids: list[int], capacity: int, used:
             db.session.expire(obj, ["capacity", "used"])
 
 
+def preview_move(actor, container_id: int, parent_id: int) -> dict:
+    """Check a move without making it: {container, parent, new_path, tubes} or the refusal."""
+    require(actor, "containers.move")
+    container, parent = get_container(container_id), get_container(parent_id)
+    _check_shape(container, parent)
+    subtree = _subtree(container)
+    _check_restrictions(container, parent, subtree, _inherited(container, parent, subtree))
+    return {"container": container, "parent": parent, "new_path": f"{parent.path} / {container.name}",
+            "tubes": len(_tubes(subtree))}
+
+
 def move_container(actor, container_id: int, *, parent_id: int, reason: str | None = None,
                    from_parent_id: int | None = None) -> Container:
     """Move a container and everything in it under another parent.
