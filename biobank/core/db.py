@@ -31,6 +31,21 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
         cursor.close()
 
 
+# SQLite errors after which a connection is of no more use: one opened while the file could not be
+# written was opened read-only for good, and one that lost its file keeps failing. Treated as a
+# disconnect, SQLAlchemy drops the pool's connections and the next request opens fresh ones, so the
+# app recovers by itself once the file is back.
+_SQLITE_STALE = ("readonly database", "unable to open database", "disk i/o error",
+                 "database disk image is malformed")
+
+
+@event.listens_for(Engine, "handle_error")
+def _sqlite_stale_connection(context):
+    if context.engine is not None and context.engine.dialect.name == "sqlite" \
+            and any(text in str(context.original_exception).lower() for text in _SQLITE_STALE):
+        context.is_disconnect = True
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
     if conn.dialect.name == "sqlite":
