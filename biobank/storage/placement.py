@@ -114,7 +114,7 @@ class Allocator:
         """Queue behind other automatic placements until their transactions end (PostgreSQL)."""
         if self._serialized:
             return
-        if db.session.get_bind().dialect.name == "postgresql":
+        if db.engine.dialect.name == "postgresql":
             db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLACEMENT_LOCK})
         self._serialized = True
 

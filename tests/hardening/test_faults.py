@@ -274,3 +274,37 @@ def test_sqlite_file_unwritable_for_a_while_then_writable_again_needs_no_restart
         db.session.remove()
         db.engine.dispose()
     assert barcodes == ["RO-1", "RO-2"]
+
+
+def test_an_import_that_cannot_fit_is_refused_without_taking_the_write_lock(app, make, backend, database_url,
+                                                                            api):
+    """More rows to place than free positions: refused at once from two numbers. On SQLite the refusal
+    does not wait for the write lock, so another technician writing meanwhile is not blocked (and the
+    import is not left waiting for them either)."""
+    import sqlite3
+    make.box(rows=2, cols=3)  # 6 free positions
+    tech = api("technician")
+    header = "barcode,sample_type,donor,collected_at,volume,unit,anatomical_site,diagnosis,parent_barcode"
+    text = header + "\n" + "".join(f"FIT-{i:05d},plasma,D1,,,,,,\n" for i in range(2_000))
+    before = samples(), events()
+    idle()
+    other = None
+    if backend == "sqlite":  # someone else holds SQLite's write lock for the whole call
+        other = sqlite3.connect(database_url.split("sqlite:///", 1)[1], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        refused = tech.post("/samples/import", data=text.encode(), content_type="text/csv")
+        took = time.monotonic() - started
+    finally:
+        if other is not None:
+            other.rollback()
+            other.close()
+    assert refused.status_code == 409 and refused.json["code"] == "no_free_position", refused.json
+    assert "2,000 samples to place" in refused.json["message"] and "only 6 free" in refused.json["message"]
+    assert took < 20, took  # the busy timeout is 30 s: it never waited for the lock
+    assert (samples(), events()) == before
+    # a file that fits goes in as before
+    fits = tech.post("/samples/import", data=(header + "\nFIT-OK,plasma,D1,,,,,,\n").encode(),
+                     content_type="text/csv")
+    assert fits.status_code == 201 and fits.json["imported"] == 1, fits.json
