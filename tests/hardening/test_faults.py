@@ -300,8 +300,10 @@ def test_an_import_that_cannot_fit_is_refused_without_taking_the_write_lock(app,
         if other is not None:
             other.rollback()
             other.close()
-    assert refused.status_code == 409 and refused.json["code"] == "no_free_position", refused.json
-    assert "2,000 samples to place" in refused.json["message"] and "only 6 free" in refused.json["message"]
+    assert refused.status_code == 422 and refused.json["code"] == "import_rejected", refused.json
+    assert "No box has room for 1,994 of the 2,000 samples" in refused.json["message"]
+    assert "6 free positions" in refused.json["message"]
+    assert [d["line"] for d in refused.json["details"]] == list(range(8, 2002))
     assert took < 20, took  # the busy timeout is 30 s: it never waited for the lock
     assert (samples(), events()) == before
     # a file that fits goes in as before
