@@ -74,6 +74,9 @@ EXPECTED = {
     ("GET", "/api/v1/samples/{barcode}/label"): STAFF,
     ("GET", "/api/v1/containers/{container_id}/labels"): STAFF,
     ("GET", "/api/v1/containers/{container_id}/label"): STAFF,
+    ("POST", "/api/v1/samples/{barcode}/label"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/labels"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/label"): STAFF,
     ("POST", "/api/v1/labels"): STAFF,
 }
 
