@@ -34,6 +34,7 @@ def serve_command(host, port, workers):
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            self.cfg.set("worker_class", "biobank.core.server.JsonErrorWorker")  # JSON errors, see core/server.py
 
         def load(self):
             return create_app()

@@ -5,7 +5,7 @@ from flask_login import current_user
 from ..auth.service import user_for_token
 from ..extensions import csrf, db, login_manager
 from .actor import Actor
-from .db import write_intent
+from .db import READ_FIRST_ENDPOINTS, write_intent
 from .errors import NotAuthenticated
 from .text_input import check_request_text
 
@@ -30,7 +30,7 @@ def _before_request():
     # servers), and `g` lives there: drop per-request identity explicitly.
     g.pop("actor", None)
     g.pop("_login_user", None)
-    write_intent.set(request.method not in SAFE_METHODS)
+    write_intent.set(request.method not in SAFE_METHODS and request.endpoint not in READ_FIRST_ENDPOINTS)
     check_request_text()
     # API calls with a bearer token need no CSRF token; API calls riding on a
     # browser session cookie do (X-CSRFToken header), like the forms. A call that

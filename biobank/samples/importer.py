@@ -5,9 +5,10 @@ import gc
 import io
 from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..core.csv_input import checked, header_of
+from ..core.db import read_before_writing
 from ..core.errors import DomainError, ImportRejected, InvalidInput
 from ..core.permissions import require
 from ..core.time import utcnow
@@ -103,8 +104,32 @@ def import_samples(actor, text: str, *, strategy: str = "compact", progress=None
         return _import(actor, text, strategy, progress)
 
 
+def _needs_placing(raw: dict, positions_given: bool) -> bool:
+    return not positions_given or not ((raw.get("container_id") or "").strip() or (raw.get("position") or "").strip())
+
+
+def _refuse_what_cannot_fit(header: list[str], rows: list) -> None:
+    """More rows to place than free positions in the whole storage: refused at once, from two numbers,
+    before every row is checked and before the write lock is taken (others keep working)."""
+    positions_given = "container_id" in header or "position" in header
+    needing = sum(1 for _, raw in rows if _needs_placing(raw, positions_given))
+    if not needing:
+        return
+    with read_before_writing():
+        free = int(db.session.execute(select(func.coalesce(func.sum(Container.capacity - Container.used), 0))
+                                      .where(Container.rows.is_not(None))).scalar_one())
+    if needing > free:
+        unplaced = [(line, raw) for line, raw in rows if _needs_placing(raw, positions_given)][free:]
+        raise ImportRejected(
+            f"No box has room for {needing - free:,} of the {needing:,} samples to place (the storage has "
+            f"{free:,} free positions), so nothing was imported. Add boxes or split the file.",
+            details=[{"line": line, "barcode": (raw.get("barcode") or "").strip(),
+                      "errors": ["No box has room for it."]} for line, raw in unplaced])
+
+
 def _import(actor, text: str, strategy: str, progress) -> list[str]:
     header, rows = read_rows(text)
+    _refuse_what_cannot_fit(header, rows)
     errors: list[dict] = []
     cleaned: list[tuple[int, dict, dict]] = []
     seen: dict[str, int] = {}

@@ -7,10 +7,17 @@ free position costs the same in an empty biobank and in a full one.
 
 A position is taken when a sample has it as its place (`home_*`): stored
 there, or checked out with the position held for its return.
+
+Automatic placements run one at a time: nobody chose the position, so nobody
+may be told it was taken. On PostgreSQL the first one in a transaction takes a
+transaction-scoped advisory lock (released at commit or rollback) before it reads
+the free positions, so concurrent registrations queue and each reads what the
+one before stored; on SQLite a writing transaction already runs alone (BEGIN
+IMMEDIATE).
 """
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..core.errors import InvalidInput, InvalidPosition, NoFreePosition, SlotOccupied
 from ..extensions import db
@@ -20,6 +27,8 @@ from .service import get_container
 
 STRATEGIES = ("compact", "spread")
 _BATCH = 32
+# The advisory lock of automatic placement (any 64-bit number no other lock of the app uses).
+PLACEMENT_LOCK = 0x62696F62616E6B  # "biobank"
 
 
 def _taken_message(box: Container, row: int, col: int) -> str:
@@ -44,6 +53,7 @@ class Allocator:
         self._boxes: dict[int, Container] = {}
         self._candidates: dict[tuple, list[Container]] = {}  # open boxes fetched, not yet passed, per key
         self._accepted: dict[tuple, bool] = {}               # (box id, type, temperature) -> may go there
+        self._serialized = False
 
     # -- what is where -------------------------------------------------------
     def _free_positions(self, box: Container) -> list:
@@ -106,12 +116,22 @@ class Allocator:
     # -- strategies ----------------------------------------------------------
     def place(self, strategy: str, sample_type: str, temperature: str | None,
               donor: str | None = None) -> tuple[Container, int, int]:
+        if strategy in STRATEGIES:
+            self._one_at_a_time()
         if strategy == "compact":
             return self.compact(sample_type, temperature)
         if strategy == "spread":
             return self.spread(donor, sample_type, temperature)
         raise InvalidInput(f"Unknown placement strategy '{strategy}'; use {' or '.join(STRATEGIES)}.",
                            code="invalid_strategy")
+
+    def _one_at_a_time(self) -> None:
+        """Queue behind other automatic placements until their transactions end (PostgreSQL)."""
+        if self._serialized:
+            return
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLACEMENT_LOCK})
+        self._serialized = True
 
     def _open_boxes(self, after_id: int, tank_id: int | None = None):
         query = (select(Container).where(Container.rows.is_not(None),

@@ -53,6 +53,8 @@ def _generated_barcode(parent: Container | None, kind: str) -> str:
     their codes stay short and unique; everything else extends its parent's code.
     """
     letter = (kind[:1] or "C").upper()
+    if not (letter.isascii() and letter.isalnum()):  # a kind such as "émbryo box": the code stays printable
+        letter = "C"
     same_kind = select(func.count()).select_from(Container).where(Container.kind == kind)
     if kind in TANK_KINDS or parent is None:
         prefix, width = "", 2

@@ -77,6 +77,9 @@ EXPECTED = {
     ("GET", "/api/v1/samples/{barcode}/label"): STAFF,
     ("GET", "/api/v1/containers/{container_id}/labels"): STAFF,
     ("GET", "/api/v1/containers/{container_id}/label"): STAFF,
+    ("POST", "/api/v1/samples/{barcode}/label"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/labels"): STAFF,
+    ("POST", "/api/v1/containers/{container_id}/label"): STAFF,
     ("POST", "/api/v1/labels"): STAFF,
     # monitoring (readings and alarms: staff; limits: managers)
     ("GET", "/api/v1/containers/{container_id}/readings"): STAFF,

@@ -211,3 +211,102 @@ def test_sqlite_file_out_of_reach_gives_503_and_the_app_recovers(app, tmp_path):
             db.engine.dispose()
     with own.app_context():
         assert db.session.execute(text("SELECT count(*) FROM sample")).scalar_one() == 1
+
+
+
+def _immutable(path: Path, on: bool) -> str | None:
+    """chattr +i / -i: not even root may open the file for writing (None when done, else why not)."""
+    try:
+        result = subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True, text=True)
+    except FileNotFoundError:
+        return "chattr (e2fsprogs) is not installed"
+    return None if result.returncode == 0 else f"chattr cannot mark files here: {result.stderr.strip()}"
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_file_unwritable_for_a_while_then_writable_again_needs_no_restart(app, tmp_path):
+    """The database file turns read-only (a permission change, a read-only remount) while the app
+    runs, and connections are opened meanwhile (a new worker, a pool refill): SQLite opens them
+    read-only without a word. Writes and logins answer 503 and change nothing; once the file is
+    writable again they work at once, without a restart."""
+    from biobank.auth.service import create_user
+    from biobank.core import databases
+    from biobank.core.actor import system_actor
+    database = tmp_path / "biobank.sqlite3"
+    url = f"sqlite:///{database}"
+    databases.migrate(url)
+    own = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with own.app_context():
+        from biobank.storage import service as storage
+        storage.create_container(system_actor("setup"), name="Box", kind="box", rows=2, cols=2)
+        create_user(system_actor("setup"), "tech-ro", "tech-ro-password-1", "technician")
+        db.session.commit()
+    client = own.test_client()
+
+    def login():
+        return client.post("/api/v1/auth/token", json={"username": "tech-ro", "password": "tech-ro-password-1"})
+
+    def register(barcode, token):
+        return client.post("/api/v1/samples", json={"barcode": barcode, "sample_type": "plasma"},
+                           headers={"Authorization": f"Bearer {token}"})
+
+    token = login().json["token"]
+    assert register("RO-1", token).status_code == 201
+    reason = _immutable(database, True)
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        with own.app_context():
+            db.engine.dispose()  # the next requests open new connections, as a new worker would
+        for attempt in range(3):
+            answer = register(f"RO-X{attempt}", token)
+            assert answer.status_code == 503 and answer.json["code"] == "database_unavailable", answer.json
+        assert login().status_code == 503
+    finally:
+        _immutable(database, False)
+    answer = register("RO-2", token)
+    assert answer.status_code == 201, answer.json
+    assert login().status_code == 200
+    with own.app_context():
+        barcodes = db.session.execute(text("SELECT barcode FROM sample ORDER BY barcode")).scalars().all()
+        db.session.remove()
+        db.engine.dispose()
+    assert barcodes == ["RO-1", "RO-2"]
+
+
+def test_an_import_that_cannot_fit_is_refused_without_taking_the_write_lock(app, make, backend, database_url,
+                                                                            api):
+    """More rows to place than free positions: refused at once from two numbers. On SQLite the refusal
+    does not wait for the write lock, so another technician writing meanwhile is not blocked (and the
+    import is not left waiting for them either)."""
+    import sqlite3
+    make.box(rows=2, cols=3)  # 6 free positions
+    tech = api("technician")
+    header = "barcode,sample_type,donor,collected_at,volume,unit,anatomical_site,diagnosis,parent_barcode"
+    text = header + "\n" + "".join(f"FIT-{i:05d},plasma,D1,,,,,,\n" for i in range(2_000))
+    before = samples(), events()
+    idle()
+    other = None
+    if backend == "sqlite":  # someone else holds SQLite's write lock for the whole call
+        other = sqlite3.connect(database_url.split("sqlite:///", 1)[1], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        refused = tech.post("/samples/import", data=text.encode(), content_type="text/csv")
+        took = time.monotonic() - started
+    finally:
+        if other is not None:
+            other.rollback()
+            other.close()
+    assert refused.status_code == 422 and refused.json["code"] == "import_rejected", refused.json
+    assert "No box has room for 1,994 of the 2,000 samples" in refused.json["message"]
+    assert "6 free positions" in refused.json["message"]
+    assert [d["line"] for d in refused.json["details"]] == list(range(8, 2002))
+    assert took < 20, took  # the busy timeout is 30 s: it never waited for the lock
+    assert (samples(), events()) == before
+    # a file that fits goes in as before
+    fits = tech.post("/samples/import", data=(header + "\nFIT-OK,plasma,D1,,,,,,\n").encode(),
+                     content_type="text/csv")
+    assert fits.status_code == 201 and fits.json["imported"] == 1, fits.json

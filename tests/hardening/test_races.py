@@ -113,3 +113,35 @@ def test_moves_that_say_where_the_tube_was_have_exactly_one_winner(api, make):
     assert events("sample.moved") == 1
     assert db.session.get(Container, target_id).used == 1 and db.session.get(Container, source_id).used == 0
     assert chain_ok()
+
+
+def test_clients_registering_with_automatic_placement_at_once_are_all_stored(api, make):
+    """Nobody chose a position, so nobody may be told the position is taken: every one is stored,
+    each in its own position, with the counters and the chain right."""
+    tank = make.tank(racks=1, boxes_per_rack=2, rows=2, cols=3, name="Auto tank")  # 12 positions
+    clients = [api("technician") for _ in range(CLIENTS)]
+    idle()
+    for strategy in ("compact", "spread"):
+        results = _at_once([lambda c=c, i=i: c.post("/samples", json={
+            "barcode": f"AUTO-{strategy}-{i}", "sample_type": "plasma", "donor": f"D-{i}",
+            "location": {"strategy": strategy}}) for i, c in enumerate(clients[:CLIENTS // 2 + 2])])
+        assert results == [(201, None)] * (CLIENTS // 2 + 2), (strategy, results)
+    db.session.rollback()
+    stored = db.session.execute(select(Sample.container_id, Sample.pos_row, Sample.pos_col)
+                                .where(Sample.barcode.like("AUTO-%"))).all()
+    assert len(stored) == 2 * (CLIENTS // 2 + 2) == len(set(stored))
+    boxes = make.boxes_of(tank)
+    assert sum(db.session.get(Container, b.id).used for b in boxes) == len(stored)
+    assert db.session.get(Container, tank.id).used == len(stored)
+    assert chain_ok()
+
+
+def test_a_full_biobank_still_answers_every_automatic_placement_clearly(api, make):
+    make.box(rows=1, cols=3, name="Nearly full")
+    clients = [api("technician") for _ in range(CLIENTS)]
+    idle()
+    results = _at_once([lambda c=c, i=i: c.post("/samples", json={"barcode": f"FULL-{i}", "sample_type": "plasma",
+                                                                   "location": {"strategy": "compact"}})
+                        for i, c in enumerate(clients)])
+    assert sorted(results) == sorted([(201, None)] * 3 + [(409, "no_free_position")] * (CLIENTS - 3)), results
+    assert chain_ok()
