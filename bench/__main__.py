@@ -19,7 +19,7 @@ SCALES = {
     "tiny": {"http_requests": 60, "http_samples": 200, "place_n": 300, "place_window": 50, "import_n": 500,
              "scale_base": 1000, "scale_big": 5000, "scale_reps": 10, "events": 2000, "writers": 8,
              "writer_ops": 4, "mem_import": (250, 1000),
-             "mon_minutes": 3000, "mon_reps": 3, "mon_mqtt": 200},
+             "mon_minutes": 1000, "mon_reps": 2, "mon_mqtt": 40},
     # the default: a few minutes (P8 over 1M events, as specified; P6/P7 at 1M samples)
     "default": {"http_requests": 2000, "http_samples": 3000, "place_n": 40000, "place_window": 1000,
                 "import_n": 40000, "scale_base": 40000, "scale_big": 1_000_000, "scale_reps": 200,
