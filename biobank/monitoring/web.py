@@ -50,8 +50,11 @@ def alarm_kind(kind: str) -> str:
 def index():
     """Open alarms first. Opening the page also looks for silent sensors (one small query; it
     writes only when a sensor has gone silent)."""
-    write_intent.set(True)   # SQLite: the silence check may open an alarm in this request
     actor = page_actor()
+    # SQLite: the silence check may open an alarm, so this request's transaction starts as a
+    # writer (BEGIN IMMEDIATE) instead of upgrading a reader's snapshot, which can fail.
+    write_intent.set(True)
+    db.session.rollback()
     service.check_silence(service.MONITOR)
     page = max(1, request.args.get("page", 1, type=int))
     open_alarms, open_total = queries.alarms(actor, open_only=True, per_page=200)

@@ -52,7 +52,9 @@ class Broker:
         self.port = _free_port()
         self.directory = directory
         self.config = directory / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        # Started as root, mosquitto would switch to its own user, which cannot write here.
+        stay = "user root\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+        self.config.write_text(f"{stay}listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
                                f"persistence_location {directory}/\nautosave_interval 1\n"
                                f"log_dest file {directory}/mosquitto.log\n")
         self.process = None

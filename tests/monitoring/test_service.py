@@ -25,12 +25,13 @@ def _events(action):
 
 def test_readings_are_stored_and_a_bad_one_refuses_the_batch(make, tank):
     actor = make.actor("technician")
-    result = service.record_readings(actor, tank.id, [reading(3), reading(2), reading(1, level=80.0)])
+    stored = reading(1, level=80.0)
+    result = service.record_readings(actor, tank.id, [reading(3), reading(2), stored])
     db.session.commit()
     assert result.accepted == 3 and _count(Reading) == 3
 
     batch = [reading(0.5), {"at": at(0.4), "sensor": "probe-1", "temperature_c": -400},
-             {"at": at(-60), "sensor": "probe-1", "temperature_c": -190}, reading(1),
+             {"at": at(-60), "sensor": "probe-1", "temperature_c": -190}, dict(stored),
              {"at": at(0.3), "sensor": "probe-1"}, {"at": "yesterday", "sensor": "p", "temperature_c": 1}]
     with pytest.raises(InvalidInput) as refused:
         service.record_readings(actor, tank.id, batch)
