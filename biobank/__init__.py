@@ -75,6 +75,18 @@ def _register_web(app):
                 reports_web):
         app.register_blueprint(blp)
     _register_fhir(app)
+    _register_sso(app)
+
+
+def _register_sso(app):
+    """Sign-in with the hospital's OpenID provider (/login/oidc) and the login page's button for it."""
+    from .sso import oidc, settings
+    from .sso.web import blp as sso_web
+    app.register_blueprint(sso_web)
+
+    @app.context_processor
+    def oidc_button():
+        return {"oidc_label": oidc.label() if settings.oidc_configured() else None}
 
 
 def _register_fhir(app):
