@@ -106,8 +106,9 @@ def _register_cli(app):
     from .labels.cli import labels_cli
     from .core.backup_cli import backup_command, restore_command
     from .mail.cli import mail_cli
+    from .reports.cli import directory_cli
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command, mail_cli):
+                    restore_command, mail_cli, directory_cli):
         app.cli.add_command(command)
 
 
