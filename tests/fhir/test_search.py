@@ -177,6 +177,10 @@ def test_researchers_specimen_read_hides_what_is_not_in_the_catalogue(collection
     status, shown = fhir("researcher")(f"/Specimen/{ids['FX-P1']}")
     assert status == 200 and "subject" not in shown and shown["meta"]["security"][0]["code"] == "DEID"
     assert fhir("researcher")(f"/Specimen/{ids['FX-D1']}")[0] == 404    # discarded: not in the catalogue
+    _, line = fhir("researcher")("/Specimen?identifier=FX-T1-01&_include=Specimen:parent")
+    parent = [e["resource"] for e in line["entry"] if e["search"]["mode"] == "include"]
+    assert [p["identifier"][0]["value"] for p in parent] == ["FX-T1"]
+    assert "subject" not in parent[0] and "note" not in parent[0]       # included: de-identified too
 
 
 def test_locations_for_staff(collection, fhir):
