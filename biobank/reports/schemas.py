@@ -2,8 +2,6 @@ from datetime import date, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..samples.models import SAMPLE_TYPES, STATUSES
-
 
 class DateOrDateTime(fields.Field):
     """2025-03-01 (the whole day) or 2025-03-01T10:00:00Z."""
