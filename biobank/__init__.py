@@ -80,6 +80,18 @@ def _register_web(app):
                 reports_web, monitoring_web):
         app.register_blueprint(blp)
     _register_fhir(app)
+    _register_sso(app)
+
+
+def _register_sso(app):
+    """Sign-in with the hospital's OpenID provider (/login/oidc) and the login page's button for it."""
+    from .sso import oidc, settings
+    from .sso.web import blp as sso_web
+    app.register_blueprint(sso_web)
+
+    @app.context_processor
+    def oidc_button():
+        return {"oidc_label": oidc.label() if settings.oidc_configured() else None}
 
 
 def _register_fhir(app):
@@ -101,8 +113,10 @@ def _register_cli(app):
     from .core.backup_cli import backup_command, restore_command
     from .mail.cli import mail_cli
     from .monitoring.cli import monitor_cli
+    from .reports.cli import directory_cli
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command, mail_cli, correct_cli, monitor_cli):
+                    restore_command, mail_cli, correct_cli, monitor_cli,
+                    directory_cli):
         app.cli.add_command(command)
 
 

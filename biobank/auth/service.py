@@ -15,6 +15,8 @@ from ..core.permissions import ROLES, require
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
+from ..sso import ldap, settings
+from ..sso.provisioning import is_directory_user, provision
 from .models import ApiToken, LoginFailure, User
 
 USERNAME_RE = re.compile(r"\A[A-Za-z0-9_.\-]{2,64}\Z")
@@ -85,6 +87,8 @@ def authenticate(username: str, password: str, address: str | None = None) -> Us
     address = address[:64] if address else None
     _check_throttle(username, address)
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if settings.ldap_configured() and (user is None or is_directory_user(user)):
+        return _directory_sign_in(username, password, address)
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         _remember_failure(username, address)
@@ -92,6 +96,17 @@ def authenticate(username: str, password: str, address: str | None = None) -> Us
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         _remember_failure(username, address)
         raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    return user
+
+
+def _directory_sign_in(username: str, password: str, address: str | None) -> User:
+    """LDAP: the directory checks the password; the user is provisioned or brought up to date."""
+    found = ldap.verify(username, password or "")
+    if found is None:
+        _remember_failure(username, address)
+        raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+    user = provision("ldap", found.username, found.email, found.groups)
     db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     return user
 

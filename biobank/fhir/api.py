@@ -6,12 +6,13 @@ from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request, stream_with_context, url_for
+from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..core.errors import DomainError, NotFound
 from ..core.requests import current_actor
-from ..extensions import db
+from ..extensions import csrf, db
 from . import capability, resources, search
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,15 @@ def _known(resource_type: str) -> None:
     if resource_type not in search.SEARCHES:
         raise NotFound(f"This server has no {resource_type} resources; it serves "
                        f"{', '.join(search.SEARCHES)} (see {_base()}/metadata).", code="unknown_resource_type")
+
+
+@blp.before_request
+def _csrf_for_cookies():
+    """As for the API: writes riding on a browser session cookie need the CSRF token (refused
+    here before anything else), bearer-token clients need none."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated \
+            and not request.headers.get("Authorization", "").startswith("Bearer "):
+        csrf.protect()
 
 
 @blp.route("/metadata")

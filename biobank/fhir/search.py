@@ -195,11 +195,11 @@ def search_specimens(actor, search: params.Search) -> dict:
             _ordered(query, search, "Specimen", Sample.id).offset(search.offset).limit(search.count)
             .options(selectinload(Sample.container), selectinload(Sample.parent))).scalars().all()
         matches = [resources.specimen_for(s, identified) for s in samples]
-        included = _specimen_includes(samples, search.include)
+        included = _specimen_includes(actor, samples, search.include, identified)
     return {"total": total, "match": matches, "include": included}
 
 
-def _specimen_includes(samples, include) -> list:
+def _specimen_includes(actor, samples, include, identified: bool) -> list:
     found = []
     if {"Specimen:subject", "Specimen:patient"} & set(include):
         donors = sorted({s.donor for s in samples if s.donor})
@@ -207,9 +207,10 @@ def _specimen_includes(samples, include) -> list:
     if "Specimen:parent" in include:
         parents = {s.parent_id for s in samples if s.parent_id} - {s.id for s in samples}
         if parents:
-            rows = db.session.execute(select(Sample).where(Sample.id.in_(parents)).order_by(Sample.id).options(
+            # researchers: only parents in the catalogue, de-identified like the matches
+            rows = db.session.execute(_filtered(actor, {}).where(Sample.id.in_(parents)).order_by(Sample.id).options(
                 selectinload(Sample.container), selectinload(Sample.parent))).scalars().all()
-            found += [resources.specimen_for(s, True) for s in rows]
+            found += [resources.specimen_for(s, identified) for s in rows]
     return found
 
 

@@ -9,9 +9,9 @@ from flask_smorest import Blueprint
 
 from ..core.requests import current_actor
 from ..core.schemas import error_responses
-from . import audit_export, capacity, fhir, reconcile, service
+from . import audit_export, capacity, directory, fhir, reconcile, service
 from .schemas import (ApplyResultSchema, ApplySchema, AuditExportQuerySchema, CapacityQuerySchema, CapacitySchema,
-                      ReconcileResultSchema, ReconcileUploadSchema, VerificationRunSchema)
+                      DirectoryQuerySchema, ReconcileResultSchema, ReconcileUploadSchema, VerificationRunSchema)
 
 blp = Blueprint("reports_api", __name__, url_prefix="/api/v1",
                 description="Reports: capacity and forecast, custody log export, reconciliation, FHIR")
@@ -92,6 +92,21 @@ class SampleFhir(MethodView):
     def get(self, barcode):
         """The sample as an HL7 FHIR R4 Specimen"""
         return _fhir_json(fhir.sample_specimen(current_actor(), barcode))
+
+
+@blp.route("/directory")
+class Directory(MethodView):
+    @blp.arguments(DirectoryQuerySchema, location="query")
+    @blp.response(200)
+    @blp.alt_response(200, content_type="text/csv", description="format=csv: one line per collection", success=True)
+    @_errors(403, 422)
+    def get(self, args):
+        """The biobank and its collections in MIABIS terms (by diagnosis and material type), small counts suppressed"""
+        document = directory.directory(current_actor(), args.get("min_count"))
+        if args["format"] == "csv":
+            return Response(directory.to_csv(document), mimetype="text/csv",
+                            headers={"Content-Disposition": "attachment; filename=directory-collections.csv"})
+        return document
 
 
 def _fhir_json(resource: dict) -> Response:

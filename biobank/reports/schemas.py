@@ -2,8 +2,6 @@ from datetime import date, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..samples.models import SAMPLE_TYPES, STATUSES
-
 
 class DateOrDateTime(fields.Field):
     """2025-03-01 (the whole day) or 2025-03-01T10:00:00Z."""
@@ -144,3 +142,9 @@ class ReconcileResultSchema(Schema):
     corrections = fields.List(fields.Nested(CorrectionSchema))
 
 
+
+
+class DirectoryQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    min_count = fields.Integer(validate=validate.Range(min=1, max=1_000_000), metadata={
+        "description": "suppress counts under this (at least BIOBANK_DIRECTORY_MIN_COUNT, 10)"})

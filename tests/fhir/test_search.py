@@ -1,8 +1,10 @@
 """FHIR search semantics (R4 3.1.1): date prefixes on partial dates, tokens, references,
 modifiers, lenient and strict handling, errors as OperationOutcome with the right status."""
 import json
+from urllib.parse import urlencode
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from biobank.reports.fhir import BBMRI_MATERIAL
 
@@ -177,6 +179,10 @@ def test_researchers_specimen_read_hides_what_is_not_in_the_catalogue(collection
     status, shown = fhir("researcher")(f"/Specimen/{ids['FX-P1']}")
     assert status == 200 and "subject" not in shown and shown["meta"]["security"][0]["code"] == "DEID"
     assert fhir("researcher")(f"/Specimen/{ids['FX-D1']}")[0] == 404    # discarded: not in the catalogue
+    _, line = fhir("researcher")("/Specimen?identifier=FX-T1-01&_include=Specimen:parent")
+    parent = [e["resource"] for e in line["entry"] if e["search"]["mode"] == "include"]
+    assert [p["identifier"][0]["value"] for p in parent] == ["FX-T1"]
+    assert "subject" not in parent[0] and "note" not in parent[0]       # included: de-identified too
 
 
 def test_locations_for_staff(collection, fhir):
@@ -198,3 +204,25 @@ def test_ndjson_export_of_a_search(collection, make, token):
     assert response.status_code == 200 and response.mimetype == "application/fhir+ndjson"
     lines = response.get_data(as_text=True).splitlines()
     assert sorted(validate_resource(json.loads(line)).identifier[0].value for line in lines) == ["FX-D1", "FX-P1"]
+
+
+def test_any_query_string_gets_an_answer_never_a_crash(collection, make, token):
+    """Random values (and modifiers) for every parameter: 200 or a 4xx OperationOutcome, never a 500."""
+    client, bearer = make.app.test_client(), token("manager")
+    names = ["_id", "identifier", "type", "status", "subject", "patient", "parent", "collected", "bodysite",
+             "_count", "_offset", "_sort", "_include", "_summary", "_format", "collected:missing", "type:text",
+             "name", "partof"]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(resource=st.sampled_from(["Specimen", "Patient", "Location"]),
+           pairs=st.lists(st.tuples(st.sampled_from(names), st.text(max_size=30)), max_size=4),
+           strict=st.booleans())
+    def probe(resource, pairs, strict):
+        headers = {"Authorization": f"Bearer {bearer}"}
+        if strict:
+            headers["Prefer"] = "handling=strict"
+        response = client.get(f"/fhir/{resource}?{urlencode(pairs)}", headers=headers)
+        assert response.status_code in (200, 400, 403, 404, 406), (pairs, response.get_data(as_text=True))
+        if response.mimetype == "application/fhir+json":
+            validate_resource(json.loads(response.get_data()))
+    probe()

@@ -58,6 +58,7 @@ EXPECTED = {
     ("POST", "/api/v1/containers/{container_id}/reconcile"): STAFF,
     ("POST", "/api/v1/containers/{container_id}/reconcile/apply"): MANAGERS,
     ("GET", "/api/v1/samples/{barcode}/fhir"): STAFF,
+    ("GET", "/api/v1/directory"): STAFF,
     # requests
     ("GET", "/api/v1/catalogue"): ALL,
     ("GET", "/api/v1/requests"): ALL,            # researchers: their own
