@@ -6,6 +6,7 @@ one small template and one line here.
 """
 from ..core.permissions import allowed
 from ..requests import queries as request_queries
+from ..samples import queries as sample_queries
 from . import audit_export, capacity
 
 
@@ -23,9 +24,10 @@ def capacity_alerts(actor) -> dict:
 
 
 def overdue_checkouts(actor) -> dict:
-    """Checked-out tubes past their due-back time. Tubes have no due-back time in this
-    version, so the list is empty until check-outs carry one."""
-    return {"items": [], "total": 0}
+    """Checked-out tubes past their due-back time, the longest overdue first."""
+    if not allowed(actor, "samples.identified"):
+        return {"items": [], "total": 0}
+    return {"items": sample_queries.overdue_checkouts(actor, limit=10), "total": sample_queries.overdue_count(actor)}
 
 
 def consent_worklist(actor) -> dict:

@@ -326,3 +326,24 @@ def test_move_form_refuses_when_the_tube_was_moved_since_the_form_was_shown(clie
     assert "no longer where you saw it" in text(response)
     db.session.expire_all()
     assert db.session.execute(db.select(Sample).where(Sample.barcode == "SEEN-1")).scalar_one().position == "B2"
+
+
+def test_managers_home_lists_overdue_checkouts_with_their_place(client, make, login):
+    from datetime import timedelta
+    from biobank.core.time import utcnow
+    from biobank.samples import service
+    box = make.box(rows=1, cols=2)
+    make.sample("OVD-1", box=box, position="A2")
+    make.sample("OVD-2", box=box, position="A1")
+    service.checkout_sample(make.actor(), "OVD-1", due_back=(utcnow() + timedelta(days=1)).isoformat())
+    service.checkout_sample(make.actor(), "OVD-2", due_back=(utcnow() + timedelta(days=1)).isoformat())
+    db.session.execute(Sample.__table__.update().where(Sample.barcode == "OVD-1")
+                       .values(due_back=utcnow() - timedelta(hours=3)))
+    db.session.commit()
+    login(make.user("manager"))
+    page = text(client.get("/"))
+    section = page[page.index('data-section="overdue"'):]
+    section = section[:section.index("</section>")]
+    assert "OVD-1" in section and "OVD-2" not in section     # only the one past its time
+    assert "A2" in section                                  # where it goes back
+    assert '<span class="count-badge">1</span>' in section
