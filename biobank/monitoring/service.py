@@ -15,6 +15,7 @@ from ..core.permissions import require
 from ..core.time import to_naive_utc, utcnow
 from ..custody import service as custody
 from ..extensions import db
+from ..mail.outbox import notify
 from ..storage.models import Container
 from ..storage.service import get_container
 from . import limits as limit_rules
@@ -285,6 +286,10 @@ def alarm_opened(actor, alarm: Alarm, container: Container) -> None:
                    to_location=container.path, reason=alarm.message,
                    changes={"kind": [None, alarm.kind], "value": [None, alarm.first_value],
                             "opened_at": [None, alarm.opened_at.isoformat() + "Z"]})
+    notify("alarm.opened", f"ALARM: {container.path}: {alarm.kind}",
+           f"{alarm.message}\n\nOpened at {alarm.opened_at.isoformat()}Z. Acknowledge it on the monitoring page "
+           "once someone is on it; it closes when readings are back in range.",
+           roles=("admin", "manager", "technician"))
 
 
 def _close(actor, alarm: Alarm, container: Container, why: str) -> None:

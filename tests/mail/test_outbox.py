@@ -147,3 +147,22 @@ def test_user_email_is_set_and_checked(app, make, runner):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert user.email == "m@hospital.example"
+
+
+def test_an_alarm_that_opens_mails_the_staff_once(app, make, api, people, smtp_server, mail_to):
+    from datetime import timedelta
+    mailbox, port = smtp_server()
+    mail_to(port)
+    tank = make.tank(name="Tank 07", storage_temperature="LN2_vapor")
+    manager = api("manager")
+    assert manager.patch(f"/containers/{tank.id}/limits", json={"max_temperature_c": -150}).status_code == 200
+    start = utcnow() - timedelta(minutes=10)
+    warm = [{"at": (start + timedelta(minutes=m)).isoformat() + "Z", "sensor": "probe-1", "temperature_c": -120}
+            for m in range(3)]
+    assert api("technician").post(f"/containers/{tank.id}/readings", json=warm).status_code in (200, 201)
+    sender.wait_for_deliveries()
+    (recipients, message), = mailbox.wait_for(1)
+    assert sorted(recipients) == ["manager@hospital.example", "second@hospital.example",
+                                  "technician@hospital.example"]
+    assert message["Subject"].startswith("ALARM: ") and "Tank 07" in message["Subject"]
+    assert [m.event for m in _outbox()] == ["alarm.opened"]   # three warm readings, one alarm, one mail
