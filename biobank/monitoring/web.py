@@ -9,6 +9,7 @@ from flask_login import login_required
 from ..core.db import write_intent
 from ..core.errors import DomainError
 from ..core.permissions import allowed
+from ..core.redirects import local_path
 from ..core.requests import current_actor, optional_actor
 from ..core.time import iso_utc
 from ..extensions import db
@@ -82,7 +83,7 @@ def acknowledge(alarm_id):
     alarm = service.acknowledge_alarm(actor, alarm_id, note=request.form.get("note"))
     state = "closed (readings back in range)" if alarm.closed_at else "acknowledged; it closes when readings are back in range"
     flash(f"Alarm {alarm.id} {state}.", "success")
-    return redirect(request.form.get("next") or url_for("monitoring_web.index"))
+    return redirect(local_path(request.form.get("next")) or url_for("monitoring_web.index"))
 
 
 def _period():

@@ -117,3 +117,17 @@ def test_evacuation_by_scanning(make, login, client):
     moved = client.post(f"/containers/{failing.id}/evacuation", data={"barcode": "EW-1", "box_barcode": target.barcode})
     assert moved.status_code == 200 and "Moved EW-1" in moved.get_data(as_text=True)
     assert "nothing to move" in moved.get_data(as_text=True)
+
+
+def test_acknowledging_never_redirects_off_the_site(make, tank, login, client):
+    alarm = _alarm(make, tank)
+    other_tank = make.tank(name="Tank N", storage_temperature="LN2_vapor")
+    other = _alarm(make, other_tank)
+    login(make.user("technician"))
+    answer = client.post(f"/monitoring/alarms/{alarm.id}/acknowledge",
+                         data={"note": "On it", "next": "//evil.example/phish"})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] in ("/monitoring", "http://localhost/monitoring")
+    back = client.post(f"/monitoring/alarms/{other.id}/acknowledge",
+                       data={"note": "Seen", "next": f"/containers/{other_tank.id}/monitoring"})
+    assert back.headers["Location"].endswith(f"/containers/{other_tank.id}/monitoring")
