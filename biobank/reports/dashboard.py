@@ -5,6 +5,7 @@ shows; the page lists the sections in SECTIONS, so a new concern is one function
 one small template and one line here.
 """
 from ..core.permissions import allowed
+from ..monitoring import queries as monitoring_queries
 from ..requests import queries as request_queries
 from ..samples import queries as sample_queries
 from . import audit_export, capacity
@@ -16,6 +17,13 @@ def waiting_requests(actor) -> dict:
         return {"items": [], "total": 0}
     found = request_queries.list_requests(actor, status="submitted", per_page=10)
     return {"items": sorted(found["items"], key=lambda r: r.submitted_at or r.created_at), "total": found["total"]}
+
+
+def open_alarms(actor) -> dict:
+    """Tank alarms still open, the ones nobody has acknowledged first."""
+    if not allowed(actor, "monitoring.read"):
+        return {"open": 0, "unacknowledged": 0, "items": []}
+    return monitoring_queries.open_alarm_summary()
 
 
 def capacity_alerts(actor) -> dict:
@@ -44,6 +52,7 @@ def last_verification(actor) -> dict:
 
 # (section name, function): templates/home/_<name>.html renders what the function returns.
 SECTIONS = (
+    ("alarms", open_alarms),
     ("requests", waiting_requests),
     ("capacity", capacity_alerts),
     ("overdue", overdue_checkouts),

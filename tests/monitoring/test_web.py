@@ -131,3 +131,15 @@ def test_acknowledging_never_redirects_off_the_site(make, tank, login, client):
     back = client.post(f"/monitoring/alarms/{other.id}/acknowledge",
                        data={"note": "Seen", "next": f"/containers/{other_tank.id}/monitoring"})
     assert back.headers["Location"].endswith(f"/containers/{other_tank.id}/monitoring")
+
+
+def test_the_managers_home_shows_open_alarms_first(make, tank, login, client):
+    login(make.user("manager"))
+    page = client.get("/").get_data(as_text=True)
+    assert "No tank alarm is open" in page
+    _alarm(make, tank)
+    page = client.get("/").get_data(as_text=True)
+    section = page[page.index('data-section="alarms"'):]
+    section = section[:section.index("</section>")]
+    assert "Tank M" in section and "NOT ACKNOWLEDGED" in section and "1 of 1 not acknowledged" in section
+    assert page.index('data-section="alarms"') < page.index('data-section="requests"')
