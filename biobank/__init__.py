@@ -42,6 +42,7 @@ def _import_models():
     from .storage import models as _storage  # noqa: F401
     from .requests import models as _requests  # noqa: F401
     from .reports import models as _reports  # noqa: F401
+    from .network import models as _network  # noqa: F401
 
 
 def _register_api(api, csrf):
@@ -52,9 +53,11 @@ def _register_api(api, csrf):
     from .labels.api import blp as labels_blp
     from .requests.api import blp as requests_blp
     from .reports.api import blp as reports_blp
+    from .network.api import blp as sites_blp, users_blp as user_sites_blp
+    from .network.shipments_api import blp as shipments_blp, network_blp
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp, labels_blp, requests_blp,
-                reports_blp):
+                reports_blp, sites_blp, user_sites_blp, shipments_blp, network_blp):
         csrf.exempt(blp)  # checked in core.requests for cookie-authenticated calls
         api.register_blueprint(blp)
 
@@ -69,8 +72,9 @@ def _register_web(app):
     from .requests.web import blp as requests_web
     from .samples.web import blp as samples_web
     from .storage.web import blp as storage_web
+    from .network.web import blp as network_web
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
-                reports_web):
+                reports_web, network_web):
         app.register_blueprint(blp)
 
 
@@ -81,8 +85,10 @@ def _register_cli(app):
     from .core.cli import demo_command, serve_command
     from .labels.cli import labels_cli
     from .core.backup_cli import backup_command, restore_command
+    from .network.cli import set_sites_command, sites_cli
+    set_sites_command(users_cli)
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command):
+                    restore_command, sites_cli):
         app.cli.add_command(command)
 
 

@@ -27,6 +27,12 @@ class ApiClient:
     def post(self, path, **kw):
         return self._call("post", path, **kw)
 
+    def patch(self, path, **kw):
+        return self._call("patch", path, **kw)
+
+    def delete(self, path, **kw):
+        return self._call("delete", path, **kw)
+
 
 class Factory:
     def __init__(self, app):

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import login_required
 
 from ..core.permissions import allowed
+from ..network import service as network_service
 from ..core.requests import current_actor
 from . import queries
 
@@ -17,7 +18,7 @@ PER_PAGE = 50
 KNOWN_ACTIONS = ("sample.registered", "sample.moved", "sample.checked_out", "sample.returned", "sample.aliquoted",
                  "sample.discarded", "container.created", "container.layout_built", "donor.consent_withdrawn",
                  "audit.verified")
-FILTERS = ("sample", "container_id", "actor", "action", "since", "until")
+FILTERS = ("sample", "container_id", "actor", "action", "since", "until", "site")
 
 
 @blp.app_template_filter("custody_changes")
@@ -53,6 +54,11 @@ def _filters() -> tuple[dict, dict, list]:
     for name in ("sample", "actor", "action"):
         if raw[name]:
             filters[name] = raw[name]
+    if raw["site"]:
+        if raw["site"].isdigit():
+            filters["site"] = int(raw["site"])
+        else:
+            problems.append("Site is a site number.")
     if raw["container_id"]:
         if raw["container_id"].isdigit():
             filters["container_id"] = int(raw["container_id"])
@@ -85,7 +91,8 @@ def audit_log():
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
     page = queries.events(actor, filters, page_number, PER_PAGE)
     runs = audit_export.verification_runs(actor, limit=5)
-    return render_template("audit/log.html", page=page, given=given, runs=runs, actions=KNOWN_ACTIONS)
+    return render_template("audit/log.html", page=page, given=given, runs=runs, actions=KNOWN_ACTIONS,
+                           sites=network_service.list_sites(actor))
 
 
 @blp.post("/audit/verify")

@@ -19,13 +19,14 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, and_, cast, func, literal, or_, select
+from sqlalchemy import DateTime, Integer, and_, cast, false, func, literal, or_, select
 
 from ..core.errors import InvalidInput
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..custody.models import CustodyEvent
 from ..extensions import db
+from ..network import scope
 from ..samples.models import Sample
 from ..storage.models import Container
 from ..storage.service import get_container
@@ -190,9 +191,14 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
     query = select(Container.id, Container.barcode, Container.name, Container.kind, Container.parent_id,
                    Container.lineage, Container.path, Container.rows, Container.capacity, Container.used)
     root = None
+    site_ids = scope.visible_site_ids(actor)  # None: every site (network roles)
     if within is not None:
         root = get_container(within)
+        require_at(actor, "reports.read", root)
         query = query.where(Container.lineage.startswith(root.lineage))  # lineage: "/site/tank/.../self/"
+    elif site_ids is not None:  # staff of some sites read their own sites
+        prefixes = scope.lineage_prefixes(site_ids)
+        query = query.where(or_(*[Container.lineage.startswith(p) for p in prefixes]) if prefixes else false())
     containers = db.session.execute(query).all()
     ancestors = {c.id: _ancestors(c.lineage) for c in containers}
     net = net_intake_per_week(now, ancestors)
@@ -223,7 +229,8 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
         "within": None if root is None else {"id": root.id, "name": root.name, "kind": root.kind, "path": root.path},
         "items": items,
         "alerts": alerts,
-        "intake_per_week": intake_per_week(now, boxes=None if root is None else set(ancestors)),
+        "intake_per_week": intake_per_week(now, boxes=None if root is None and site_ids is None
+                                           else set(ancestors)),
         "forecast": {"method": forecast.METHOD, "window_weeks": forecast.WINDOW_WEEKS},
         "by_type_note": ("Counts by sample type come from one GROUP BY over the stored samples "
                          "(O(samples)); they are computed only with by_type=true."),

@@ -7,12 +7,12 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from ..core.errors import DomainError, ImportRejected, InvalidInput
-from ..core.permissions import require
+from ..core.errors import DomainError, ImportRejected, InvalidInput, NotPermitted
+from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..extensions import db
 from ..storage.models import Container
-from ..storage.placement import STRATEGIES, Allocator
+from ..storage.placement import STRATEGIES, Allocator, placement_scope
 from .models import Sample
 from .service import ids_of, insert_samples, rows_where_in
 from .validation import clean_fields
@@ -77,16 +77,19 @@ def _cycle_collector_paused():
             gc.enable()
 
 
-def import_samples(actor, text: str, *, strategy: str = "compact", progress=None) -> list[str]:
-    """Check every row, then register all of them, or raise ImportRejected naming each bad line."""
+def import_samples(actor, text: str, *, strategy: str = "compact", progress=None,
+                   within: int | None = None) -> list[str]:
+    """Check every row, then register all of them, or raise ImportRejected naming each bad line.
+    Rows without a position are placed by the strategy inside the actor's site (or `within`)."""
     require(actor, "samples.handle")
     if strategy not in STRATEGIES:
         raise InvalidInput(f"Unknown placement strategy '{strategy}'.", code="invalid_strategy")
+    scope_prefix = placement_scope(actor, within)
     with _cycle_collector_paused():
-        return _import(actor, text, strategy, progress)
+        return _import(actor, text, strategy, progress, scope_prefix)
 
 
-def _import(actor, text: str, strategy: str, progress) -> list[str]:
+def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None = None) -> list[str]:
     header, rows = read_rows(text)
     errors: list[dict] = []
     cleaned: list[tuple[int, dict, dict]] = []
@@ -115,7 +118,8 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
         bad(seen[taken], taken, f"barcode {taken} is a container's barcode")
     parents = {c["parent_barcode"] for _, c, _ in cleaned if c["parent_barcode"]}
     parent_ids = ids_of(parents)
-    allocator = Allocator()
+    allocator = Allocator(within=scope_prefix)
+    site_checked: set[int] = set()
     entries = []
     positions_given = "container_id" in header or "position" in header
     for line, clean, raw in cleaned:
@@ -133,9 +137,14 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
                     raise InvalidInput("give both container_id (a number) and position, or neither")
                 placement = allocator.at(int(container_id), position, clean["sample_type"],
                                          clean["storage_temperature"])
+                if placement[0].id not in site_checked:  # each box's site once, not once per row
+                    require_at(actor, "samples.handle", placement[0])
+                    site_checked.add(placement[0].id)
             else:
                 placement = allocator.place(strategy, clean["sample_type"], clean["storage_temperature"],
                                             clean["donor"])
+        except NotPermitted:
+            raise  # another site's box: the whole file is refused as not permitted
         except DomainError as exc:
             bad(line, clean["barcode"], exc.message)
             continue

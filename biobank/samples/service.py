@@ -3,18 +3,19 @@ models and appends its custody event, and never commits."""
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import (Conflict, ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
-                           SlotOccupied, UnknownBarcode)
+                           NotPermitted, SlotOccupied, UnknownBarcode)
 from ..core.db import bulk_insert
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
+from ..network import scope
 from ..storage.models import Container
-from ..storage.placement import Allocator
+from ..storage.placement import Allocator, placement_scope
 from ..storage.positions import label
 from ..storage.service import adjust_usage
 from .models import TRANSITIONS, Donor, Sample
@@ -63,14 +64,23 @@ def _flush_placement() -> None:
 
 
 # -- registration (one or many) --------------------------------------------------
-def resolve_location(allocator: Allocator, location: dict | None, clean: dict):
-    """(box, row, col) for a registration's `location` (default: compact strategy)."""
+def resolve_location(allocator: Allocator, location: dict | None, clean: dict, actor=None):
+    """(box, row, col) for a registration's `location` (default: compact strategy). A
+    strategy stays inside the actor's site, or inside `location.within` (a container id)."""
     location = location or {"strategy": "compact"}
     if location.get("container_id") is not None:
         if not location.get("position"):
             raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
-        return allocator.at(int(location["container_id"]), location["position"], clean["sample_type"],
-                            clean["storage_temperature"])
+        placement = allocator.at(int(location["container_id"]), location["position"], clean["sample_type"],
+                                 clean["storage_temperature"])
+        if actor is not None:
+            require_at(actor, "samples.handle", placement[0])
+        return placement
+    if actor is not None:
+        within = location.get("within")
+        if within is not None and not isinstance(within, int):
+            raise InvalidInput("location.within is a container id.", code="invalid_location")
+        allocator.within = placement_scope(actor, within)
     return allocator.place(location.get("strategy") or "compact", clean["sample_type"],
                            clean["storage_temperature"], clean["donor"])
 
@@ -198,7 +208,7 @@ def register_sample(actor, *, location: dict | None = None, **fields) -> Sample:
         if parent is None:
             raise UnknownBarcode(f"The parent {clean['parent_barcode']} is not registered.")
         parent_id = parent.id
-    placement = resolve_location(Allocator(), location, clean)
+    placement = resolve_location(Allocator(), location, clean, actor)
     [sample_id] = insert_samples(actor, [(clean, placement, parent_id)])
     return db.session.get(Sample, sample_id)
 
@@ -233,6 +243,7 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     if sample.status not in ("available", "reserved") or not sample.container_id:
         raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}, not in storage; "
                                 "return it instead of moving it.")
+    require_at(actor, "samples.handle", sample)
     if from_container_id is not None or from_position is not None:
         from ..storage.positions import parse
         expected = (from_container_id if from_container_id is not None else sample.container_id,
@@ -244,6 +255,7 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     old_path = sample.location_path
     old_box = sample.container_id
     placement = allocator.at(container_id, position, sample.sample_type, sample.storage_temperature)
+    require_at(actor, "samples.handle", placement[0])
     _leave_position(sample, count=False)
     _flush_placement()
     _occupy(sample, placement, count=False)
@@ -260,8 +272,12 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
 def checkout_sample(actor, barcode: str, *, reason: str | None = None, request_id: int | None = None) -> Sample:
     require(actor, "samples.handle")
     sample = locked_sample(barcode)
+    require_at(actor, "samples.handle", sample)
     if sample.consent_withdrawn and request_id is not None:
         raise ConsentWithdrawn(f"The donor of {barcode} withdrew consent; it cannot leave for a request.")
+    if sample.status in ("in_transit", "missing"):
+        raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')} between sites; it is "
+                                "received with its shipment, not checked out.", code="in_transit")
     if sample.status == "reserved" and request_id is None:
         raise InvalidTransition(f"Sample {barcode} is reserved for a request; it leaves storage only by "
                                 "picking that request.", code="sample_reserved")
@@ -292,6 +308,7 @@ def return_sample(actor, barcode: str, *, thawed: bool, container_id: int | None
     elif not position:
         raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
     placement = Allocator().at(container_id, position, sample.sample_type, sample.storage_temperature)
+    require_at(actor, "samples.handle", placement[0])
     old = transition(sample, "available", "returned")
     changes = {"status": [old, "available"]}
     if thawed:
@@ -311,6 +328,7 @@ def discard_sample(actor, barcode: str, *, reason: str) -> Sample:
     if not (reason or "").strip():
         raise InvalidInput("Say why the sample is discarded.", code="reason_required")
     sample = locked_sample(barcode)
+    require_at(actor, "samples.handle", sample)
     old_path = sample.location_path
     old = transition(sample, "discarded", "discarded")
     _leave_position(sample)
@@ -325,6 +343,7 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume, strategy: str = "
     """Split off `count` children of `volume` each; the parent loses count × volume."""
     require(actor, "samples.handle")
     parent = locked_sample(barcode)
+    require_at(actor, "samples.handle", parent)
     if parent.status not in ("available", "checked_out"):
         raise InvalidTransition(f"Sample {barcode} is {parent.status.replace('_', ' ')}; it cannot be aliquoted.")
     if not isinstance(count, int) or not 1 <= count <= 96:
@@ -342,7 +361,9 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume, strategy: str = "
     if positions is not None and (container_id is None or len(positions) != count):
         raise InvalidInput("Give a container and one position per aliquot.", code="invalid_position")
     base = len(parent.children)
-    allocator = Allocator()
+    # Aliquots stay at the parent's site (its tree), or the actor's own site.
+    home = scope.site_of(parent)
+    allocator = Allocator(within=f"/{home.container_id}/" if home is not None else placement_scope(actor))
     entries = []
     for i in range(count):
         number = base + i + 1
@@ -356,6 +377,7 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume, strategy: str = "
         placement = (allocator.at(container_id, positions[i], parent.sample_type, parent.storage_temperature)
                      if positions else allocator.place(strategy, parent.sample_type, parent.storage_temperature,
                                                        parent.donor))
+        require_at(actor, "samples.handle", placement[0])
         entries.append((clean, placement, parent.id))
         base = number - i - 1
     old_volume = parent.volume
@@ -375,6 +397,21 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume, strategy: str = "
 
 
 # -- consent ------------------------------------------------------------------------
+def _require_donor_at_own_site(actor, donor: str, count: int) -> None:
+    """A manager withdraws consent for donors whose material is (also) at their sites."""
+    site_ids = scope.visible_site_ids(actor)
+    if site_ids is None or count == 0:
+        return
+    prefixes = scope.lineage_prefixes(site_ids)
+    held_here = db.session.execute(
+        select(Sample.id).join(Container, Container.id == func.coalesce(Sample.container_id, Sample.home_container_id))
+        .where(Sample.donor == donor, or_(*[Container.lineage.like(p + "%") for p in prefixes]) if prefixes
+               else false()).limit(1)).first()
+    if not held_here:
+        raise NotPermitted(f"None of donor {donor}'s samples is at your sites; a manager where they are, or a "
+                           "network manager, records the withdrawal.", code="other_site")
+
+
 def withdraw_consent(actor, donor: str, *, reason: str) -> dict:
     """Block every sample of a donor from requests at once, and record it."""
     require(actor, "consent.withdraw")
@@ -384,6 +421,7 @@ def withdraw_consent(actor, donor: str, *, reason: str) -> dict:
     count = db.session.execute(select(db.func.count()).select_from(Sample).where(Sample.donor == donor)).scalar_one()
     if record is None and count == 0:
         raise NotFound(f"No donor {donor} is known.", code="unknown_donor")
+    _require_donor_at_own_site(actor, donor, count)
     if record is None:
         record = Donor(code=donor)
         db.session.add(record)
