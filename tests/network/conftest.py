@@ -40,3 +40,7 @@ def network(app, make):
     return SimpleNamespace(main=main_site, regional=regional, main_tank=main_tank, reg_tank=reg_tank,
                            main_boxes=make.boxes_of(main_tank), reg_boxes=make.boxes_of(reg_tank),
                            reg_racks=list(reg_tank.children), actor=actor, api=api, users=users)
+
+
+# The browser fixtures of the web tests (Chromium on a live server), for the shipment pages.
+from ..web.conftest import _test_thread_reads_lightly, browser_page, chromium, live_server, sign_in  # noqa: E402,F401
