@@ -27,6 +27,7 @@ from ..core.time import utcnow
 from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..network import scope
+from ..network.models import Site
 from ..samples.models import Sample
 from ..storage.models import Container
 from ..storage.service import get_container
@@ -171,11 +172,15 @@ def by_type_counts(ancestors: dict[int, list[int]]) -> tuple[dict[int, dict], di
     return per_container, dict(sorted(totals.items()))
 
 
-def top_level_containers() -> list:
-    """The sites (or free-standing tanks) at the top of the layout: what a
+def top_level_containers(actor=None) -> list:
+    """The sites at the top of the layout (those the actor reads, when given): what a
     capacity report can be limited to, by name."""
-    return db.session.execute(select(Container.id, Container.name, Container.kind)
-                              .where(Container.parent_id.is_(None)).order_by(Container.name, Container.id)).all()
+    query = select(Container.id, Container.name, Container.kind).join(Site, Site.container_id == Container.id) \
+        .where(Container.parent_id.is_(None)).order_by(Container.name, Container.id)
+    site_ids = scope.visible_site_ids(actor) if actor is not None else None
+    if site_ids is not None:
+        query = query.where(Site.id.in_(site_ids))
+    return db.session.execute(query).all()
 
 
 def capacity(actor, *, threshold: float | None = None, by_type: bool = False, include_boxes: bool = False,

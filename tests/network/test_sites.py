@@ -165,3 +165,30 @@ def test_cli_creates_users_at_sites_and_changes_them(runner, network, monkeypatc
     assert wrong.exit_code != 0 and "NOPE" in wrong.output
     listed = runner.invoke(args=["sites", "list"])
     assert "REG" in listed.output and "(default)" in listed.output
+
+
+def test_network_overview_catalogue_site_facet_and_custody_log_by_site(network, make):
+    make.sample("OV-M1", box=network.main_boxes[0], position="A1")
+    for number in range(2):
+        make.sample(f"OV-R{number}", box=network.reg_boxes[0], position=f"A{number + 1}")
+    rows = {r["site"]["code"]: r for r in network.api("netmgr").get("/network").json}
+    assert rows["MAIN"]["used"] == 1 and rows["REG"]["used"] == 2 and rows["REG"]["tanks"] == 1
+    assert rows["REG"]["positions"] == 4 * 9 and rows["REG"]["intake_30_days"] == 2
+    facet = network.api("tech_main").get("/catalogue").json["facets"]["site"]
+    assert facet == [{"value": "REG", "count": 2}, {"value": "MAIN", "count": 1}]
+    only = network.api("tech_main").get("/catalogue?site=REG").json
+    assert sorted(i["barcode"] for i in only["items"]) == ["OV-R0", "OV-R1"]
+    log = network.api("netmgr").get(f"/audit?site={network.regional.id}&action=sample.registered").json
+    assert sorted(e["sample_barcode"] for e in log["items"]) == ["OV-R0", "OV-R1"]
+    # a manager asking for another site's log gets nothing from it
+    assert network.api("mgr_main").get(f"/audit?site={network.regional.id}").json["total"] == 0
+
+
+def test_network_page_and_shipments_page_render(app, network, make):
+    from ..factories import PASSWORD
+    client = app.test_client()
+    client.post("/login", data={"username": "netmgr", "password": PASSWORD})
+    page = client.get("/network").get_data(as_text=True)
+    assert 'data-site="REG"' in page and "Regional Centre" in page and "Whole network" in page
+    shipments = client.get("/shipments").get_data(as_text=True)
+    assert "New shipment" in shipments and "No shipments" in shipments
