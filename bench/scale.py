@@ -36,7 +36,8 @@ def _layout(cur, positions_needed: int) -> dict:
     tanks = max(SITES, -(-positions_needed // PER_TANK))
     now = datetime(2026, 1, 1).isoformat(sep=" ")
     buf = io.StringIO()
-    next_id = 1
+    cur.execute("SELECT COALESCE(MAX(id), 0) FROM container")  # after the default site of a fresh database
+    next_id = cur.fetchone()[0] + 1
     boxes = []
     tank_ids = []
     per_site = -(-tanks // SITES)

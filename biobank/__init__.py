@@ -45,6 +45,7 @@ def _import_models():
     from .mail import models as _mail  # noqa: F401
     from .mail import sender as _mail_sender  # noqa: F401  (delivery after the commit)
     from .monitoring import models as _monitoring  # noqa: F401
+    from .network import models as _network  # noqa: F401
 
 
 def _register_api(api, csrf):
@@ -56,9 +57,11 @@ def _register_api(api, csrf):
     from .requests.api import blp as requests_blp
     from .reports.api import blp as reports_blp
     from .monitoring.api import blp as monitoring_blp
+    from .network.api import blp as sites_blp, users_blp as user_sites_blp
+    from .network.shipments_api import blp as shipments_blp, network_blp
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp, labels_blp, requests_blp,
-                reports_blp, monitoring_blp):
+                reports_blp, monitoring_blp, sites_blp, user_sites_blp, shipments_blp, network_blp):
         csrf.exempt(blp)  # checked in core.requests for cookie-authenticated calls
         api.register_blueprint(blp)
 
@@ -74,10 +77,11 @@ def _register_web(app):
     from .samples.web import blp as samples_web
     from .storage.web import blp as storage_web
     from .monitoring.web import blp as monitoring_web
+    from .network.web import blp as network_web
     from .samples import corrections_web as _corrections_web  # noqa: F401  (its views join samples_web)
     from .storage import moves_web as _moves_web  # noqa: F401  (its views join storage_web)
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
-                reports_web, monitoring_web):
+                reports_web, monitoring_web, network_web):
         app.register_blueprint(blp)
     _register_fhir(app)
     _register_sso(app)
@@ -114,9 +118,10 @@ def _register_cli(app):
     from .mail.cli import mail_cli
     from .monitoring.cli import monitor_cli
     from .reports.cli import directory_cli
+    from .network.cli import set_sites_command, sites_cli
+    set_sites_command(users_cli)
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command, mail_cli, correct_cli, monitor_cli,
-                    directory_cli):
+                    restore_command, mail_cli, correct_cli, monitor_cli, directory_cli, sites_cli):
         app.cli.add_command(command)
 
 

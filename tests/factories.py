@@ -30,6 +30,9 @@ class ApiClient:
     def patch(self, path, **kw):
         return self._call("patch", path, **kw)
 
+    def delete(self, path, **kw):
+        return self._call("delete", path, **kw)
+
 
 class Factory:
     def __init__(self, app):

@@ -52,7 +52,7 @@ def test_register_get_and_the_box_map(api, box):
     assert created.status_code == 201
     sample = tech.get("/samples/API-1").json
     assert sample["location"]["position"] == "B2"
-    assert sample["location"]["path"] == "Tank A / Rack 1 / Box 1 / B2"
+    assert sample["location"]["path"] == "Main site / Tank A / Rack 1 / Box 1 / B2"
     assert sample["status"] == "available" and sample["donor"] == "D1" and sample["volume"] == 1.5
     assert created.json == sample
     grid = tech.get(f"/containers/{box.id}/map").json

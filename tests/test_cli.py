@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from biobank.auth.models import User
 from biobank.custody import service as custody
+from biobank.network.models import Site
 from biobank.extensions import db
 from biobank.samples.models import Sample
 from biobank.storage.models import Container
@@ -42,12 +43,21 @@ def test_demo_is_idempotent_and_prints_logins(runner):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert "tech / tech-demo-pass" in first.output and "researcher" in first.output
-    positions = db.session.execute(select(func.sum(Container.capacity)).where(Container.parent_id.is_(None))).scalar_one()
+    assert "tech-sam / tech-sam-demo-pass  (SAM)" in first.output
+    central, *regions = db.session.execute(select(Site).order_by(Site.id)).scalars()
+    assert central.code == "CBB" and central.is_default and [r.code for r in regions] == ["SAM", "FER"]
+    positions = db.session.get(Container, central.container_id).capacity
     assert 40_000 <= positions <= 42_000
-    tanks = db.session.execute(select(func.count()).select_from(Container).where(Container.kind == "tank")).scalar_one()
+    tanks = db.session.execute(select(func.count()).select_from(Container).where(
+        Container.kind == "tank", Container.lineage.startswith(f"/{central.container_id}/"))).scalar_one()
     samples = db.session.execute(select(func.count()).select_from(Sample)).scalar_one()
     children = db.session.execute(select(func.count()).select_from(Sample).where(Sample.parent_id.is_not(None))).scalar_one()
     assert tanks == 26 and samples >= 200 and children > 0
+    for region in regions:  # a few tanks each, with samples
+        top = db.session.get(Container, region.container_id)
+        assert 0 < top.capacity < 10_000 and top.used > 0
+    in_transit = db.session.execute(select(func.count()).select_from(Sample).where(Sample.status == "in_transit"))
+    assert in_transit.scalar_one() > 0
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "already present" in second.output
     db.session.expire_all()

@@ -13,7 +13,7 @@ def test_layout_builds_a_whole_tank_with_counters(make):
     racks = tank.children
     assert [r.name for r in racks] == ["Rack 1", "Rack 2"]
     box = racks[1].children[2]
-    assert box.path == "Tank 07 / Rack 2 / Box 3"
+    assert box.path == "Main site / Tank 07 / Rack 2 / Box 3"  # under the default site
     assert box.barcode == f"{tank.barcode}-R2-B03"
     assert box.rows == 9 and box.capacity == 81
 
@@ -37,7 +37,7 @@ def test_trees_of_any_depth(make):
     drawer = service.create_container(make.admin, name="Drawer 2", kind="drawer", parent_id=shelf.id)
     box = service.create_container(make.admin, name="Box 9", kind="box", parent_id=drawer.id, rows=8, cols=12)
     db.session.commit()
-    assert box.path == "Freezer -80 A / Shelf 1 / Drawer 2 / Box 9"
+    assert box.path == "Main site / Freezer -80 A / Shelf 1 / Drawer 2 / Box 9"
     assert box.effective_temperature == "-60to-85"
     assert db.session.get(Container, freezer.id).capacity == 96
 

@@ -15,13 +15,15 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-def create_user(username, role):
+@click.option("--site", "sites", multiple=True, help="site code where the role holds (repeatable; default: the "
+              "default site)")
+def create_user(username, role, sites):
     """Create a user (password from BIOBANK_PASSWORD or a prompt)."""
     password = os.environ.get("BIOBANK_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
     try:
         with unit_of_work():
-            service.create_user(system_actor("cli"), username, password, role)
+            service.create_user(system_actor("cli"), username, password, role, sites=list(sites) or None)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created {role} {username}.")

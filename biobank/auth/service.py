@@ -17,6 +17,7 @@ from ..custody import service as custody
 from ..extensions import db
 from ..sso import ldap, settings
 from ..sso.provisioning import is_directory_user, provision
+from ..network.staff import place_user
 from .models import ApiToken, LoginFailure, User
 
 USERNAME_RE = re.compile(r"\A[A-Za-z0-9_.\-]{2,64}\Z")
@@ -25,7 +26,8 @@ MIN_PASSWORD = 8
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-def create_user(actor, username: str, password: str, role: str) -> User:
+def create_user(actor, username: str, password: str, role: str, sites: list[str] | None = None) -> User:
+    """A new user; `sites` are site codes where their role holds (default: the default site)."""
     require(actor, "users.manage")
     if not USERNAME_RE.fullmatch(username or ""):
         raise InvalidInput("A username is 2..64 characters of letters, digits, _ . -", code="invalid_username")
@@ -38,7 +40,8 @@ def create_user(actor, username: str, password: str, role: str) -> User:
     user = User(username=username, password_hash=generate_password_hash(password), role=role, active=True)
     db.session.add(user)
     db.session.flush()
-    custody.record(actor, "user.created", "user", username, changes={"role": [None, role]})
+    codes = place_user(user, sites)
+    custody.record(actor, "user.created", "user", username, changes={"role": [None, role], "sites": [None, codes]})
     return user
 
 

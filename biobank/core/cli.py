@@ -8,13 +8,14 @@ from .db import unit_of_work
 @with_appcontext
 def demo_command():
     """Load the demo biobank (idempotent) and print its logins."""
-    from ..demo import DEMO_USERS, load_demo
+    from ..demo import CENTRAL, DEMO_USERS, USER_SITES, load_demo
     with unit_of_work():
         created = load_demo(progress=lambda msg: click.echo(msg))
     click.echo("Demo biobank " + ("loaded." if created else "already present."))
     click.echo("Demo logins (username / password):")
     for username, role, password in DEMO_USERS:
-        click.echo(f"  {role:<11} {username} / {password}")
+        where = "all sites" if role in ("admin", "network_manager") else USER_SITES.get(username, CENTRAL["code"])
+        click.echo(f"  {role:<15} {username} / {password}  ({where})")
 
 
 @click.command("serve")

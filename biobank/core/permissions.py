@@ -1,4 +1,5 @@
 """The role matrix of DESIGN.md, enforced by services (not only by views)."""
+from ..network import scope
 from .errors import NotPermitted
 
 ROLES = ("admin", "manager", "technician", "researcher")
@@ -28,6 +29,7 @@ MATRIX: dict[str, frozenset] = {
     "monitoring.record": _STAFF,     # LN2 refills and maintenance
     "monitoring.limits": _MANAGERS,  # a tank's alarm limits
     "alarms.acknowledge": _STAFF,
+    "shipments.handle": _STAFF,      # shipments between sites (pack, dispatch, receive, close)
 }
 
 
@@ -39,3 +41,27 @@ def require(actor, permission: str) -> None:
     if not allowed(actor, permission):
         role = getattr(actor, "role", "anonymous")
         raise NotPermitted(f"A {role} may not do this ({permission}).")
+
+
+# -- site scope (DESIGN.md "Sites") ---------------------------------------------------
+# Outside the network roles every row of the matrix holds only at the user's own sites.
+# network_manager: a manager's rights, at every site.
+ROLES = ROLES + ("network_manager",)
+MATRIX = {name: (roles | {"network_manager"}) if "manager" in roles else roles for name, roles in MATRIX.items()}
+
+
+def require_at(actor, permission: str, where) -> None:
+    """require(), and that the actor may act at the site of `where` (a Site, a Container, a
+    container id, or a sample: its place, else its last place). Admin and network_manager act
+    at every site; everyone else only at their own sites. The one check every service calls."""
+    require(actor, permission)
+    if scope.is_network_actor(actor):
+        return
+    site = scope.site_of(where)
+    if not scope.acts_at(actor, site):
+        who = getattr(actor, "username", "You")
+        if site is None:
+            raise NotPermitted(f"That is not at any site now (in transit between sites?); {who} may not act on "
+                               "it.", code="other_site")
+        raise NotPermitted(f"{who} does not work at {site.name}; only its own staff and network managers may "
+                           "do this there.", code="other_site", details={"site": site.code})

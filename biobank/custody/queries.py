@@ -1,17 +1,35 @@
 """Browsing the custody log."""
 import math
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 
 from ..core.permissions import require
 from ..core.time import to_naive_utc
 from ..extensions import db
+from ..network import scope
+from ..storage.models import Container
 from .models import CustodyEvent
+
+
+def _at_sites(site_ids, *, keep_unplaced: bool):
+    """Events about containers (and the samples in them) at these sites; with keep_unplaced,
+    also the events tied to no container (requests, users, verifications)."""
+    prefixes = scope.lineage_prefixes(site_ids)
+    here = select(Container.id).where(or_(*[Container.lineage.startswith(p) for p in prefixes]) if prefixes
+                                      else false())
+    at_sites = CustodyEvent.container_id.in_(here)
+    return or_(at_sites, CustodyEvent.container_id.is_(None)) if keep_unplaced else at_sites
 
 
 def events(actor, filters: dict, page: int = 1, per_page: int = 100) -> dict:
     require(actor, "reports.read")
     query = select(CustodyEvent)
+    site_ids = scope.visible_site_ids(actor)  # staff of some sites read their sites' events
+    if filters.get("site"):
+        wanted = [filters["site"]] if site_ids is None or filters["site"] in site_ids else []
+        site_ids = wanted
+    if site_ids is not None:
+        query = query.where(_at_sites(site_ids, keep_unplaced=not filters.get("site")))
     if filters.get("sample"):
         query = query.where(CustodyEvent.sample_barcode == filters["sample"])
     if filters.get("container_id"):

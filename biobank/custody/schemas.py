@@ -27,6 +27,7 @@ class EventSchema(Schema):
 
 class EventQuerySchema(Schema):
     sample = fields.String()
+    site = fields.Integer(metadata={"description": "a site id: only events at that site"})
     container_id = fields.Integer()
     actor = fields.String()
     action = fields.String()

@@ -8,6 +8,7 @@ from flask_login import login_required
 
 from ..core import display as names
 from ..core.permissions import allowed
+from ..network import service as network_service
 from ..core.requests import current_actor
 from . import queries
 
@@ -16,7 +17,7 @@ blp = Blueprint("custody_web", __name__)
 PER_PAGE = 50
 # Offered in the action filter, by their human names (an action given in the URL is offered too).
 KNOWN_ACTIONS = tuple(names.ACTIONS)
-FILTERS = ("sample", "container_id", "actor", "action", "since", "until")
+FILTERS = ("sample", "container_id", "actor", "action", "since", "until", "site")
 
 
 @blp.app_template_filter("custody_changes")
@@ -52,6 +53,11 @@ def _filters() -> tuple[dict, dict, list]:
     for name in ("sample", "actor", "action"):
         if raw[name]:
             filters[name] = raw[name]
+    if raw["site"]:
+        if raw["site"].isdigit():
+            filters["site"] = int(raw["site"])
+        else:
+            problems.append("Site is a site number.")
     if raw["container_id"]:
         if raw["container_id"].isdigit():
             filters["container_id"] = int(raw["container_id"])
@@ -87,7 +93,8 @@ def audit_log():
     actions = sorted(names.options("action", KNOWN_ACTIONS + ((given["action"],) if given.get("action") and
                                                                given["action"] not in KNOWN_ACTIONS else ())),
                      key=lambda option: option[1].lower())
-    return render_template("audit/log.html", page=page, given=given, runs=runs, actions=actions)
+    return render_template("audit/log.html", page=page, given=given, runs=runs, actions=actions,
+                           sites=network_service.list_sites(actor))
 
 
 @blp.post("/audit/verify")

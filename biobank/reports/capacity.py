@@ -22,14 +22,16 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, and_, cast, func, literal, or_, select
+from sqlalchemy import DateTime, Integer, and_, cast, false, func, literal, or_, select
 
 from ..core.display import percent
 from ..core.errors import InvalidInput
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..custody.models import CustodyEvent
 from ..extensions import db
+from ..network import scope
+from ..network.models import Site
 from ..samples.models import Sample
 from ..storage.models import Container
 from ..storage.service import get_container
@@ -176,11 +178,15 @@ def by_type_counts(ancestors: dict[int, list[int]]) -> tuple[dict[int, dict], di
     return per_container, dict(sorted(totals.items()))
 
 
-def top_level_containers() -> list:
-    """The sites (or free-standing tanks) at the top of the layout: what a
+def top_level_containers(actor=None) -> list:
+    """The sites at the top of the layout (those the actor reads, when given): what a
     capacity report can be limited to, by name."""
-    return db.session.execute(select(Container.id, Container.name, Container.kind)
-                              .where(Container.parent_id.is_(None)).order_by(Container.name, Container.id)).all()
+    query = select(Container.id, Container.name, Container.kind).join(Site, Site.container_id == Container.id) \
+        .where(Container.parent_id.is_(None)).order_by(Container.name, Container.id)
+    site_ids = scope.visible_site_ids(actor) if actor is not None else None
+    if site_ids is not None:
+        query = query.where(Site.id.in_(site_ids))
+    return db.session.execute(query).all()
 
 
 def capacity(actor, *, threshold: float | None = None, by_type: bool = False, include_boxes: bool = False,
@@ -197,9 +203,14 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
                    Container.lineage, Container.path, Container.rows, Container.capacity, Container.used,
                    Container.held)
     root = None
+    site_ids = scope.visible_site_ids(actor)  # None: every site (network roles)
     if within is not None:
         root = get_container(within)
+        require_at(actor, "reports.read", root)
         query = query.where(Container.lineage.startswith(root.lineage))  # lineage: "/site/tank/.../self/"
+    elif site_ids is not None:  # staff of some sites read their own sites
+        prefixes = scope.lineage_prefixes(site_ids)
+        query = query.where(or_(*[Container.lineage.startswith(p) for p in prefixes]) if prefixes else false())
     containers = db.session.execute(query).all()
     ancestors = {c.id: _ancestors(c.lineage) for c in containers}
     net = net_intake_per_week(now, ancestors)
@@ -227,7 +238,8 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
         "within": None if root is None else {"id": root.id, "name": root.name, "kind": root.kind, "path": root.path},
         "items": items,
         "alerts": alerts,
-        "intake_per_week": intake_per_week(now, boxes=None if root is None else set(ancestors)),
+        "intake_per_week": intake_per_week(now, boxes=None if root is None and site_ids is None
+                                           else set(ancestors)),
         "forecast": {"method": forecast.METHOD, "window_weeks": forecast.WINDOW_WEEKS},
         "by_type_note": ("Counts by sample type come from one GROUP BY over the stored samples "
                          "(O(samples)); they are computed only with by_type=true."),

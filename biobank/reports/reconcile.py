@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core.csv_input import problem_text
 from ..core.errors import InvalidInput, InvalidPosition
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..extensions import db
 from ..samples.models import Sample
 from ..samples.validation import BARCODE_RE
@@ -153,6 +153,7 @@ def reconcile(actor, container_id: int, data: bytes) -> dict:
     """
     require(actor, "reports.read")
     box = get_container(container_id)
+    require_at(actor, "reports.read", box)
     if not box.is_grid:
         raise InvalidInput(f"{box.path} is a {box.kind}; a rack scan reconciles a box.", code="not_a_box")
     scan = parse_scan(decode(data), box.rows, box.cols)

@@ -4,7 +4,7 @@ check permissions, append custody events and never commit."""
 from sqlalchemy import select
 
 from ..core.errors import Conflict, InvalidInput, NoFreePosition
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
@@ -30,6 +30,7 @@ def apply_reconciliation(actor, container_id: int, corrections: list[dict]) -> d
     """
     require(actor, "reports.act")
     box = get_container(container_id)
+    require_at(actor, "reports.act", box)
     if not box.is_grid:
         raise InvalidInput(f"{box.path} is a {box.kind}; corrections go into a box.", code="not_a_box")
     targets = _checked_corrections(box, corrections)

@@ -78,7 +78,7 @@ def capacity():
         flash(exc.message, "error")
         return redirect(url_for("reports_web.capacity"))
     return render_template("reports/capacity.html", report=report, within=within,
-                           scopes=capacity_report.top_level_containers(),
+                           scopes=capacity_report.top_level_containers(actor),
                            fill_svg=charts.fill_chart(_fill_items(report), report["threshold"]),
                            intake_svg=charts.intake_chart(report["intake_per_week"]),
                            by_type=_flag("by_type"), boxes=_flag("boxes"),

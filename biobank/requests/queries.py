@@ -5,13 +5,14 @@ import math
 import re
 from datetime import datetime, time
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import extract, false, func, select
 from sqlalchemy.orm import selectinload
 
 from ..core.errors import InvalidInput
 from ..core.permissions import require
 from ..core.time import iso_utc
 from ..extensions import db
+from ..network.models import Site
 from ..samples.models import Sample
 from ..samples.queries import spreadsheet_safe
 from ..storage.models import Container
@@ -61,10 +62,19 @@ def _conditions(filters: dict, skip: str | None = None) -> list:
         conds.append(Sample.volume >= filters["min_volume"])
     if filters.get("max_volume") is not None:
         conds.append(Sample.volume <= filters["max_volume"])
+    if filters.get("site") and skip != "site":
+        conds.append(_at_site(filters["site"]))
     if filters.get("q"):
         like = f"%{filters['q']}%"
         conds.append(Sample.barcode.ilike(like) | Sample.diagnosis.ilike(like) | Sample.anatomical_site.ilike(like))
     return conds
+
+
+def _at_site(code: str):
+    """Samples stored in the tree of the site with this code (none for an unknown code)."""
+    top = db.session.execute(select(Site.container_id).where(Site.code == code)).scalar()
+    return Sample.container_id.in_(select(Container.id).where(Container.lineage.startswith(f"/{top}/"))) \
+        if top is not None else false()
 
 
 def facet_counts(filters: dict) -> dict:
@@ -75,7 +85,20 @@ def facet_counts(filters: dict) -> dict:
                                   .group_by(expr).order_by(func.count().desc(), expr)).all()
         facets[name] = [{"value": _facet_value(value), "count": count} for value, count in rows
                         if value is not None]
+    facets["site"] = _site_facet(filters)
     return facets
+
+
+def _site_facet(filters: dict) -> list[dict]:
+    """Available samples per site (one count per site: a network has a handful)."""
+    conds = _conditions(filters, skip="site")
+    counts = []
+    for code, top in db.session.execute(select(Site.code, Site.container_id).order_by(Site.id)).all():
+        here = Sample.container_id.in_(select(Container.id).where(Container.lineage.startswith(f"/{top}/")))
+        count = db.session.execute(select(func.count()).select_from(Sample).where(*conds, here)).scalar_one()
+        if count:
+            counts.append({"value": code, "count": count})
+    return sorted(counts, key=lambda c: (-c["count"], c["value"]))
 
 
 def _facet_value(value):

@@ -38,6 +38,7 @@ class CatalogueQuerySchema(Schema):
     min_volume = fields.Decimal(validate=validate.Range(min=0), metadata={"minimum": 0})
     max_volume = fields.Decimal(validate=validate.Range(min=0), metadata={"minimum": 0})
     unit = fields.String(validate=validate.Length(max=8))
+    site = fields.String(validate=validate.Length(max=32), metadata={"description": "a site code"})
     q = fields.String(validate=validate.Length(max=64))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))

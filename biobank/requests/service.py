@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import (ConsentWithdrawn, Conflict, InvalidInput, InvalidTransition, NotFound,
                            NotPermitted, UnknownBarcode)
-from ..core.permissions import allowed, require
+from ..core.permissions import allowed, require, require_at
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
@@ -218,6 +218,8 @@ def approve_request(actor, request_id: int, *, reason: str | None = None) -> Res
     reason = _text(reason, "reason", 2000, required=False)
     locked = [samples.locked_sample(item.sample.barcode)
               for item in sorted(request.items, key=lambda i: i.sample_id)]
+    for sample in locked:  # a manager approves what is at their sites
+        require_at(actor, "requests.decide", sample)
     _refuse_withdrawn(locked)
     problems = []
     for sample in locked:
@@ -383,6 +385,7 @@ def pick_sample(actor, request_id: int, barcode) -> ResearchRequest:
                        code="already_picked", details={"barcode": barcode})
     sample = samples.locked_sample(barcode)
     _refuse_leaving([sample], request)
+    require_at(actor, "requests.fulfil", sample)
     if sample.status != "reserved":
         raise Conflict(f"Scanned {barcode}: it is {sample.status.replace('_', ' ')}, not reserved for request "
                        f"{request.id}. Nothing was changed.", code="not_reserved", details={"barcode": barcode})
@@ -413,6 +416,7 @@ def ship_request(actor, request_id: int, *, recipient, courier, tracking=None) -
     _refuse_leaving(locked, request)
     shipped = []
     for sample in locked:
+        require_at(actor, "requests.fulfil", sample)
         old = samples.transition(sample, "shipped", "shipped")
         samples.release_place(sample)
         shipped.append((sample, old))

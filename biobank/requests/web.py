@@ -41,6 +41,7 @@ class CatalogueFilterForm(FlaskForm):
     min_volume = DecimalField("Volume at least", validators=[Optional(), NumberRange(min=0)])
     max_volume = DecimalField("Volume at most", validators=[Optional(), NumberRange(min=0)])
     unit = StringField("Unit", validators=[Optional(), Length(max=8)])
+    site = StringField("Site", validators=[Optional(), Length(max=32)])
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 

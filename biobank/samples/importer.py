@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 
 from ..core.csv_input import checked, header_of
 from ..core.db import read_before_writing
-from ..core.errors import DomainError, ImportRejected, InvalidInput
-from ..core.permissions import require
+from ..core.errors import DomainError, ImportRejected, InvalidInput, NotPermitted
+from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..extensions import db
 from ..storage.models import Container
-from ..storage.placement import STRATEGIES, Allocator
+from ..storage.placement import STRATEGIES, Allocator, placement_scope
 from .models import Sample
 from ..requests.models import RequestItem
 from .service import ids_of, insert_samples, rows_where_in
@@ -95,20 +95,23 @@ def _cycle_collector_paused():
             gc.enable()
 
 
-def import_samples(actor, text: str, *, strategy: str = "compact", progress=None) -> list[str]:
-    """Check every row, then register all of them, or raise ImportRejected naming each bad line."""
+def import_samples(actor, text: str, *, strategy: str = "compact", progress=None,
+                   within: int | None = None) -> list[str]:
+    """Check every row, then register all of them, or raise ImportRejected naming each bad line.
+    Rows without a position are placed by the strategy inside the actor's site (or `within`)."""
     require(actor, "samples.handle")
     if strategy not in STRATEGIES:
         raise InvalidInput(f"Unknown placement strategy '{strategy}'.", code="invalid_strategy")
+    scope_prefix = placement_scope(actor, within)
     with _cycle_collector_paused():
-        return _import(actor, text, strategy, progress)
+        return _import(actor, text, strategy, progress, scope_prefix)
 
 
 def _needs_placing(raw: dict, positions_given: bool) -> bool:
     return not positions_given or not ((raw.get("container_id") or "").strip() or (raw.get("position") or "").strip())
 
 
-def _refuse_what_cannot_fit(header: list[str], rows: list) -> None:
+def _refuse_what_cannot_fit(header: list[str], rows: list, scope_prefix: str | None) -> None:
     """More rows to place than free positions in the whole storage: refused at once, from two numbers,
     before every row is checked and before the write lock is taken (others keep working)."""
     positions_given = "container_id" in header or "position" in header
@@ -116,8 +119,11 @@ def _refuse_what_cannot_fit(header: list[str], rows: list) -> None:
     if not needing:
         return
     with read_before_writing():
-        free = int(db.session.execute(select(func.coalesce(func.sum(Container.capacity - Container.used), 0))
-                                      .where(Container.rows.is_not(None))).scalar_one())
+        boxes = select(func.coalesce(func.sum(Container.capacity - Container.used - Container.held), 0)).where(
+            Container.rows.is_not(None))
+        if scope_prefix is not None:
+            boxes = boxes.where(Container.lineage.like(scope_prefix + "%"))
+        free = int(db.session.execute(boxes).scalar_one())
     if needing > free:
         unplaced = [(line, raw) for line, raw in rows if _needs_placing(raw, positions_given)][free:]
         raise ImportRejected(
@@ -127,9 +133,9 @@ def _refuse_what_cannot_fit(header: list[str], rows: list) -> None:
                       "errors": ["No box has room for it."]} for line, raw in unplaced])
 
 
-def _import(actor, text: str, strategy: str, progress) -> list[str]:
+def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None = None) -> list[str]:
     header, rows = read_rows(text)
-    _refuse_what_cannot_fit(header, rows)
+    _refuse_what_cannot_fit(header, rows, scope_prefix)
     errors: list[dict] = []
     cleaned: list[tuple[int, dict, dict]] = []
     seen: dict[str, int] = {}
@@ -159,7 +165,8 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
     parent_ids = ids_of(parents)
     if parents:
         _check_lineage(cleaned, parent_ids, seen, bad)
-    allocator = Allocator()
+    allocator = Allocator(within=scope_prefix)
+    site_checked: set[int] = set()
     entries = []
     positions_given = "container_id" in header or "position" in header
     for line, clean, raw in cleaned:
@@ -177,9 +184,14 @@ def _import(actor, text: str, strategy: str, progress) -> list[str]:
                     raise InvalidInput("give both container_id (a number) and position, or neither")
                 placement = allocator.at(int(container_id), position, clean["sample_type"],
                                          clean["storage_temperature"])
+                if placement[0].id not in site_checked:  # each box's site once, not once per row
+                    require_at(actor, "samples.handle", placement[0])
+                    site_checked.add(placement[0].id)
             else:
                 placement = allocator.place(strategy, clean["sample_type"], clean["storage_temperature"],
                                             clean["donor"])
+        except NotPermitted:
+            raise  # another site's box: the whole file is refused as not permitted
         except DomainError as exc:
             bad(line, clean["barcode"], exc.message)
             continue

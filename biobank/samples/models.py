@@ -13,16 +13,20 @@ from ..storage.positions import label
 SAMPLE_TYPES = ("tissue_frozen", "tissue_ffpe", "plasma", "serum", "buffy_coat", "whole_blood",
                 "dna", "rna", "pbmc", "urine", "other")
 TEMPERATURES = ("RT", "2to10", "-18to-35", "-60to-85", "LN2_vapor", "LN2_liquid")
-STATUSES = ("available", "reserved", "checked_out", "shipped", "consumed", "discarded")
+STATUSES = ("available", "reserved", "checked_out", "shipped", "consumed", "discarded", "in_transit", "missing")
 
 # Allowed status transitions; anything else is refused.
 TRANSITIONS = {
-    "available": {"reserved", "checked_out", "consumed", "discarded"},
+    "available": {"reserved", "checked_out", "consumed", "discarded", "in_transit"},
     "reserved": {"available", "checked_out"},
     "checked_out": {"available", "reserved", "shipped", "consumed", "discarded"},
     "shipped": {"consumed"},
     "consumed": set(),
     "discarded": set(),
+    # Between sites (network shipments): received in a box (available) or by hand (checked out),
+    # or named missing when the receipt is closed; a missing tube found later is received again.
+    "in_transit": {"available", "checked_out", "missing"},
+    "missing": {"available", "checked_out", "discarded"},
 }
 
 

@@ -61,6 +61,8 @@ class LocationInSchema(Schema):
     container_id = fields.Integer(allow_none=True)
     position = fields.String(allow_none=True)
     strategy = fields.String(validate=validate.OneOf(("compact", "spread")), allow_none=True)
+    within = fields.Integer(allow_none=True, metadata={
+        "description": "a container (site, tank, ...) the strategy stays inside; default: your own site"})
 
 
 class SampleCreateSchema(Schema):

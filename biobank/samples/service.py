@@ -2,18 +2,19 @@
 models and appends its custody event, and never commits."""
 from collections import defaultdict
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import (Conflict, ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
-                           SlotOccupied, UnknownBarcode)
+                           NotPermitted, SlotOccupied, UnknownBarcode)
 from ..core.db import bulk_insert
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
+from ..network import scope
 from ..storage.models import Container
-from ..storage.placement import Allocator
+from ..storage.placement import Allocator, placement_scope
 from ..requests.models import RequestItem
 from ..storage.positions import label, parse as parse_position
 from ..storage.service import adjust_counts, barcode_taken, get_container
@@ -64,14 +65,23 @@ def _flush_placement() -> None:
 
 
 # -- registration (one or many) --------------------------------------------------
-def resolve_location(allocator: Allocator, location: dict | None, clean: dict):
-    """(box, row, col) for a registration's `location` (default: compact strategy)."""
+def resolve_location(allocator: Allocator, location: dict | None, clean: dict, actor=None):
+    """(box, row, col) for a registration's `location` (default: compact strategy). A
+    strategy stays inside the actor's site, or inside `location.within` (a container id)."""
     location = location or {"strategy": "compact"}
     if location.get("container_id") is not None:
         if not location.get("position"):
             raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
-        return allocator.at(int(location["container_id"]), location["position"], clean["sample_type"],
-                            clean["storage_temperature"])
+        placement = allocator.at(int(location["container_id"]), location["position"], clean["sample_type"],
+                                 clean["storage_temperature"])
+        if actor is not None:
+            require_at(actor, "samples.handle", placement[0])
+        return placement
+    if actor is not None:
+        within = location.get("within")
+        if within is not None and not isinstance(within, int):
+            raise InvalidInput("location.within is a container id.", code="invalid_location")
+        allocator.within = placement_scope(actor, within)
     return allocator.place(location.get("strategy") or "compact", clean["sample_type"],
                            clean["storage_temperature"], clean["donor"])
 
@@ -208,7 +218,7 @@ def register_sample(actor, *, location: dict | None = None, **fields) -> Sample:
         taken = _portion(parent, 1, clean["volume"], clean["unit"] if clean["volume"] is not None else None)
         if taken is not None:
             clean["volume"] = taken[0]
-    placement = resolve_location(Allocator(), location, clean)
+    placement = resolve_location(Allocator(), location, clean, actor)
     if parent is not None:
         take_from_parent(actor, parent, taken, [clean["barcode"]],
                           reason=f"child {clean['barcode']} registered")
@@ -292,6 +302,7 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     if sample.status not in ("available", "reserved") or not sample.container_id:
         raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}, not in storage; "
                                 "return it instead of moving it.")
+    require_at(actor, "samples.handle", sample)
     if from_container_id is not None or from_position is not None:
         from ..storage.positions import parse
         expected = (from_container_id if from_container_id is not None else sample.container_id,
@@ -304,6 +315,7 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     old_path = sample.location_path
     old_box = sample.container_id
     placement = allocator.at(container_id, position, sample.sample_type, sample.storage_temperature)
+    require_at(actor, "samples.handle", placement[0])
     _leave_position(sample, count=False)
     _flush_placement()
     _occupy(sample, placement, count=False)
@@ -335,8 +347,12 @@ def checkout_sample(actor, barcode: str, *, reason: str | None = None, due_back=
     require(actor, "samples.handle")
     sample = locked_sample(barcode)
     due = _due_back(due_back)
+    require_at(actor, "samples.handle", sample)
     if sample.consent_withdrawn and request_id is not None:
         raise ConsentWithdrawn(f"The donor of {barcode} withdrew consent; it cannot leave for a request.")
+    if sample.status in ("in_transit", "missing"):
+        raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')} between sites; it is "
+                                "received with its shipment, not checked out.", code="in_transit")
     if sample.status == "reserved" and request_id is None:
         holder = holding_request(sample)
         raise InvalidTransition(f"Sample {barcode} is reserved for request {holder}; it leaves storage only by "
@@ -392,6 +408,7 @@ def _put_back(actor, sample: Sample, *, thawed: bool, container_id=None, positio
         target = (target_box.id, *parse_position(position, target_box.rows, target_box.cols))
     else:
         target = (target_box.id, home[1], home[2]) if home and target_box.id == home[0] else None
+    require_at(actor, "samples.handle", target_box)
     old = transition(sample, "available", "returned")
     changes = {"status": [old, "available"]}
     if thawed:
@@ -449,6 +466,7 @@ def discard_sample(actor, barcode: str, *, reason: str) -> Sample:
         raise InvalidInput("Say why the sample is discarded.", code="reason_required")
     sample = locked_sample(barcode)
     _refuse_if_requested(sample, "discarded")
+    require_at(actor, "samples.handle", sample)
     old_path = sample.location_path
     held_path = sample.home_path if not sample.container_id else None
     old = transition(sample, "discarded", "discarded")
@@ -545,13 +563,16 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume=None, unit: str | 
     parent of unknown quantity keeps it unknown; its children's are optional."""
     require(actor, "samples.handle")
     parent = locked_sample(barcode)
+    require_at(actor, "samples.handle", parent)
     _check_may_divide(parent, "be aliquoted")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 96:
         raise InvalidInput("Make 1..96 aliquots at a time.")
     portion = _portion(parent, count, volume, unit)
     if positions is not None and (container_id is None or len(positions) != count):
         raise InvalidInput("Give a container and one position per aliquot.", code="invalid_position")
-    allocator = Allocator()
+    # Aliquots stay at the parent's site (its tree), or the actor's own site.
+    home = scope.site_of(parent)
+    allocator = Allocator(within=f"/{home.container_id}/" if home is not None else placement_scope(actor))
     entries = []
     child_unit = (unit or parent.unit or "mL") if portion else parent.unit
     for i, child_code in enumerate(_child_barcodes(parent, count)):
@@ -563,6 +584,7 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume=None, unit: str | 
         placement = (allocator.at(container_id, positions[i], parent.sample_type, parent.storage_temperature)
                      if positions else allocator.place(strategy, parent.sample_type, parent.storage_temperature,
                                                        parent.donor))
+        require_at(actor, "samples.handle", placement[0])
         entries.append((clean, placement, parent.id))
     each = f"of {shown(portion[0], child_unit)}" if portion else "of unknown quantity"
     take_from_parent(actor, parent, portion, [e[0]["barcode"] for e in entries],
@@ -572,6 +594,21 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume=None, unit: str | 
 
 
 # -- consent ------------------------------------------------------------------------
+def _require_donor_at_own_site(actor, donor: str, count: int) -> None:
+    """A manager withdraws consent for donors whose material is (also) at their sites."""
+    site_ids = scope.visible_site_ids(actor)
+    if site_ids is None or count == 0:
+        return
+    prefixes = scope.lineage_prefixes(site_ids)
+    held_here = db.session.execute(
+        select(Sample.id).join(Container, Container.id == func.coalesce(Sample.container_id, Sample.home_container_id))
+        .where(Sample.donor == donor, or_(*[Container.lineage.like(p + "%") for p in prefixes]) if prefixes
+               else false()).limit(1)).first()
+    if not held_here:
+        raise NotPermitted(f"None of donor {donor}'s samples is at your sites; a manager where they are, or a "
+                           "network manager, records the withdrawal.", code="other_site")
+
+
 def withdraw_consent(actor, donor: str, *, reason: str) -> dict:
     """Block every sample of a donor from requests at once, and record it."""
     require(actor, "consent.withdraw")
@@ -581,6 +618,7 @@ def withdraw_consent(actor, donor: str, *, reason: str) -> dict:
     count = db.session.execute(select(db.func.count()).select_from(Sample).where(Sample.donor == donor)).scalar_one()
     if record is None and count == 0:
         raise NotFound(f"No donor {donor} is known.", code="unknown_donor")
+    _require_donor_at_own_site(actor, donor, count)
     if record is None:
         record = Donor(code=donor)
         db.session.add(record)

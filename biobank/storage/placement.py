@@ -20,7 +20,9 @@ from collections import defaultdict
 from sqlalchemy import select, text
 
 from ..core.errors import InvalidInput, InvalidPosition, NoFreePosition, SlotOccupied
+from ..core.permissions import require_at
 from ..extensions import db
+from ..network import scope
 from . import positions
 from .models import TANK_KINDS, Container
 from .service import get_container
@@ -43,8 +45,24 @@ def _taken_message(box: Container, row: int, col: int) -> str:
     return f"{where} is already occupied."
 
 
+def placement_scope(actor, within: int | None = None) -> str | None:
+    """The lineage prefix automatic placement stays inside: `within` (a site, tank or any
+    container, which the actor must be allowed to act at), else the actor's home site. An
+    actor at no site (the CLI's system actor) places across the whole network."""
+    if within is not None:
+        container = get_container(within)
+        require_at(actor, "samples.handle", container)
+        return container.lineage
+    site_ids = scope.actor_site_ids(actor)
+    if not site_ids:
+        return None
+    [prefix] = scope.lineage_prefixes(site_ids[:1])
+    return prefix
+
+
 class Allocator:
-    def __init__(self):
+    def __init__(self, within: str | None = None):
+        self.within = within  # lineage prefix: strategies choose only boxes under it
         self._free: dict[int, list[tuple[int, int]]] = {}   # box id -> free positions not yet handed out
         self._taken: dict[int, set] = defaultdict(set)       # box id -> positions handed out here
         self._cursor: dict[tuple, int] = defaultdict(int)    # fill order cursor per accepted type
@@ -140,6 +158,8 @@ class Allocator:
                  .order_by(Container.id).limit(_BATCH))
         if tank_id is not None:
             query = query.where(Container.tank_id == tank_id)
+        elif self.within:
+            query = query.where(Container.lineage.like(self.within + "%"))
         return db.session.execute(query).scalars().all()
 
     def _first_free(self, sample_type, temperature, tank_id=None):
@@ -176,9 +196,14 @@ class Allocator:
         """The first box with room, positions in row order."""
         found = self._first_free(sample_type, temperature)
         if found is None:
+            where = f" in {self._scope_name()}" if self.within else ""
             raise NoFreePosition(f"No box has room for a {sample_type} sample"
-                                 + (f" at {temperature}." if temperature else "."))
+                                 + (f" at {temperature}" if temperature else "") + f"{where}.")
         return found
+
+    def _scope_name(self) -> str:
+        top = db.session.get(Container, int(self.within.strip("/").split("/")[-1]))
+        return top.path if top is not None else "this site"
 
     def _tanks_of(self, donor: str) -> set:
         if donor not in self._donor_tanks:
@@ -191,8 +216,11 @@ class Allocator:
     def spread(self, donor, sample_type, temperature):
         """A tank that holds none of this donor's material yet (the emptiest such
         tank), else the emptiest tank; compact within it."""
-        tanks = db.session.execute(select(Container.id, Container.used, Container.capacity)
-                                   .where(Container.kind.in_(TANK_KINDS), Container.capacity > 0)).all()
+        query = select(Container.id, Container.used, Container.capacity).where(
+            Container.kind.in_(TANK_KINDS), Container.capacity > 0)
+        if self.within:
+            query = query.where(Container.lineage.like(self.within + "%"))
+        tanks = db.session.execute(query).all()
         holding = self._tanks_of(donor) if donor else set()
 
         def fill(t):

@@ -6,6 +6,7 @@ from ..core.permissions import require
 from ..extensions import db
 from ..samples.models import Sample
 from . import positions
+from ..network.models import Site
 from .models import Container
 from .service import get_container
 
@@ -47,7 +48,9 @@ def box_map(actor, container_id: int) -> dict:
 
 
 def roots() -> list[Container]:
-    return db.session.execute(select(Container).where(Container.parent_id.is_(None))
+    """The sites' top containers (a box travelling between sites hangs under none: not listed)."""
+    return db.session.execute(select(Container).where(Container.parent_id.is_(None),
+                                                      Container.id.in_(select(Site.container_id)))
                               .order_by(Container.id)).scalars().all()
 
 

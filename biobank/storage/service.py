@@ -4,8 +4,10 @@ from collections import defaultdict
 
 from sqlalchemy import bindparam, func, select, update
 
-from ..core.errors import Conflict, InvalidInput, NotFound, UnknownBarcode
-from ..core.permissions import require
+from ..core.errors import Conflict, InvalidInput, NotFound, NotPermitted, UnknownBarcode
+from ..core.permissions import require, require_at
+from ..network import scope
+from ..network.models import Site
 from ..custody import service as custody
 from ..extensions import db
 from .models import TANK_KINDS, Container
@@ -56,7 +58,7 @@ def _generated_barcode(parent: Container | None, kind: str) -> str:
     if not (letter.isascii() and letter.isalnum()):  # a kind such as "émbryo box": the code stays printable
         letter = "C"
     same_kind = select(func.count()).select_from(Container).where(Container.kind == kind)
-    if kind in TANK_KINDS or parent is None:
+    if kind in TANK_KINDS or parent is None or parent.kind == "site":
         prefix, width = "", 2
         number = db.session.execute(same_kind).scalar_one() + 1
     else:
@@ -154,11 +156,19 @@ def create_container(actor, *, name: str, kind: str, parent_id: int | None = Non
     name, kind = (name or "").strip(), (kind or "").strip().lower()
     if not name or not kind:
         raise InvalidInput("A container needs a name and a kind.")
+    new_site = parent_id is None and kind == "site"
+    if parent_id is None and not new_site:
+        default = scope.default_site()  # containers other than sites go under the default site
+        parent_id = default.container_id if default is not None else None
+    if new_site and not scope.is_network_actor(actor):
+        raise NotPermitted("Only an admin or a network manager adds a site to the network.", code="other_site")
     if (rows is None) != (cols is None):
         raise InvalidInput("Give both rows and cols for a box, or neither.")
     if rows is not None and not (1 <= rows <= MAX_GRID and 1 <= cols <= MAX_GRID):
         raise InvalidInput(f"A box has 1..{MAX_GRID} rows and columns.")
     parent = get_container(parent_id) if parent_id is not None else None
+    if parent is not None:
+        require_at(actor, "storage.layout", parent)
     if parent is not None and parent.is_grid:
         raise InvalidInput(f"{parent.path} is a box; boxes hold samples, not containers.")
     allowed_types = _check_types(allowed_types)
@@ -182,6 +192,10 @@ def create_container(actor, *, name: str, kind: str, parent_id: int | None = Non
     container.tank_id = container.id if kind in TANK_KINDS else (parent.tank_id if parent else None)
     if container.is_grid:
         _bump("capacity", {container.id: rows * cols}, {container.id: container})
+    if new_site:
+        db.session.add(Site(code=barcode[:32], name=name, time_zone="UTC", container_id=container.id,
+                            is_default=scope.default_site() is None))
+        db.session.flush()
     if record:
         custody.record(actor, "container.created", "container", container.barcode, container_id=container.id,
                        to_location=container.path,

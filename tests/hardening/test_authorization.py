@@ -7,18 +7,21 @@ EXPECTED fails this test until someone decides who may use it.
 import io
 
 
-from biobank.auth.service import issue_token
+from biobank.auth.service import create_user, issue_token
 from biobank.extensions import db
+from biobank.network import scope, service as network_service, shipments
 from biobank.requests import service as requests_service
+from biobank.storage.models import Container
 
 from .conftest import idle
 
-ROLES = ("researcher", "technician", "manager", "admin")
+ROLES = ("researcher", "technician", "manager", "network_manager", "admin")
 ALL = set(ROLES)
-STAFF = {"admin", "manager", "technician"}
-MANAGERS = {"admin", "manager"}
+STAFF = {"admin", "network_manager", "manager", "technician"}
+MANAGERS = {"admin", "network_manager", "manager"}
+NETWORK = {"admin", "network_manager"}
 ADMIN = {"admin"}
-REQUESTERS = {"admin", "manager", "researcher"}   # create, submit, cancel requests (researchers: their own)
+REQUESTERS = {"admin", "network_manager", "manager", "researcher"}   # create, submit, cancel requests (researchers: own)
 PUBLIC = "public"
 
 # (method, path) -> roles allowed. Everyone else: 401 when anonymous, 403 not_permitted otherwise.
@@ -96,6 +99,21 @@ EXPECTED = {
     ("POST", "/api/v1/alarms/check"): STAFF,
     ("GET", "/api/v1/alarms/{alarm_id}"): STAFF,
     ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): STAFF,
+    # the network: sites, staff by site, shipments between sites
+    ("GET", "/api/v1/sites"): ALL,
+    ("POST", "/api/v1/sites"): NETWORK,
+    ("PATCH", "/api/v1/users/{username}"): ADMIN,
+    ("GET", "/api/v1/network"): STAFF,
+    ("GET", "/api/v1/shipments"): STAFF,
+    ("POST", "/api/v1/shipments"): STAFF,
+    ("GET", "/api/v1/shipments/{shipment_id}"): STAFF,
+    ("POST", "/api/v1/shipments/{shipment_id}/items"): STAFF,
+    ("DELETE", "/api/v1/shipments/{shipment_id}/items/{barcode}"): STAFF,
+    ("POST", "/api/v1/shipments/{shipment_id}/dispatch"): STAFF,
+    ("POST", "/api/v1/shipments/{shipment_id}/cancel"): STAFF,
+    ("POST", "/api/v1/shipments/{shipment_id}/receive"): STAFF,
+    ("POST", "/api/v1/shipments/{shipment_id}/close"): STAFF,
+    ("GET", "/api/v1/shipments/{shipment_id}/manifest"): STAFF,
 }
 
 
@@ -123,10 +141,15 @@ def _world(make):
     researcher = make._user_of("researcher")
     request = requests_service.create_request(make.actor("researcher"), title="Authz", purpose="tests",
                                               ethics_reference="EC-1", samples=["AZ-2"])
+    far = network_service.create_site(make.admin, code="AZR", name="Authz regional")
+    shipment = shipments.create_shipment(make.admin, from_site=scope.default_site().id, to_site=far.id,
+                                         condition="dry_ice")
     db.session.commit()
     return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1",
             "request_id": request.id, "specimen_id": 1, "box_barcode": box.barcode,
-            "researcher": researcher.id, "rack_id": box.parent_id, "alarm_id": _alarm(tank)}
+            "researcher": researcher.id, "rack_id": box.parent_id, "alarm_id": _alarm(tank),
+            "shipment_id": shipment.id, "username": researcher.username,
+            "main_site": scope.default_site().id, "far_site": far.id}
 
 
 def _alarm(tank) -> int:
@@ -142,7 +165,8 @@ def _alarm(tank) -> int:
 
 def _call(client, method, path, world, token):
     url = path
-    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id", "alarm_id"):
+    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id", "alarm_id", "shipment_id",
+                 "username"):
         url = url.replace("{%s}" % name, str(world[name]))
     url = url.replace("/by-barcode/{barcode}", f"/by-barcode/{world['box_barcode']}")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -178,6 +202,12 @@ def _call(client, method, path, world, token):
         "/api/v1/containers/{container_id}/tank-log": {"kind": "refill", "litres": 10},
         "/api/v1/containers/{container_id}/evacuation-plan/moves": {"barcode": "AZ-1"},
         "/api/v1/alarms/{alarm_id}/acknowledge": {"note": "seen"},
+        "/api/v1/sites": {"code": "AZS", "name": "Authz site"},
+        "/api/v1/users/{username}": {"sites": ["MAIN"]},
+        "/api/v1/shipments": {"from_site": world["main_site"], "to_site": world["far_site"], "condition": "2to8"},
+        "/api/v1/shipments/{shipment_id}/items": {"barcode": "AZ-1"},
+        "/api/v1/shipments/{shipment_id}/receive": {"barcode": "AZ-1"},
+        "/api/v1/shipments/{shipment_id}/close": {"missing": [], "unexpected": []},
     }
     if path == "/api/v1/containers/{container_id}/readings/import":
         kwargs.update(data="at,temperature_c,sensor\n2026-01-02T00:00:00Z,-190,p\n", content_type="text/csv")
@@ -201,6 +231,8 @@ def test_each_role_gets_exactly_what_the_role_table_allows(app, make):
     world = _world(make)
     spec = app.test_client().get("/api/v1/openapi.json").json
     users = {role: make._user_of(role) for role in ROLES}
+    for user in users.values():  # staff of both ends of the shipment (site scope: the test below)
+        network_service.set_user_sites(make.admin, user.username, ["MAIN", "AZR"])
     idle()
     client = app.test_client()
     wrong = []
@@ -228,4 +260,63 @@ def test_each_role_gets_exactly_what_the_role_table_allows(app, make):
                 wrong.append(f"{method} {path} as {role or 'anonymous'}: {status} {code}")
             db.session.rollback()
     assert not wrong, "\n".join(wrong)
-    assert checked >= 5 * 45
+    assert checked >= 6 * 55
+
+
+# -- site scope: outside the network roles every row holds only at the user's own sites ----------
+# (method, path, body, permission) acted on a box at the default site; staff of another site get
+# 403 other_site, the default site's own staff and the network roles do not.
+SITE_SCOPED = [
+    ("POST", "/api/v1/containers", lambda w: {"name": "Scoped box", "kind": "box", "rows": 2, "cols": 2,
+                                               "parent_id": w["rack_id"]}, MANAGERS),
+    ("POST", "/api/v1/containers/layout", lambda w: {"name": "Scoped", "kind": "tank", "racks": 1,
+                                                      "boxes_per_rack": 1, "rows": 2, "cols": 2,
+                                                      "parent_id": w["site_container"]}, MANAGERS),
+    ("POST", "/api/v1/samples", lambda w: {"barcode": "SC-NEW", "sample_type": "plasma",
+                                           "location": {"container_id": w["other_id"], "position": "D4"}}, STAFF),
+    ("POST", "/api/v1/samples", lambda w: {"barcode": "SC-NEW2", "sample_type": "plasma",
+                                           "location": {"strategy": "compact", "within": w["site_container"]}},
+     STAFF),
+    ("POST", "/api/v1/samples/AZ-1/move", lambda w: {"container_id": w["other_id"], "position": "C3"}, STAFF),
+    ("POST", "/api/v1/samples/AZ-1/checkout", lambda w: {"reason": "assay"}, STAFF),
+    ("POST", "/api/v1/samples/AZ-1/aliquot", lambda w: {"count": 1, "volume": "0.1"}, STAFF),
+    ("POST", "/api/v1/samples/AZ-1/discard", lambda w: {"reason": "probe"}, STAFF),
+    ("POST", "/api/v1/donors/DZ1/withdraw-consent", lambda w: {"reason": "letter"}, MANAGERS),
+    ("POST", "/api/v1/containers/{container_id}/reconcile/apply",
+     lambda w: {"corrections": [{"barcode": "AZ-1", "position": "A1"}]}, MANAGERS),
+    ("POST", "/api/v1/requests/{request_id}/approve", lambda w: {}, MANAGERS),
+    ("GET", "/api/v1/capacity?within={site_container}", None, STAFF),
+    ("POST", "/api/v1/shipments", lambda w: {"from_site": w["main_site"], "to_site": w["far_site"],
+                                             "condition": "ambient"}, STAFF),
+    ("POST", "/api/v1/shipments/{shipment_id}/items", lambda w: {"barcode": "AZ-1"}, STAFF),
+]
+
+
+def test_staff_of_another_site_may_not_act_here(app, make):
+    world = _world(make)
+    requests_service.submit_request(make.actor("researcher"), world["request_id"])
+    box = db.session.get(Container, world["container_id"])
+    world.update(rack_id=box.parent_id, site_container=scope.default_site().container_id)
+    outsiders = {role: create_user(make.admin, f"far-{role}", "test-password-1", role, sites=["AZR"])
+                 for role in ("technician", "manager")}
+    insiders = {role: make._user_of(role) for role in ("technician", "manager", "network_manager")}
+    idle()
+    client = app.test_client()
+    wrong = []
+    for method, path, body, roles in SITE_SCOPED:
+        url = path.format(**world) if "{" in path else path
+        for role, user in list(outsiders.items()) + list(insiders.items()):
+            if role not in roles:
+                continue
+            token = issue_token(user, 1)[0]
+            idle()
+            response = client.open(url, method=method, headers={"Authorization": f"Bearer {token}"},
+                                   json=body(world) if body else None)
+            code = (response.get_json(silent=True) or {}).get("code")
+            outsider = user in outsiders.values()
+            ok = (response.status_code == 403 and code == "other_site") if outsider else \
+                (response.status_code != 403 and response.status_code < 500)
+            if not ok:
+                wrong.append(f"{method} {url} as {'far ' if outsider else ''}{role}: {response.status_code} {code}")
+            db.session.rollback()
+    assert not wrong, "\n".join(wrong)

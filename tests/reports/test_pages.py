@@ -17,7 +17,7 @@ def test_capacity_page_draws_labelled_svg_charts_and_alerts(app, make, page):
     assert html.count("<svg") == 2 and 'role="img"' in html
     assert "url(#hatch-alert)" in html and "4/4 (100%) ALERT" in html
     assert "Tank &lt;Cold&gt;" in html and "Tank <Cold>" not in html
-    assert "ALERT:</strong> Tank &lt;Cold&gt; is 100% full" in html
+    assert "ALERT:</strong> Main site / Tank &lt;Cold&gt; is 100% full" in html
     assert "Least-squares" in html
     typed = page("technician").get("/reports/capacity?by_type=1").get_data(as_text=True)
     assert "Plasma: 4" in typed    # the human name of the type
@@ -87,7 +87,7 @@ def test_capacity_page_shows_one_site_at_a_time(make, page):
     db.session.commit()
     for site in sites:
         make.tank(racks=1, boxes_per_rack=1, rows=2, cols=2, name=f"{site.name} tank", parent_id=site.id)
-    client = page("manager")
+    client = page("network_manager")  # a manager sees their own sites only
     everything = client.get("/reports/capacity").get_data(as_text=True)
     assert "North tank" in everything and "South tank" in everything
     assert f'href="/reports/capacity?within={sites[1].id}"' in everything

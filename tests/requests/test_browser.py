@@ -147,7 +147,7 @@ def test_technician_scans_to_pick(browser, live_url, make, stock):
         assert f"Picked {barcode}" in page.locator(".flash.success").inner_text()
     assert "Everything is picked" in page.content()
     assert _status(request_id) == "picking"
-    page.click("a:has-text('Ship')")
+    page.click("main a:has-text('Ship')")  # the page's Ship link, not the Shipments menu entry
     page.fill("input[name=recipient]", "Dr Ada, Lab 4")
     page.fill("input[name=courier]", "DHL")
     page.click("button:has-text('Record shipment')")

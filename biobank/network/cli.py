@@ -1,0 +1,47 @@
+import click
+from flask.cli import AppGroup
+
+from ..core.actor import system_actor
+from ..core.db import unit_of_work
+from ..core.errors import DomainError
+from . import service
+
+sites_cli = AppGroup("sites", help="Sites of the network.")
+
+
+@sites_cli.command("list")
+def list_sites():
+    """Every site: code, name, time zone."""
+    for site in service.list_sites(system_actor("cli")):
+        click.echo(f"{site.code:<12} {site.name:<40} {site.time_zone}" + ("  (default)" if site.is_default else ""))
+
+
+@sites_cli.command("create")
+@click.argument("code")
+@click.argument("name")
+@click.option("--address")
+@click.option("--time-zone", default="UTC", show_default=True)
+def create_site(code, name, address, time_zone):
+    """Add a site CODE named NAME, with its own storage tree."""
+    try:
+        with unit_of_work():
+            service.create_site(system_actor("cli"), code=code, name=name, address=address, time_zone=time_zone)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created site {code} ({name}).")
+
+
+def set_sites_command(users_cli):
+    """`biobank users sites NAME CODE...`: where a user's role holds."""
+    @users_cli.command("sites")
+    @click.argument("username")
+    @click.argument("codes", nargs=-1, required=True)
+    def user_sites(username, codes):
+        """Set the sites where USERNAME's role holds."""
+        try:
+            with unit_of_work():
+                view = service.set_user_sites(system_actor("cli"), username, list(codes))
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"{username} works at {', '.join(view['sites'])}.")
+    return user_sites

@@ -1,0 +1,86 @@
+"""Where things are, site-wise, and where an actor may act.
+
+Low on purpose (models only): core.permissions.require_at builds on it, and
+every service can call that without an import circle. A container's site is
+read from the first id of its lineage (the root of its tree), so it costs one
+indexed lookup and follows container moves by itself.
+"""
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..extensions import db
+from ..storage.models import Container
+from .models import Site, user_site
+
+# Roles whose rights hold across all sites of the network.
+NETWORK_ROLES = frozenset({"admin", "network_manager"})
+
+
+def is_network_actor(actor) -> bool:
+    return actor is not None and actor.role in NETWORK_ROLES
+
+
+def root_id(container: Container) -> int:
+    return int(container.lineage.strip("/").split("/", 1)[0])
+
+
+def site_of(where) -> Site | None:
+    """The site of a Site, a Container, a container id or a sample; None when it is at no site
+    (a box in transit, or a container outside every site's tree)."""
+    if where is None:
+        return None
+    if isinstance(where, Site):
+        return where
+    if isinstance(where, int):
+        where = db.session.get(Container, where)
+        if where is None:
+            return None
+    if not isinstance(where, Container):  # a sample: where it is, else where it was last stored
+        where = getattr(where, "container", None) or getattr(where, "home_container", None)
+        if where is None:
+            return None
+    return db.session.execute(select(Site).where(Site.container_id == root_id(where))).scalar_one_or_none()
+
+
+def default_site() -> Site | None:
+    return db.session.execute(select(Site).where(Site.is_default.is_(True)).order_by(Site.id)).scalars().first()
+
+
+def actor_site_ids(actor) -> list[int]:
+    """The sites this actor works at (in the order they were given: the first is their home site)."""
+    if actor is None:
+        return []
+    query = select(user_site.c.site_id)
+    if actor.user_id is not None:
+        query = query.where(user_site.c.user_id == actor.user_id)
+    else:
+        query = query.join(User, User.id == user_site.c.user_id).where(User.username == actor.username)
+    return sorted(db.session.execute(query).scalars())
+
+
+def home_site(actor) -> Site | None:
+    """Where the actor's placements go by default: their first site, else the default site."""
+    ids = actor_site_ids(actor)
+    if ids:
+        return db.session.get(Site, ids[0])
+    return default_site()
+
+
+def acts_at(actor, site: Site | None) -> bool:
+    """May this actor act at that site? Network roles: anywhere; others: at their own sites."""
+    if is_network_actor(actor):
+        return True
+    return site is not None and site.id in actor_site_ids(actor)
+
+
+def visible_site_ids(actor) -> list[int] | None:
+    """None for network roles (every site); else the actor's own sites."""
+    return None if is_network_actor(actor) else actor_site_ids(actor)
+
+
+def lineage_prefixes(site_ids) -> list[str]:
+    """'/{site container id}/' of each site: containers whose lineage starts with one are at it."""
+    if not site_ids:
+        return []
+    rows = db.session.execute(select(Site.container_id).where(Site.id.in_(list(site_ids)))).scalars()
+    return [f"/{cid}/" for cid in rows]
