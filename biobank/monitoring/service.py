@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.actor import Actor
 from ..core.db import bulk_insert
 from ..core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..core.time import to_naive_utc, utcnow
 from ..custody import service as custody
 from ..extensions import db
@@ -153,6 +153,7 @@ def record_readings(actor, container_id: int, items, *, source: str = "http", sk
         raise InvalidInput(f"At most {MAX_BATCH} readings at once; send the rest in another batch.",
                            code="too_many_readings")
     container = _locked_container(container_id)
+    require_at(actor, "monitoring.ingest", container)
     now = now or utcnow()
     problems, clean, seen = [], [], {}
     for index, item in enumerate(items):
@@ -325,6 +326,7 @@ def acknowledge_alarm(actor, alarm_id: int, *, note: str | None) -> Alarm:
         raise InvalidTransition(f"Alarm {alarm.id} was already acknowledged by {alarm.acknowledged_by}.",
                                 code="already_acknowledged")
     container = get_container(alarm.container_id)
+    require_at(actor, "alarms.acknowledge", container)
     alarm.acknowledged_by, alarm.acknowledged_at, alarm.acknowledge_note = actor.username, utcnow(), note
     custody.record(actor, "alarm.acknowledged", "alarm", alarm.id, container_id=container.id,
                    to_location=container.path, reason=note,
@@ -379,6 +381,7 @@ def set_limits(actor, container_id: int, **values) -> Monitored:
     """A manager sets (a number) or resets to the default (None) each given limit."""
     require(actor, "monitoring.limits")
     container = _locked_container(container_id)
+    require_at(actor, "monitoring.limits", container)
     unknown = set(values) - set(limit_rules.LIMIT_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown limit(s): {', '.join(sorted(unknown))}.", code="invalid_limit")
@@ -418,6 +421,7 @@ def record_tank_work(actor, container_id: int, *, kind: str, at=None, litres=Non
     if kind not in LOG_KINDS:
         raise InvalidInput(f"kind is one of {', '.join(LOG_KINDS)}.", code="invalid_kind")
     container = get_container(container_id)
+    require_at(actor, "monitoring.record", container)
     now = utcnow()
     try:
         when = parse_time(at) if at not in (None, "") else now

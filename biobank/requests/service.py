@@ -328,6 +328,8 @@ def remove_item(actor, request_id: int, barcode, *, reason) -> ResearchRequest:
         raise InvalidInput("Say which sample to take off.", code="invalid_barcode")
     barcode = barcode.strip()
     item = next((i for i in request.items if i.sample.barcode == barcode), None)
+    if item is not None:
+        require_at(actor, "requests.decide", item.sample)
     if item is None:
         check_barcode(barcode)
         raise NotFound(f"{barcode} is not on request {request.id}.", code="not_on_request")

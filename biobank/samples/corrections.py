@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..core.errors import (ConsentWithdrawn, DomainError, InvalidInput, NotAllowedHere, NotPermitted,
                            UnknownBarcode)
-from ..core.permissions import allowed, require
+from ..core.permissions import allowed, require, require_at
 from ..custody import service as custody
 from ..extensions import db
 from . import importer
@@ -217,6 +217,7 @@ def _apply(actor, plans: list[Plan]) -> None:
     now_events = []
     for plan in plans:
         sample, changes = plan.sample, plan.changes()
+        require_at(actor, "samples.correct_quantity", sample)
         for name, value in plan.new.items():
             setattr(sample, name, value)
         if plan.consent:

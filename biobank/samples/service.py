@@ -447,6 +447,7 @@ def release_home(actor, barcode: str, *, reason: str) -> Sample:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("Say why the tube's place is given up.", code="reason_required")
     sample = locked_sample(barcode)
+    require_at(actor, "samples.handle", sample)
     if sample.status != "checked_out":
         raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}; only a checked-out "
                                 "tube has a place held for it.")

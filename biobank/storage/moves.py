@@ -16,7 +16,7 @@ the box's new lineage after its counter update and is refused (409
 from sqlalchemy import bindparam, func, select, update
 
 from ..core.errors import Conflict, InvalidInput, NotAllowedHere
-from ..core.permissions import require
+from ..core.permissions import require, require_at
 from ..custody import service as custody
 from ..extensions import db
 from . import positions
@@ -127,6 +127,8 @@ def preview_move(actor, container_id: int, parent_id: int) -> dict:
     """Check a move without making it: {container, parent, new_path, tubes} or the refusal."""
     require(actor, "containers.move")
     container, parent = get_container(container_id), get_container(parent_id)
+    require_at(actor, "containers.move", container)
+    require_at(actor, "containers.move", parent)
     _check_shape(container, parent)
     subtree = _subtree(container)
     _check_restrictions(container, parent, subtree, _inherited(container, parent, subtree))
