@@ -2,7 +2,7 @@
 with a stable `code` for the API, a flash message for the web UI."""
 import logging
 
-from flask import flash, jsonify, redirect, request
+from flask import flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -54,7 +54,7 @@ def handle_domain_error(error: DomainError):
 def handle_http_exception(error: HTTPException):
     db.session.rollback()
     if not wants_json():
-        return error
+        return _html_error(error)
     status = error.code or 500
     if isinstance(error, CSRFError):
         return _json(400, "csrf_failed", "The form or request lacks a valid CSRF token; reload and try again.")
@@ -67,6 +67,22 @@ def handle_http_exception(error: HTTPException):
                      if limit else "The upload is too large.")
     message = data.get("message") or error.description or error.name
     return _json(status, HTTP_CODES.get(status, "http_error"), message)
+
+
+def _html_error(error: HTTPException):
+    """A 4xx/5xx in the app's own page (navigation, styles, what to do next); redirects stay as they are."""
+    if not error.code or error.code < 400:
+        return error
+    try:
+        page = render_template("error.html", error=error)
+    except Exception:  # the page needs the database (who is signed in); the plain answer does not
+        log.exception("error page could not be rendered")
+        db.session.rollback()
+        return error
+    response = error.get_response()
+    response.set_data(page)
+    response.mimetype = "text/html"
+    return response
 
 
 def handle_database_unavailable(error: OperationalError):

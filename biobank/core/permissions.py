@@ -33,6 +33,22 @@ MATRIX: dict[str, frozenset] = {
 }
 
 
+# What each permission lets a person do, as the refusal says it ("A technician may not ...").
+PERMISSION_NAMES = {
+    "users.manage": "manage users",
+    "storage.layout": "build or change the storage layout",
+    "samples.handle": "register, move or handle samples",
+    "catalogue.search": "search the catalogue",
+    "samples.identified": "see donors and storage locations",
+    "requests.create": "create sample requests",
+    "requests.decide": "approve or reject requests",
+    "requests.fulfil": "pick or ship requests",
+    "reports.read": "open capacity, audit and reconciliation reports",
+    "reports.act": "apply reconciliation corrections",
+    "consent.withdraw": "withdraw a donor's consent",
+}
+
+
 def allowed(actor, permission: str) -> bool:
     return actor is not None and actor.role in MATRIX[permission]
 
@@ -40,7 +56,7 @@ def allowed(actor, permission: str) -> bool:
 def require(actor, permission: str) -> None:
     if not allowed(actor, permission):
         role = getattr(actor, "role", "anonymous")
-        raise NotPermitted(f"A {role} may not do this ({permission}).")
+        raise NotPermitted(f"A {role} may not {PERMISSION_NAMES.get(permission, f'do this ({permission})')}.")
 
 
 # -- site scope (DESIGN.md "Sites") ---------------------------------------------------

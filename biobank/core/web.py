@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import login_required
 from markupsafe import Markup, escape
 
+from ..extensions import db
 from . import display as names, scan as answers
 from .errors import UnknownBarcode
 from .permissions import allowed, require
@@ -190,6 +191,7 @@ def answer_step_error(sample, container_code: str | None, position_text: str | N
                       form_errors=()):
     """A move or return started on the scan page was refused: answer on the scan page, with the
     box still chosen and focus in the position field, saying what was scanned and what to do."""
+    db.session.rollback()  # nothing of the refused step stays, and the answer reads what is stored
     if (position_text or "").strip().upper() == "CMD:CANCEL":
         return redirect(url_for("core_web.scan", code=sample.barcode))
     status = error.status if error is not None else 422

@@ -48,11 +48,13 @@ def _capacity_table(items: list[dict], page: int, args: dict) -> dict:
     (its sites) as one table, then one collapsible part per tank (its racks, and boxes when
     shown), GROUPS_PER_PAGE parts a page, those with an alert open."""
     top = min((i["depth"] for i in items), default=0)
+    # Sites head the page as one table; without sites, the tanks at the top are the parts.
+    lead_depth = top + 1 if any(i["depth"] == top and i["kind"] == "site" for i in items) else top
     heads, groups = [], []
     for item in items:
-        if item["depth"] == top:
+        if item["depth"] < lead_depth:
             heads.append(item)
-        elif item["depth"] == top + 1 or not groups:
+        elif item["depth"] == lead_depth or not groups:
             groups.append({"lead": item, "rows": []})
         else:
             groups[-1]["rows"].append(item)
