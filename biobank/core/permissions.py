@@ -46,6 +46,16 @@ PERMISSION_NAMES = {
     "reports.read": "open capacity, audit and reconciliation reports",
     "reports.act": "apply reconciliation corrections",
     "consent.withdraw": "withdraw a donor's consent",
+    "samples.correct_identity": "correct a sample's donor or type",
+    "samples.correct_record": "correct a sample's clinical record",
+    "samples.correct_quantity": "correct a sample's quantity or notes",
+    "containers.move": "move boxes or racks",
+    "monitoring.read": "see tank readings and alarms",
+    "monitoring.ingest": "send tank readings",
+    "monitoring.record": "record LN2 refills or maintenance",
+    "monitoring.limits": "change a tank's alarm limits",
+    "alarms.acknowledge": "acknowledge tank alarms",
+    "shipments.handle": "pack, dispatch or receive shipments between sites",
 }
 
 
