@@ -8,6 +8,7 @@ indexed lookup and follows container moves by itself.
 from sqlalchemy import select
 
 from ..auth.models import User
+from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..storage.models import Container
 from .models import Site, user_site
@@ -36,10 +37,25 @@ def site_of(where) -> Site | None:
         if where is None:
             return None
     if not isinstance(where, Container):  # a sample: where it is, else where it was last stored
-        where = getattr(where, "container", None) or getattr(where, "home_container", None)
+        sample = where
+        where = getattr(sample, "container", None) or getattr(sample, "home_container", None)
+        if where is None:
+            where = _last_box(sample)
         if where is None:
             return None
     return db.session.execute(select(Site).where(Site.container_id == root_id(where))).scalar_one_or_none()
+
+
+def _last_box(sample) -> Container | None:
+    """The box a sample that has left storage for good (discarded, used up, shipped, its place
+    released) was last recorded in, from its custody events; None for one between sites."""
+    if getattr(sample, "status", None) in ("in_transit", "missing") or not getattr(sample, "barcode", None):
+        return None
+    box_id = db.session.execute(
+        select(CustodyEvent.container_id).where(CustodyEvent.sample_barcode == sample.barcode,
+                                                CustodyEvent.container_id.is_not(None))
+        .order_by(CustodyEvent.seq.desc()).limit(1)).scalar_one_or_none()
+    return db.session.get(Container, box_id) if box_id is not None else None
 
 
 def default_site() -> Site | None:

@@ -105,22 +105,25 @@ def _check_restrictions(container: Container, parent: Container, subtree: list[C
                                  f"that need {sample_temp}.")
 
 
-def _shift_counters(old_ids: list[int], new_ids: list[int], capacity: int, used: int) -> None:
-    """Take the subtree's counts off the old ancestors and add them to the new ones, in id order."""
+def _shift_counters(old_ids: list[int], new_ids: list[int], capacity: int, used: int, held: int) -> None:
+    """Take the subtree's counts (positions, tubes stored, places held for tubes that are out) off
+    the old ancestors and add them to the new ones, in id order."""
     deltas: dict[int, int] = {}
     for cid in old_ids:
         deltas[cid] = deltas.get(cid, 0) - 1
     for cid in new_ids:
         deltas[cid] = deltas.get(cid, 0) + 1
-    params = [{"cid": cid, "dc": sign * capacity, "du": sign * used} for cid, sign in sorted(deltas.items()) if sign]
-    if not params or not (capacity or used):
+    params = [{"cid": cid, "dc": sign * capacity, "du": sign * used, "dh": sign * held}
+              for cid, sign in sorted(deltas.items()) if sign]
+    if not params or not (capacity or used or held):
         return
     table = Container.__table__
     db.session.execute(update(table).where(table.c.id == bindparam("cid")).values(
-        capacity=table.c.capacity + bindparam("dc"), used=table.c.used + bindparam("du")), params)
+        capacity=table.c.capacity + bindparam("dc"), used=table.c.used + bindparam("du"),
+        held=table.c.held + bindparam("dh")), params)
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Container) and obj.id in deltas:
-            db.session.expire(obj, ["capacity", "used"])
+            db.session.expire(obj, ["capacity", "used", "held"])
 
 
 def preview_move(actor, container_id: int, parent_id: int) -> dict:
@@ -175,7 +178,7 @@ def move_container(actor, container_id: int, *, parent_id: int, reason: str | No
         node.effective_temperature, node.effective_types, node.tank_id = after[node.id]
     container.parent_id = parent.id
     db.session.flush()
-    _shift_counters(old_ancestors, new_ancestors, container.capacity, container.used)
+    _shift_counters(old_ancestors, new_ancestors, container.capacity, container.used, container.held)
     custody.record_many(
         [(actor, "container.moved", "container", container.barcode,
           {"container_id": container.id, "from_location": old_path, "to_location": new_path, "reason": reason,
