@@ -46,6 +46,7 @@ def _import_models():
 
 def _register_api(api, csrf):
     from .auth.api import blp as auth_blp
+    from .auth.users_api import blp as users_blp
     from .custody.api import blp as audit_blp
     from .samples.api import blp as samples_blp, donors_blp
     from .storage.api import blp as containers_blp
@@ -54,13 +55,14 @@ def _register_api(api, csrf):
     from .reports.api import blp as reports_blp
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp, labels_blp, requests_blp,
-                reports_blp):
+                reports_blp, users_blp):
         csrf.exempt(blp)  # checked in core.requests for cookie-authenticated calls
         api.register_blueprint(blp)
 
 
 def _register_web(app):
     from .auth.web import blp as auth_web
+    from .auth.users_web import blp as users_web
     from .core.docs import blp as docs_blp
     from .core.web import blp as core_web
     from .custody.web import blp as custody_web
@@ -70,7 +72,7 @@ def _register_web(app):
     from .samples.web import blp as samples_web
     from .storage.web import blp as storage_web
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
-                reports_web):
+                reports_web, users_web):
         app.register_blueprint(blp)
 
 

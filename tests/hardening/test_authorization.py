@@ -25,6 +25,13 @@ PUBLIC = "public"
 EXPECTED = {
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("DELETE", "/api/v1/auth/token"): ALL,
+    ("POST", "/api/v1/auth/password"): ALL,            # one's own password
+    ("POST", "/api/v1/auth/password-reset"): PUBLIC,   # with a one-time code from an admin
+    # users and roles (admin)
+    ("GET", "/api/v1/users"): ADMIN,
+    ("POST", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{username}"): ADMIN,
+    ("POST", "/api/v1/users/{username}/password-reset"): ADMIN,
     # storage (DESIGN: storage layout = admin, manager; locations are for staff)
     ("GET", "/api/v1/containers"): STAFF,
     ("POST", "/api/v1/containers"): MANAGERS,
@@ -103,14 +110,15 @@ def _world(make):
     request = requests_service.create_request(make.actor("researcher"), title="Authz", purpose="tests",
                                               ethics_reference="EC-1", samples=["AZ-2"])
     db.session.commit()
-    return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1",
+    make.user("technician", username="authz-tech")
+    return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1", "username": "authz-tech",
             "request_id": request.id, "specimen_id": 1, "box_barcode": box.barcode,
             "researcher": researcher.id}
 
 
 def _call(client, method, path, world, token):
     url = path
-    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id"):
+    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id", "username"):
         url = url.replace("{%s}" % name, str(world[name]))
     url = url.replace("/by-barcode/{barcode}", f"/by-barcode/{world['box_barcode']}")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -137,12 +145,16 @@ def _call(client, method, path, world, token):
         "/api/v1/requests/{request_id}/pick": {"barcode": "AZ-2"},
         "/api/v1/requests/{request_id}/ship": {"recipient": "Lab", "courier": "C"},
         "/api/v1/labels": {"barcodes": ["AZ-1"]},
+        "/api/v1/auth/password": {"current_password": "not-the-password", "new_password": "fresh-larch-2040"},
+        "/api/v1/auth/password-reset": {"code": "NOT-A-REAL-CODE", "new_password": "fresh-larch-2040"},
+        "/api/v1/users": {"username": "authz-new", "role": "researcher"},
+        "/api/v1/users/{username}": {"active": True},
     }
     if path == "/api/v1/samples/import":
         kwargs.update(data="barcode,sample_type,donor\nAZ-IMP,plasma,DZ9\n", content_type="text/csv")
     elif path == "/api/v1/containers/{container_id}/reconcile":
         kwargs.update(data={"file": (io.BytesIO(b"A1,AZ-1\n"), "scan.csv")}, content_type="multipart/form-data")
-    elif method == "POST":
+    elif method in ("POST", "PATCH"):
         kwargs["json"] = bodies.get(path, {})
     response = client.open(url, method=method, **kwargs)
     response.get_data()  # streamed exports run to the end
