@@ -63,6 +63,7 @@ def _register_api(api, csrf):
 def _register_web(app):
     from .auth.web import blp as auth_web
     from .auth.users_web import blp as users_web
+    from .samples.consent_web import blp as consent_web
     from .core.docs import blp as docs_blp
     from .core.web import blp as core_web
     from .custody.web import blp as custody_web
@@ -72,7 +73,7 @@ def _register_web(app):
     from .samples.web import blp as samples_web
     from .storage.web import blp as storage_web
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
-                reports_web, users_web):
+                reports_web, users_web, consent_web):
         app.register_blueprint(blp)
 
 
@@ -89,17 +90,15 @@ def _register_cli(app):
 
 
 def _auth_loaders(login_manager):
-    from .auth.models import User
     from .auth.service import user_for_token
-    from .extensions import db
+    from .auth.sessions import user_for_session
 
     login_manager.login_view = "auth_web.login"
     login_manager.login_message = "Please log in."
 
     @login_manager.user_loader
     def load_user(user_id):
-        user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-        return user if user is not None and user.active else None
+        return user_for_session(user_id)
 
     @login_manager.request_loader
     def load_from_bearer(request):

@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ..core.errors import DomainError, NotAuthenticated
 from ..core.permissions import allowed
 from ..core.requests import current_actor
-from . import accounts, service
+from . import accounts, service, sessions
 from .passwords import MIN_LENGTH
 
 blp = Blueprint("auth_web", __name__)
@@ -53,6 +53,8 @@ def login():
             user = service.authenticate(form.username.data.strip(), form.password.data)
         except NotAuthenticated as exc:
             return render_template("auth/login.html", form=form, error=exc.message), 401
+        session.clear()  # nothing from before the login carries over into the new session
+        sessions.start(user)
         login_user(user)
         flash(f"Welcome, {user.username}.", "info")
         return redirect(_safe_next(request.args.get("next")))
@@ -62,7 +64,10 @@ def login():
 @blp.post("/logout")
 @login_required
 def logout():
+    """Log out: the session ends on the server too, so a copy of the cookie no longer works."""
+    sessions.end_current()
     logout_user()
+    session.clear()
     flash("Logged out.", "info")
     return redirect(url_for("auth_web.login"))
 
@@ -85,7 +90,7 @@ def account():
     if form.validate_on_submit():
         try:
             accounts.change_own_password(current_actor(), form.current_password.data, form.new_password.data,
-                                         keep_session_id=None)
+                                         keep_session_id=sessions.current_id())
         except DomainError as exc:
             form.new_password.errors = list(form.new_password.errors) + [exc.message] \
                 if exc.code == "weak_password" else form.new_password.errors
@@ -110,6 +115,7 @@ def reset_password(code=None):
             target.errors = list(target.errors) + [exc.message]
             return render_template("auth/reset.html", form=form, hint=PASSWORD_HINT), exc.status
         if current_user.is_authenticated:
+            sessions.end_current()
             logout_user()
         flash(f"Password set for {user.username}. Log in with it now.", "success")
         return redirect(url_for("auth_web.login"))

@@ -171,6 +171,7 @@ def picklist(actor, request_id: int) -> dict:
         rows.append((key, item, location))
     rows.sort(key=lambda r: (r[0], r[1].id))
     items = [{"barcode": item.sample.barcode, "sample_type": item.sample.sample_type, "location": location,
+              "consent_withdrawn": item.sample.consent_withdrawn,
               "picked": item.picked, "picked_at": item.picked_at, "picked_by": item.picked_by}
              for _, item, location in rows]
     tanks = {(loc["tank_id"] or ("box", loc["container_id"])) for _, _, loc in rows if loc}

@@ -15,7 +15,7 @@ _samples, _containers = Sample.__table__, Container.__table__
 _BOX = select(*(_containers.c[name] for name in ("id", "barcode", "name", "kind", "rows", "cols", "capacity",
                                                  "used", "path"))).where(_containers.c.id == bindparam("box_id"))
 _OCCUPANTS = select(_samples.c.pos_row, _samples.c.pos_col, _samples.c.barcode, _samples.c.sample_type,
-                    _samples.c.status).where(_samples.c.container_id == bindparam("box_id"))
+                    _samples.c.status, _samples.c.consent_withdrawn).where(_samples.c.container_id == bindparam("box_id"))
 
 
 def box_map(actor, container_id: int) -> dict:
@@ -27,8 +27,9 @@ def box_map(actor, container_id: int) -> dict:
         get_container(container_id)  # raises the usual unknown-container error
     if box["rows"] is None or box["cols"] is None:
         raise InvalidInput(f"{box['path']} is a {box['kind']}; only boxes have a map.", code="not_a_box")
-    occupied = {(row, col): {"barcode": barcode, "sample_type": sample_type, "status": status}
-                for row, col, barcode, sample_type, status in connection.execute(
+    occupied = {(row, col): {"barcode": barcode, "sample_type": sample_type, "status": status,
+                             "consent_withdrawn": bool(withdrawn)}
+                for row, col, barcode, sample_type, status, withdrawn in connection.execute(
                     _OCCUPANTS, {"box_id": container_id}).all()}
     cells = [{"position": position, "row": r, "col": c, "sample": occupied.get((r, c))}
              for position, r, c in positions.grid(box["rows"], box["cols"])]

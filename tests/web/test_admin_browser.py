@@ -117,3 +117,20 @@ def test_a_user_changes_their_own_password(strict_page, make):
     expect(page.get_by_role("alert")).to_contain_text("Wrong username or password")
     _log_in(page, user.username, "velvet-harbor-81")
     expect(page.locator(".who")).to_contain_text("res-dilya")
+
+
+def test_a_copied_session_cookie_is_dead_after_logout(strict_page, make):
+    user = make.user("technician", username="lab-copy")
+    page = strict_page
+    _log_in(page, user.username, PASSWORD)
+    stolen = page.context.cookies()
+    context = page.context.browser.new_context(base_url=page.base)
+    context.add_cookies(stolen)
+    other = context.new_page()
+    other.goto("/scan")
+    expect(other.locator(".who")).to_contain_text("lab-copy")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("status").first).to_contain_text("Logged out")
+    other.goto("/scan")
+    expect(other).to_have_url(f"{page.base}/login?next=/scan")
+    context.close()
