@@ -83,6 +83,13 @@ def _facet_value(value):
     return value if isinstance(value, (str, int)) else int(value)
 
 
+def catalogue_ids(actor, filters: dict, limit: int) -> list[int]:
+    """Ids of every catalogue match (up to `limit`), in catalogue order: "add all to the cart"."""
+    require(actor, "catalogue.search")
+    return list(db.session.execute(select(Sample.id).where(*_conditions(filters)).order_by(Sample.id)
+                                   .limit(limit)).scalars())
+
+
 def catalogue(actor, filters: dict, page: int = 1, per_page: int = 50) -> dict:
     """Available samples of consenting donors, de-identified, with facet counts."""
     require(actor, "catalogue.search")

@@ -1,5 +1,4 @@
-"""accounts and carts: server-side sessions, one-time password resets, carts kept per user,
-requests by criteria
+"""accounts and carts: server-side sessions, one-time password resets, carts kept per user
 
 Revision ID: 0006
 Revises: 0004
@@ -60,32 +59,8 @@ def upgrade():
         sa.UniqueConstraint('user_id', 'sample_id', name='uq_cart_item_user_sample'),
     )
 
-    op.create_table(
-        'request_criterion',
-        sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('request_id', sa.Integer(), nullable=False),
-        sa.Column('count', sa.Integer(), nullable=False),
-        sa.Column('sample_type', sa.String(length=32), nullable=True),
-        sa.Column('diagnosis', sa.String(length=16), nullable=True),
-        sa.Column('anatomical_site', sa.String(length=16), nullable=True),
-        sa.Column('collection_year', sa.Integer(), nullable=True),
-        sa.Column('min_volume', sa.Numeric(precision=12, scale=4), nullable=True),
-        sa.Column('note', sa.Text(), nullable=True),
-        sa.Column('filled', sa.Integer(), nullable=True),
-        sa.Column('filled_at', sa.DateTime(), nullable=True),
-        sa.Column('filled_by', sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(['request_id'], ['research_request.id'],
-                                name=op.f('fk_request_criterion_request_id_research_request')),
-        sa.PrimaryKeyConstraint('id', name=op.f('pk_request_criterion')),
-    )
-    with op.batch_alter_table('request_criterion', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_request_criterion_request_id'), ['request_id'], unique=False)
-
 
 def downgrade():
-    with op.batch_alter_table('request_criterion', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_request_criterion_request_id'))
-    op.drop_table('request_criterion')
     op.drop_table('cart_item')
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
