@@ -64,6 +64,7 @@ def _register_web(app):
     from .auth.web import blp as auth_web
     from .auth.users_web import blp as users_web
     from .samples.consent_web import blp as consent_web
+    from .labels.print_web import blp as print_web
     from .core.docs import blp as docs_blp
     from .core.web import blp as core_web
     from .custody.web import blp as custody_web
@@ -73,7 +74,7 @@ def _register_web(app):
     from .samples.web import blp as samples_web
     from .storage.web import blp as storage_web
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
-                reports_web, users_web, consent_web):
+                reports_web, users_web, consent_web, print_web):
         app.register_blueprint(blp)
 
 
