@@ -15,7 +15,7 @@ from . import accounts
 
 blp = Blueprint("users_web", __name__, url_prefix="/admin/users")
 
-ROLE_NAMES = {"admin": "Admin", "manager": "Manager", "technician": "Technician", "researcher": "Researcher"}
+ROLE_NAMES = {role: role.replace("_", " ").capitalize() for role in ROLES}   # every role the matrix knows
 PER_PAGE = 25
 
 
@@ -175,5 +175,3 @@ def account_action(action: str) -> str:
 def role_name(role: str | None) -> str:
     return ROLE_NAMES.get(role or "", role or "")
 
-
-assert set(ROLE_NAMES) == set(ROLES)
