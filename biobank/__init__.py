@@ -50,6 +50,7 @@ def _import_models():
 
 def _register_api(api, csrf):
     from .auth.api import blp as auth_blp
+    from .auth.users_api import blp as users_blp
     from .custody.api import blp as audit_blp
     from .samples.api import blp as samples_blp, donors_blp
     from .storage.api import blp as containers_blp
@@ -57,17 +58,20 @@ def _register_api(api, csrf):
     from .requests.api import blp as requests_blp
     from .reports.api import blp as reports_blp
     from .monitoring.api import blp as monitoring_blp
-    from .network.api import blp as sites_blp, users_blp as user_sites_blp
+    from .network.api import blp as sites_blp
     from .network.shipments_api import blp as shipments_blp, network_blp
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blp in (auth_blp, containers_blp, samples_blp, donors_blp, audit_blp, labels_blp, requests_blp,
-                reports_blp, monitoring_blp, sites_blp, user_sites_blp, shipments_blp, network_blp):
+                reports_blp, users_blp, monitoring_blp, sites_blp, shipments_blp, network_blp):
         csrf.exempt(blp)  # checked in core.requests for cookie-authenticated calls
         api.register_blueprint(blp)
 
 
 def _register_web(app):
     from .auth.web import blp as auth_web
+    from .auth.users_web import blp as users_web
+    from .samples.consent_web import blp as consent_web
+    from .labels.print_web import blp as print_web
     from .core.docs import blp as docs_blp
     from .core.web import blp as core_web
     from .custody.web import blp as custody_web
@@ -81,7 +85,7 @@ def _register_web(app):
     from .samples import corrections_web as _corrections_web  # noqa: F401  (its views join samples_web)
     from .storage import moves_web as _moves_web  # noqa: F401  (its views join storage_web)
     for blp in (docs_blp, auth_web, core_web, storage_web, samples_web, custody_web, labels_web, requests_web,
-                reports_web, monitoring_web, network_web):
+                reports_web, monitoring_web, network_web, users_web, consent_web, print_web):
         app.register_blueprint(blp)
     _register_fhir(app)
     _register_sso(app)
@@ -126,17 +130,15 @@ def _register_cli(app):
 
 
 def _auth_loaders(login_manager):
-    from .auth.models import User
     from .auth.service import user_for_token
-    from .extensions import db
+    from .auth.sessions import user_for_session
 
     login_manager.login_view = "auth_web.login"
     login_manager.login_message = "Please log in."
 
     @login_manager.user_loader
     def load_user(user_id):
-        user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-        return user if user is not None and user.active else None
+        return user_for_session(user_id)
 
     @login_manager.request_loader
     def load_from_bearer(request):

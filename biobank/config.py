@@ -57,6 +57,7 @@ def build_config(instance: Path) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("BIOBANK_LOGIN_MAX_FAILURES", 5)),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(os.environ.get("BIOBANK_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("BIOBANK_LOGIN_WINDOW_MINUTES", 15)),
+        "PASSWORD_RESET_HOURS": int(os.environ.get("BIOBANK_PASSWORD_RESET_HOURS", 24)),
         # flask-smorest / OpenAPI
         "API_TITLE": "Biobank inventory API",
         "API_VERSION": "v1",

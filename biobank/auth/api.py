@@ -3,10 +3,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from ..core.error_mapping import handle_domain_error
 from ..core.errors import DomainError, NotAuthenticated
 from ..core.requests import current_actor
 from ..core.schemas import ApiErrorSchema
-from . import service
+from . import accounts, service
+from .schemas import PasswordChangeSchema, PasswordResetUseSchema
 
 blp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
 
@@ -49,3 +51,35 @@ class Token(MethodView):
         if not service.revoke_token(header[7:].strip()):
             raise NotAuthenticated("The token is unknown or already revoked.")
         return None
+
+
+@blp.route("/password")
+class OwnPassword(MethodView):
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(422, schema=ApiErrorSchema, description="wrong current password or a weak new one")
+    def post(self, args):
+        """Change your own password; every session and bearer token of yours ends, this one too"""
+        accounts.change_own_password(current_actor(), args["current_password"], args["new_password"])
+        return None
+
+
+@blp.route("/password-reset")
+class UseReset(MethodView):
+    @blp.arguments(PasswordResetUseSchema)
+    @blp.response(204)
+    @blp.alt_response(404, schema=ApiErrorSchema, description="unknown, used or expired code")
+    @blp.alt_response(422, schema=ApiErrorSchema)
+    def post(self, args):
+        """Set a new password with a one-time reset code from an admin"""
+        accounts.use_reset(args["code"], args["new_password"])
+        return None
+
+
+@blp.app_errorhandler(service.TooManyAttempts)
+def _too_many_attempts(error):
+    """429 with a Retry-After of the actual wait."""
+    response = handle_domain_error(error)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response

@@ -18,6 +18,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     email: Mapped[str | None] = mapped_column(String(254))  # where notifications go (none: no e-mail)
+    password_changed_at: Mapped[datetime | None]
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -47,3 +48,30 @@ class LoginFailure(db.Model):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     username: Mapped[str] = mapped_column(String(64), index=True)
     address: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class UserSession(db.Model):
+    """A browser session. The cookie carries its key; logging out or changing the password ends
+    the row, so a copied cookie stops working. Only a SHA-256 of the key is stored."""
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
+class PasswordReset(db.Model):
+    """A one-time password reset code an admin hands to a user; only its SHA-256 is stored."""
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

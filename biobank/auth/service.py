@@ -19,25 +19,31 @@ from ..sso import ldap, settings
 from ..sso.provisioning import is_directory_user, provision
 from ..network.staff import place_user
 from .models import ApiToken, LoginFailure, User
+from .passwords import MIN_LENGTH, check_password
 
 USERNAME_RE = re.compile(r"\A[A-Za-z0-9_.\-]{2,64}\Z")
-MIN_PASSWORD = 8
+MIN_PASSWORD = MIN_LENGTH
+# The account as a whole (all addresses together) is slowed, never locked: after the limit each
+# further try waits twice as long as the one before, up to this many seconds.
+MAX_ACCOUNT_DELAY_SECONDS = 60
 # A hash to compare against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-def create_user(actor, username: str, password: str, role: str, sites: list[str] | None = None) -> User:
-    """A new user; `sites` are site codes where their role holds (default: the default site)."""
+def create_user(actor, username: str, password: str | None, role: str, sites: list[str] | None = None) -> User:
+    """A new user; `sites` are site codes where their role holds (default: the default site).
+    Without a password (None) nothing logs in until a reset code sets one."""
     require(actor, "users.manage")
     if not USERNAME_RE.fullmatch(username or ""):
         raise InvalidInput("A username is 2..64 characters of letters, digits, _ . -", code="invalid_username")
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role}; use one of {', '.join(ROLES)}.", code="invalid_role")
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"A password has at least {MIN_PASSWORD} characters.", code="weak_password")
+    if password is not None:
+        check_password(password, username)
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(f"The user {username} already exists.", code="duplicate_user")
-    user = User(username=username, password_hash=generate_password_hash(password), role=role, active=True)
+    stored = generate_password_hash(password if password is not None else secrets.token_urlsafe(32))
+    user = User(username=username, password_hash=stored, role=role, active=True)
     db.session.add(user)
     db.session.flush()
     codes = place_user(user, sites)
@@ -48,6 +54,10 @@ def create_user(actor, username: str, password: str, role: str, sites: list[str]
 class TooManyAttempts(DomainError):
     status = 429
     code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
 
 
 def _throttle_settings() -> tuple[int, int, int]:
@@ -60,18 +70,35 @@ def _client_address() -> str | None:
     return (request.remote_addr or None) if has_request_context() else None
 
 
-def _recent_failures(column, value, since) -> int:
-    return db.session.execute(select(func.count()).select_from(LoginFailure)
-                              .where(column == value, LoginFailure.at >= since)).scalar_one()
+def _recent_failures(since, *conditions) -> tuple[int, object]:
+    """How many failures match since `since`, and when the latest was."""
+    return db.session.execute(select(func.count(), func.max(LoginFailure.at))
+                              .where(LoginFailure.at >= since, *conditions)).one()
 
 
 def _check_throttle(username: str, address: str | None) -> None:
+    """Three limits, none of which lets a stranger lock somebody out for good:
+    - this account from this address: LOGIN_MAX_FAILURES in the window, then that address waits;
+    - this address, any account: LOGIN_MAX_FAILURES_PER_ADDRESS in the window;
+    - this account from anywhere: past LOGIN_MAX_FAILURES each try waits 1, 2, 4 ... seconds after
+      the last failure, at most MAX_ACCOUNT_DELAY_SECONDS, so its owner can always get in."""
     per_account, per_address, minutes = _throttle_settings()
-    since = utcnow() - timedelta(minutes=minutes)
-    if _recent_failures(LoginFailure.username, username, since) >= per_account or (
-            address and _recent_failures(LoginFailure.address, address, since) >= per_address):
-        raise TooManyAttempts(f"Too many failed logins for this account or from this address; "
-                              f"try again in {minutes} minutes.")
+    now = utcnow()
+    since = now - timedelta(minutes=minutes)
+    if address:
+        pair, _ = _recent_failures(since, LoginFailure.username == username, LoginFailure.address == address)
+        from_address, _ = _recent_failures(since, LoginFailure.address == address)
+        if pair >= per_account or from_address >= per_address:
+            raise TooManyAttempts(f"Too many failed logins from this address; try again in {minutes} minutes, "
+                                  f"or ask an admin to reset the password.", 60 * minutes)
+    count, last = _recent_failures(since, LoginFailure.username == username)
+    if count >= per_account and last is not None:
+        delay = min(2 ** (count - per_account), MAX_ACCOUNT_DELAY_SECONDS)
+        wait = (last + timedelta(seconds=delay) - now).total_seconds()
+        if wait > 0:
+            seconds = int(wait) + 1
+            raise TooManyAttempts(f"Too many failed logins for this account; wait {seconds} seconds "
+                                  f"and try again.", seconds)
 
 
 def _remember_failure(username: str, address: str | None) -> None:

@@ -1,16 +1,17 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..core.errors import NotAuthenticated
+from ..core.errors import DomainError, NotAuthenticated
 from ..core.permissions import allowed
 from ..core.redirects import local_path
 from ..core.requests import current_actor
 from ..core.web import scan_page
 from ..reports import dashboard
-from . import service
+from . import accounts, service, sessions
+from .passwords import MIN_LENGTH
 
 blp = Blueprint("auth_web", __name__)
 
@@ -18,6 +19,25 @@ blp = Blueprint("auth_web", __name__)
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(message="Enter your username."), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
+
+
+PASSWORD_HINT = f"At least {MIN_LENGTH} characters and not a common password; a few unrelated words work well."
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
+    new_password = PasswordField("New password", validators=[DataRequired("Choose a new password."),
+                                                             Length(max=256)])
+    repeat = PasswordField("New password again", validators=[
+        DataRequired("Type the new password again."), EqualTo("new_password", "The two new passwords differ.")])
+
+
+class ResetForm(FlaskForm):
+    code = StringField("One-time code", validators=[DataRequired("Enter the code from the admin."), Length(max=64)])
+    new_password = PasswordField("New password", validators=[DataRequired("Choose a new password."),
+                                                             Length(max=256)])
+    repeat = PasswordField("New password again", validators=[
+        DataRequired("Type the new password again."), EqualTo("new_password", "The two new passwords differ.")])
 
 
 def _safe_next(target: str | None) -> str:
@@ -34,6 +54,8 @@ def login():
             user = service.authenticate(form.username.data.strip(), form.password.data)
         except NotAuthenticated as exc:
             return render_template("auth/login.html", form=form, error=exc.message), 401
+        session.clear()  # nothing from before the login carries over into the new session
+        sessions.start(user)
         login_user(user)
         flash(f"Welcome, {user.username}.", "info")
         return redirect(_safe_next(request.args.get("next")))
@@ -43,7 +65,10 @@ def login():
 @blp.post("/logout")
 @login_required
 def logout():
+    """Log out: the session ends on the server too, so a copy of the cookie no longer works."""
+    sessions.end_current()
     logout_user()
+    session.clear()
     flash("Logged out.", "info")
     return redirect(url_for("auth_web.login"))
 
@@ -61,3 +86,44 @@ def home():
     if allowed(actor, "catalogue.search") and "requests_web.catalogue" in current_app.view_functions:
         return redirect(url_for("requests_web.catalogue"))
     return render_template("home.html")
+
+
+@blp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Your account: who you are, and changing your password."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(current_actor(), form.current_password.data, form.new_password.data,
+                                         keep_session_id=sessions.current_id())
+        except DomainError as exc:
+            form.new_password.errors = list(form.new_password.errors) + [exc.message] \
+                if exc.code == "weak_password" else form.new_password.errors
+            if exc.code != "weak_password":
+                form.current_password.errors = list(form.current_password.errors) + [exc.message]
+            return render_template("auth/account.html", form=form, hint=PASSWORD_HINT), exc.status
+        flash("Password changed. You are logged out on every other workstation.", "success")
+        return redirect(url_for("auth_web.account"))
+    return render_template("auth/account.html", form=form, hint=PASSWORD_HINT), (422 if form.errors else 200)
+
+
+@blp.route("/reset-password", methods=["GET", "POST"])
+@blp.route("/reset-password/<code>", methods=["GET", "POST"])
+def reset_password(code=None):
+    """Set a password with the one-time code an admin handed over (no login needed)."""
+    form = ResetForm(code=code) if request.method == "GET" else ResetForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.use_reset(form.code.data, form.new_password.data)
+        except DomainError as exc:
+            target = form.new_password if exc.code == "weak_password" else form.code
+            target.errors = list(target.errors) + [exc.message]
+            return render_template("auth/reset.html", form=form, hint=PASSWORD_HINT), exc.status
+        if current_user.is_authenticated:
+            sessions.end_current()
+            logout_user()
+        flash(f"Password set for {user.username}. Log in with it now.", "success")
+        return redirect(url_for("auth_web.login"))
+    response = render_template("auth/reset.html", form=form, hint=PASSWORD_HINT), (422 if form.errors else 200)
+    return response

@@ -4,10 +4,9 @@ from flask_smorest import Blueprint
 from ..core.requests import current_actor
 from ..core.schemas import error_responses
 from . import service
-from .schemas import SiteCreateSchema, SiteSchema, UserSchema, UserSitesSchema
+from .schemas import SiteCreateSchema, SiteSchema
 
 blp = Blueprint("sites_api", __name__, url_prefix="/api/v1/sites", description="Sites of the network")
-users_blp = Blueprint("user_sites_api", __name__, url_prefix="/api/v1/users", description="Users (sites)")
 
 
 @blp.route("")
@@ -24,13 +23,3 @@ class Sites(MethodView):
     def post(self, args):
         """Add a site with its own storage tree (admin, network manager)"""
         return service.create_site(current_actor(), **args)
-
-
-@users_blp.route("/<username>")
-class UserSites(MethodView):
-    @users_blp.arguments(UserSitesSchema)
-    @users_blp.response(200, UserSchema)
-    @error_responses(users_blp, 403, 404, 422)
-    def patch(self, args, username):
-        """Change where a user's role holds: {sites: [code, ...]} (admin)"""
-        return service.set_user_sites(current_actor(), username, args["sites"])

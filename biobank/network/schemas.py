@@ -20,18 +20,6 @@ class SiteCreateSchema(Schema):
     time_zone = fields.String(allow_none=True, validate=validate.Length(1, 64))
 
 
-class UserSitesSchema(Schema):
-    sites = fields.List(fields.String(validate=validate.Length(1, 32)), required=True,
-                        validate=validate.Length(1, 100))
-
-
-class UserSchema(Schema):
-    username = fields.String()
-    role = fields.String()
-    active = fields.Boolean()
-    sites = fields.List(fields.String())
-
-
 # -- shipments ----------------------------------------------------------------------------
 class ShipmentCreateSchema(Schema):
     from_site = fields.Integer(required=True)

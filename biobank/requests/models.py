@@ -99,3 +99,17 @@ class RequestItem(db.Model):
     @property
     def barcode(self) -> str:
         return self.sample.barcode
+
+
+class CartItem(db.Model):
+    """A sample in a user's cart, kept in the database so the cart survives logging out."""
+    __tablename__ = "cart_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sample: Mapped[Sample] = relationship()
+
+    __table_args__ = (UniqueConstraint("user_id", "sample_id", name="uq_cart_item_user_sample"),)

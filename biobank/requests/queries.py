@@ -106,6 +106,13 @@ def _facet_value(value):
     return value if isinstance(value, (str, int)) else int(value)
 
 
+def catalogue_ids(actor, filters: dict, limit: int) -> list[int]:
+    """Ids of every catalogue match (up to `limit`), in catalogue order: "add all to the cart"."""
+    require(actor, "catalogue.search")
+    return list(db.session.execute(select(Sample.id).where(*_conditions(filters)).order_by(Sample.id)
+                                   .limit(limit)).scalars())
+
+
 def catalogue(actor, filters: dict, page: int = 1, per_page: int = 50) -> dict:
     """Available samples of consenting donors, de-identified, with facet counts."""
     require(actor, "catalogue.search")
@@ -194,6 +201,7 @@ def picklist(actor, request_id: int) -> dict:
         rows.append((key, item, location))
     rows.sort(key=lambda r: (r[0], r[1].id))
     items = [{"barcode": item.sample.barcode, "sample_type": item.sample.sample_type, "location": location,
+              "consent_withdrawn": item.sample.consent_withdrawn,
               "picked": item.picked, "picked_at": item.picked_at, "picked_by": item.picked_by}
              for _, item, location in rows]
     tanks = {(loc["tank_id"] or ("box", loc["container_id"])) for _, _, loc in rows if loc}

@@ -1,10 +1,11 @@
 """Request, catalogue and pick-list shapes. Everything here is de-identified: no
 donor pseudonyms, no notes; storage locations appear only in pick lists (staff)."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_dump, validate
 
 from ..core.schemas import PageSchema
 
 from ..samples.models import SAMPLE_TYPES
+from ..samples.schemas import collected_month, sees_identified
 from .models import STATUSES
 
 
@@ -19,6 +20,15 @@ class CatalogueItemSchema(Schema):
     storage_temperature = fields.String(allow_none=True)
     sprec = fields.String(allow_none=True)
     freeze_thaw_count = fields.Integer()
+    collected_month = fields.String(allow_none=True, dump_only=True,
+                                    metadata={"description": "YYYY-MM; researchers get only this, not the day"})
+
+    @post_dump(pass_original=True)
+    def coarsen(self, data, original, **kwargs):
+        data["collected_month"] = collected_month(original)
+        if not sees_identified():
+            data["collected_at"] = None
+        return data
 
 
 class FacetValueSchema(Schema):

@@ -113,7 +113,7 @@ def _text(value, name: str, limit: int, required: bool = True) -> str | None:
 
 
 # -- validation of requested samples ---------------------------------------------------
-def _requestable(barcodes) -> list[Sample]:
+def _requestable(barcodes, actor=None) -> list[Sample]:
     """The samples for these barcodes, refused unless every one is in the catalogue."""
     if not isinstance(barcodes, (list, tuple)) or not barcodes:
         raise InvalidInput("A request needs at least one sample.", code="no_samples")
@@ -133,7 +133,7 @@ def _requestable(barcodes) -> list[Sample]:
     if missing:
         raise UnknownBarcode(f"No catalogue sample has the barcode {', '.join(missing)}.",
                              details={"barcodes": missing})
-    _refuse_withdrawn([found[b] for b in unique])
+    _refuse_withdrawn([found[b] for b in unique], actor)
     unavailable = [b for b in unique if found[b].status != "available"]
     if unavailable:
         raise Conflict(f"Not available for requests: {', '.join(unavailable)}.", code="sample_unavailable",
@@ -141,8 +141,12 @@ def _requestable(barcodes) -> list[Sample]:
     return [found[b] for b in unique]
 
 
-def _refuse_withdrawn(sample_list) -> None:
+def _refuse_withdrawn(sample_list, actor=None) -> None:
     withdrawn = [s.barcode for s in sample_list if s.consent_withdrawn]
+    if withdrawn and actor is not None and not allowed(actor, "samples.identified"):
+        # researchers never learn a donor's consent state: for them it is simply not available
+        raise Conflict(f"Not available for requests: {', '.join(withdrawn)}.", code="sample_unavailable",
+                       details={"barcodes": withdrawn})
     if withdrawn:
         raise ConsentWithdrawn(f"Consent was withdrawn for {', '.join(withdrawn)}; "
                                f"{'it' if len(withdrawn) == 1 else 'they'} can never be requested.",
@@ -167,7 +171,7 @@ def create_request(actor, *, title, purpose, ethics_reference, samples: list) ->
     title = _text(title, "title", 200)
     purpose = _text(purpose, "purpose", 5000)
     ethics_reference = _text(ethics_reference, "ethics reference", 120)
-    chosen = _requestable(samples)
+    chosen = _requestable(samples, actor)
     request = ResearchRequest(title=title, purpose=purpose, ethics_reference=ethics_reference, status="draft",
                               requester_id=actor.user_id, requester=actor.username, created_at=utcnow(),
                               updated_at=utcnow())
@@ -185,7 +189,7 @@ def submit_request(actor, request_id: int) -> ResearchRequest:
     require(actor, "requests.create")
     request = _acting_request(actor, request_id, as_requester=True)
     if request.status == "draft":
-        _refuse_withdrawn([item.sample for item in request.items])
+        _refuse_withdrawn([item.sample for item in request.items], actor)
     request.submitted_at = utcnow()
     _change_status(actor, request, "submitted")
     mail.request_submitted(request)

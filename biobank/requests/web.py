@@ -1,7 +1,7 @@
 """Request pages: catalogue and cart, requests list and detail with actions per role,
 printable pick list, scan-to-pick, shipping. Each post parses its form, calls one
-service (or, for the cart, only the browser session), flashes and redirects."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+service (the cart: requests/cart.py), flashes and redirects."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, HiddenField, IntegerField, SelectField, StringField, \
@@ -16,14 +16,13 @@ from ..core.web import choices
 from ..core.redirects import same_site
 from ..samples.models import SAMPLE_TYPES
 from ..samples.queries import sample_for
-from . import queries, service
+from . import cart as carts, queries, service
 from .api import send_manifest
 from .models import STATUSES
 
 blp = Blueprint("requests_web", __name__)
 
 PER_PAGE = 25
-CART_KEY = "request_cart"
 CART_LIMIT = service.MAX_ITEMS
 
 
@@ -94,12 +93,7 @@ class ListFilterForm(FlaskForm):
 
 # -- helpers ---------------------------------------------------------------------------
 def _cart() -> list[str]:
-    return list(session.get(CART_KEY, []))
-
-
-def _save_cart(barcodes: list[str]) -> None:
-    session[CART_KEY] = barcodes
-    session.modified = True
+    return carts.barcodes(current_actor())
 
 
 def _form_errors(form) -> None:
@@ -131,7 +125,8 @@ def catalogue():
     result = queries.catalogue(actor, filters, page, PER_PAGE)
     args = {k: v for k, v in request.args.items() if v and k != "page"}
     return render_template("requests/catalogue.html", form=form, result=result, filters=filters, args=args,
-                           cart=_cart(), add_form=BarcodeForm(), may_request=allowed(actor, "requests.create"))
+                           cart=_cart(), add_form=BarcodeForm(), may_request=allowed(actor, "requests.create"),
+                           all_form=ActionForm(), cart_limit=CART_LIMIT)
 
 
 @blp.post("/catalogue/cart")
@@ -152,9 +147,30 @@ def cart_add():
     elif len(cart) >= CART_LIMIT:
         flash(f"A request holds at most {CART_LIMIT} samples.", "error")
     else:
-        _save_cart(cart + [sample.barcode])
+        carts.add(actor, [sample.id])
         flash(f"Added {sample.barcode} to your cart ({len(cart) + 1}).", "success")
     return _back(url_for("requests_web.catalogue"))
+
+
+@blp.post("/catalogue/cart/all")
+@login_required
+def cart_add_all():
+    """Every match of the search (the filters of the page it was posted from) into the cart."""
+    actor = current_actor()
+    if not ActionForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return _back(url_for("requests_web.catalogue"))
+    form = CatalogueFilterForm(request.args)
+    if not form.validate():
+        _form_errors(form)
+        return _back(url_for("requests_web.catalogue"))
+    filters = {k: v for k, v in form.data.items() if k != "page" and v not in (None, "")}
+    added, left_out = carts.add(actor, queries.catalogue_ids(actor, filters, CART_LIMIT))
+    message = f"Added {added} sample{'s' if added != 1 else ''} to your cart ({carts.size(actor)} in all)."
+    if left_out:
+        message += f" {left_out} more did not fit: a request holds at most {CART_LIMIT} samples."
+    flash(message, "success" if added else "info")
+    return redirect(url_for("requests_web.catalogue", **{k: v for k, v in request.args.items() if v}))
 
 
 @blp.post("/cart/remove")
@@ -162,7 +178,7 @@ def cart_add():
 def cart_remove():
     form = BarcodeForm()
     if form.validate_on_submit():
-        _save_cart([b for b in _cart() if b != form.barcode.data])
+        carts.remove(current_actor(), form.barcode.data)
         flash(f"Removed {form.barcode.data} from your cart.", "info")
     return redirect(url_for("requests_web.cart"))
 
@@ -177,7 +193,7 @@ def cart():
                                          ethics_reference=form.ethics_reference.data, samples=_cart())
         if form.submit_now.data:
             service.submit_request(actor, created.id)
-        _save_cart([])
+        carts.clear(actor)
         flash(f"Request {created.id} {'submitted' if form.submit_now.data else 'saved as a draft'}.", "success")
         return _detail(created.id)
     if request.method == "POST":

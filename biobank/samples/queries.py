@@ -71,7 +71,8 @@ def spreadsheet_safe(value) -> str:
 def export_csv(actor, filters: dict, batch: int = 2000):
     """Yield the whole result as CSV text, a batch at a time (researchers: de-identified)."""
     query = _filtered(actor, filters).order_by(Sample.id)
-    columns = CSV_FIELDS if allowed(actor, "samples.identified") else tuple(
+    identified = allowed(actor, "samples.identified")  # researchers: the month of collection only
+    columns = CSV_FIELDS if identified else tuple(
         f for f in CSV_FIELDS if f in DEIDENTIFIED_FIELDS)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -84,7 +85,8 @@ def export_csv(actor, filters: dict, batch: int = 2000):
             break
         for sample in rows:
             values = {"location": sample.location_path, "parent_barcode": sample.parent_barcode,
-                      "collected_at": sample.collected_at.isoformat() + "Z" if sample.collected_at else None}
+                      "collected_at": (sample.collected_at.isoformat() + "Z" if identified
+                                       else sample.collected_at.strftime("%Y-%m")) if sample.collected_at else None}
             writer.writerow([spreadsheet_safe(values[c] if c in values else getattr(sample, c)) for c in columns])
         last_id = rows[-1].id
         yield buffer.getvalue()

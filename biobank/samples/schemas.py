@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from flask import g
 from marshmallow import Schema, fields, post_dump, validate
 
@@ -10,6 +12,12 @@ from .models import SAMPLE_TYPES, STATUSES
 DEIDENTIFIED_FIELDS = ("barcode", "sample_type", "status", "collected_at", "volume", "unit",
                        "anatomical_site", "diagnosis", "storage_temperature", "parent_barcode", "children",
                        "freeze_thaw_count", "sprec")
+
+
+def collected_month(sample) -> str | None:
+    """The month a sample was collected, as a researcher may see it."""
+    at = sample.get("collected_at") if isinstance(sample, Mapping) else getattr(sample, "collected_at", None)
+    return at.strftime("%Y-%m") if at is not None else None
 
 
 def sees_identified() -> bool:
@@ -49,12 +57,17 @@ class SampleSchema(Schema):
     checked_out_by = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
-    @post_dump
-    def deidentify(self, data, **kwargs):
-        """Researchers get the de-identified subset only."""
+    collected_month = fields.String(allow_none=True, dump_only=True,
+                                    metadata={"description": "YYYY-MM; researchers get only this, not the day"})
+
+    @post_dump(pass_original=True)
+    def deidentify(self, data, original, **kwargs):
+        """Researchers get the de-identified subset only, the collection date coarsened to its month."""
+        data["collected_month"] = collected_month(original)
         if sees_identified():
             return data
-        return {k: v for k, v in data.items() if k in DEIDENTIFIED_FIELDS}
+        data["collected_at"] = None
+        return {k: v for k, v in data.items() if k in DEIDENTIFIED_FIELDS + ("collected_month",)}
 
 
 class LocationInSchema(Schema):

@@ -5,6 +5,7 @@ from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import login_user
 
+from ..auth import sessions
 from ..auth.web import LoginForm, _safe_next
 from ..core.errors import DomainError
 from . import oidc, settings
@@ -48,6 +49,7 @@ def oidc_callback():
         user = provision("oidc", username_from(username), email, groups)
     except DomainError as error:
         return _refused(error.message, error.status)
+    sessions.start(user)
     login_user(user)
     flash(f"Welcome, {user.username}.", "info")
     return redirect(session.pop(NEXT_KEY, None) or url_for("auth_web.home"))

@@ -18,7 +18,8 @@ _BOX = select(*(_containers.c[name] for name in ("id", "barcode", "name", "kind"
 # A sample's place (home_*) is its position while stored and the position held
 # for it while it is checked out: one indexed lookup finds both.
 _OCCUPANTS = select(_samples.c.home_row, _samples.c.home_col, _samples.c.barcode, _samples.c.sample_type,
-                    _samples.c.status, _samples.c.container_id, _samples.c.due_back).where(
+                    _samples.c.status, _samples.c.container_id, _samples.c.due_back,
+                    _samples.c.consent_withdrawn).where(
     _samples.c.home_container_id == bindparam("box_id"))
 
 
@@ -33,10 +34,11 @@ def box_map(actor, container_id: int) -> dict:
     if box["rows"] is None or box["cols"] is None:
         raise InvalidInput(f"{box['path']} is a {box['kind']}; only boxes have a map.", code="not_a_box")
     occupied, held = {}, {}
-    for row, col, barcode, sample_type, status, stored_in, due_back in connection.execute(
+    for row, col, barcode, sample_type, status, stored_in, due_back, withdrawn in connection.execute(
             _OCCUPANTS, {"box_id": container_id}).all():
         if stored_in is not None:
-            occupied[(row, col)] = {"barcode": barcode, "sample_type": sample_type, "status": status}
+            occupied[(row, col)] = {"barcode": barcode, "sample_type": sample_type, "status": status,
+                                     "consent_withdrawn": bool(withdrawn)}
         else:
             held[(row, col)] = {"barcode": barcode, "sample_type": sample_type, "status": status,
                                 "due_back": due_back.isoformat() + "Z" if due_back else None}

@@ -28,6 +28,13 @@ PUBLIC = "public"
 EXPECTED = {
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("DELETE", "/api/v1/auth/token"): ALL,
+    ("POST", "/api/v1/auth/password"): ALL,            # one's own password
+    ("POST", "/api/v1/auth/password-reset"): PUBLIC,   # with a one-time code from an admin
+    # users and roles (admin)
+    ("GET", "/api/v1/users"): ADMIN,
+    ("POST", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{username}"): ADMIN,
+    ("POST", "/api/v1/users/{username}/password-reset"): ADMIN,
     # storage (DESIGN: storage layout = admin, manager; locations are for staff)
     ("GET", "/api/v1/containers"): STAFF,
     ("POST", "/api/v1/containers"): MANAGERS,
@@ -145,7 +152,8 @@ def _world(make):
     shipment = shipments.create_shipment(make.admin, from_site=scope.default_site().id, to_site=far.id,
                                          condition="dry_ice")
     db.session.commit()
-    return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1",
+    make.user("technician", username="authz-tech")
+    return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1", "username": "authz-tech",
             "request_id": request.id, "specimen_id": 1, "box_barcode": box.barcode,
             "researcher": researcher.id, "rack_id": box.parent_id, "alarm_id": _alarm(tank),
             "shipment_id": shipment.id, "username": researcher.username,
@@ -203,11 +211,14 @@ def _call(client, method, path, world, token):
         "/api/v1/containers/{container_id}/evacuation-plan/moves": {"barcode": "AZ-1"},
         "/api/v1/alarms/{alarm_id}/acknowledge": {"note": "seen"},
         "/api/v1/sites": {"code": "AZS", "name": "Authz site"},
-        "/api/v1/users/{username}": {"sites": ["MAIN"]},
+        "/api/v1/users/{username}": {"active": True, "sites": ["MAIN"]},
         "/api/v1/shipments": {"from_site": world["main_site"], "to_site": world["far_site"], "condition": "2to8"},
         "/api/v1/shipments/{shipment_id}/items": {"barcode": "AZ-1"},
         "/api/v1/shipments/{shipment_id}/receive": {"barcode": "AZ-1"},
         "/api/v1/shipments/{shipment_id}/close": {"missing": [], "unexpected": []},
+        "/api/v1/auth/password": {"current_password": "not-the-password", "new_password": "fresh-larch-2040"},
+        "/api/v1/auth/password-reset": {"code": "NOT-A-REAL-CODE", "new_password": "fresh-larch-2040"},
+        "/api/v1/users": {"username": "authz-new", "role": "researcher"},
     }
     if path == "/api/v1/containers/{container_id}/readings/import":
         kwargs.update(data="at,temperature_c,sensor\n2026-01-02T00:00:00Z,-190,p\n", content_type="text/csv")

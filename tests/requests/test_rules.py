@@ -106,9 +106,12 @@ def test_consent_withdrawn_samples_are_not_in_catalogue_nor_requestable(api, mak
     assert {f["value"]: f["count"] for f in listing["facets"]["diagnosis"]}["C50"] == 3
     assert researcher.get("/catalogue?q=S-W-1").json["total"] == 0
     refused = researcher.post("/requests", json=request_body(["S-B-2", "S-W-1"]))
-    assert refused.status_code == 409 and refused.json["code"] == "consent_withdrawn"
-    assert "S-W-1" in refused.json["message"]
+    # researchers never learn a donor's consent state: the tube is simply not available
+    assert refused.status_code == 409 and refused.json["code"] == "sample_unavailable"
+    assert "S-W-1" in refused.json["message"] and "consent" not in refused.json["message"].lower()
     assert researcher.get("/requests").json["total"] == 0
+    staff = api("manager").post("/requests", json=request_body(["S-B-2", "S-W-1"]))
+    assert staff.status_code == 409 and staff.json["code"] == "consent_withdrawn"
 
     # A request made before the withdrawal cannot be approved with that sample.
     approving = api("manager").post(f"/requests/{submitted}/approve", json={})
