@@ -6,7 +6,7 @@ is created; other top-level containers move under the default site, and every
 existing user is placed at it, so a single-site biobank works as before.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 from datetime import datetime, timezone
 
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
