@@ -15,7 +15,8 @@ class UserSchema(Schema):
     active = fields.Boolean()
     created_at = fields.DateTime()
     password_changed_at = fields.DateTime(allow_none=True)
-    sites = fields.Function(lambda user: site_codes_of(user.id), metadata={"description": "site codes where the role holds"})
+    sites = fields.Function(lambda user: user["sites"] if isinstance(user, dict) else site_codes_of(user.id),
+                            metadata={"description": "site codes where the role holds"})
 
 
 class UserPageSchema(PageSchema):

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from ..core.requests import current_actor
 from ..core.schemas import error_responses
 from . import accounts
+from ..network.staff import site_codes_of
 from .schemas import (CreatedUserSchema, ResetCodeSchema, UserCreateSchema, UserPageSchema, UserQuerySchema,
                       UserSchema, UserUpdateSchema)
 
@@ -33,7 +34,8 @@ class Users(MethodView):
         """Create a user; without a password the answer carries a one-time reset code (shown once)"""
         actor = current_actor()
         user, code = accounts.create_account(actor, args["username"], args["role"], args.get("password"))
-        answer = {name: getattr(user, name) for name in UserSchema().fields}
+        answer = {name: getattr(user, name) for name in UserSchema().fields if name != "sites"}
+        answer["sites"] = site_codes_of(user.id)
         if code:
             reset = accounts.live_reset(code)
             answer["reset"] = reset_answer(code, reset)
