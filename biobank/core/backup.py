@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from ..extensions import db
 
@@ -38,7 +38,8 @@ class BackupInfo:
 
 
 def _url():
-    return make_url(str(db.engine.url))
+    # the engine's URL object itself: str() of it would read the password as "***"
+    return make_url(db.engine.url)
 
 
 def backend_name() -> str:
@@ -55,9 +56,12 @@ def _sqlite_path() -> Path:
 def _libpq_url() -> str:
     """The SQLAlchemy URL as a libpq connection string for pg_dump / pg_restore, without its password:
     a command line is visible to every local user (ps, /proc), so the password goes by environment."""
-    url = _url().set(drivername="postgresql", password=None)
+    url = _url()
     query = {key: value for key, value in url.query.items() if key.lower() != "password"}
-    return url.set(query=query).render_as_string(hide_password=False)
+    # URL.set(password=None) would keep the password ("None" means unchanged there): build it anew
+    bare = URL.create("postgresql", username=url.username, host=url.host, port=url.port, database=url.database,
+                      query=query)
+    return bare.render_as_string(hide_password=False)
 
 
 def _pg_env() -> dict:
