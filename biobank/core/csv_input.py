@@ -26,8 +26,9 @@ def checked(reader, *, code: str = "invalid_csv"):
         except StopIteration:
             return
         except csv.Error as exc:
-            # line_num counts the lines read before the one that failed
-            line = reader.line_num + 1 if hasattr(reader, "line_num") else None
+            # the csv.reader underneath (a DictReader's own line_num lags one line behind) has counted
+            # the line that failed
+            line = getattr(getattr(reader, "reader", reader), "line_num", None)
             raise InvalidInput(f"Line {line}: {problem_text(exc)}." if line else f"{problem_text(exc).capitalize()}.",
                                code=code, details=[{"line": line, "problem": problem_text(exc)}]) from None
         yield row

@@ -9,6 +9,7 @@ name given with it. Comma or semicolon separated; UTF-8 (with or without BOM).
 import csv
 import io
 
+from ..core.csv_input import checked
 from ..core.errors import InvalidInput
 
 ALIASES = {
@@ -44,7 +45,7 @@ def parse(data: bytes, default_sensor: str | None = None) -> list[dict]:
     dialect = csv.excel
     if lines[0].count(";") > lines[0].count(","):
         dialect = type("semicolon", (csv.excel,), {"delimiter": ";"})
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = list(checked(csv.reader(io.StringIO(text), dialect)))
     columns = _columns(rows[0])
     if "at" not in columns or not ({"temperature_c", "ln2_level"} & set(columns)):
         raise InvalidInput("The first line names the columns: a time (at/time/timestamp) and temperature_c "

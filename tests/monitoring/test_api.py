@@ -137,3 +137,12 @@ def test_evacuation_plan_and_carrying_it_out(api, make):
     assert tech.post(f"/containers/{failing.id}/evacuation-plan/moves", json={"barcode": "SP-1"}).status_code == 422
     assert api("researcher").get(f"/containers/{failing.id}/evacuation-plan").status_code == 403
     assert custody.verify().ok
+
+
+def test_a_logger_file_with_an_oversized_cell_is_refused_naming_its_line(api, tank):
+    huge = "x" * 140_000
+    body = f"at,temperature_c,sensor\n2026-01-01T00:00:00Z,-190,p\n2026-01-01T00:01:00Z,-190,{huge}\n".encode()
+    refused = api("technician").post(f"/containers/{tank.id}/readings/import", data=body, content_type="text/csv")
+    assert refused.status_code == 422 and refused.json["code"] == "invalid_csv"
+    assert "Line 3" in refused.json["message"]
+    assert api("technician").get(f"/containers/{tank.id}/readings").json == []
