@@ -20,6 +20,7 @@ from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..custody import service as custody
 from ..extensions import db
+from ..mail.outbox import notify
 from ..samples import service as samples
 from ..samples.models import Sample
 from ..samples.validation import check_barcode
@@ -27,7 +28,7 @@ from ..storage import positions
 from ..storage.models import Container
 from ..storage.placement import Allocator, placement_scope
 from ..storage.service import adjust_usage, get_container
-from . import scope
+from . import scope, staff
 from .models import SHIPPING_CONDITIONS, Shipment, ShipmentItem, Site
 
 MAX_ITEMS = 2000
@@ -323,6 +324,13 @@ def dispatch(actor, shipment_id: int) -> Shipment:
                     "to_location": shipment.to_site.name,
                     "changes": {"status": ["draft", "in_transit"], "items": [None, len(shipment.items)]}}))
     custody.record_many(events)
+    notify("shipment.dispatched", f"Shipment {shipment.code} is on its way from {shipment.from_site.name}",
+           f"{shipment.from_site.name} dispatched shipment {shipment.code} to {shipment.to_site.name}: "
+           f"{len(shipment.items)} item(s), {shipment.condition}"
+           + (f", {shipment.courier}" if shipment.courier else "")
+           + (f", tracking {shipment.tracking}" if shipment.tracking else "")
+           + ".\n\nScan each item as it arrives on the shipment's page; close the receipt when all are in.",
+           user_ids=staff.staff_ids(shipment.to_site))
     return shipment
 
 
@@ -573,6 +581,13 @@ def close(actor, shipment_id: int, *, missing=(), unexpected=(), excursion: str 
                                 "unexpected": [None, sorted(unexpected)], "received": [None, counts["received"]
                                                                                       + counts["stored"]]}}))
     custody.record_many(events)
+    notify("shipment.received", f"Shipment {shipment.code} was received at {shipment.to_site.name}",
+           f"{shipment.to_site.name} closed the receipt of shipment {shipment.code}: "
+           f"{counts['received'] + counts['stored']} received"
+           + (f", missing: {', '.join(sorted(missing))}" if missing else "")
+           + (f", unexpected: {', '.join(sorted(unexpected))}" if unexpected else "")
+           + (f". Excursion: {shipment.excursion}" if shipment.excursion else "") + ".",
+           user_ids=staff.staff_ids(shipment.from_site))
     return shipment
 
 

@@ -4,6 +4,7 @@ from sqlalchemy import delete, insert, select
 from ..core.errors import InvalidInput
 from ..extensions import db
 from . import scope
+from ..auth.models import User
 from .models import Site, user_site
 
 
@@ -26,6 +27,14 @@ def place_user(user, codes: list[str] | None) -> list[str]:
     chosen = sites_by_codes(codes) if codes else [s for s in [scope.default_site()] if s is not None]
     set_links(user.id, chosen)
     return [s.code for s in chosen]
+
+
+def staff_ids(site: Site, roles=("manager", "technician")) -> list[int]:
+    """The active users with one of `roles` who work at `site` (for telling them by e-mail)."""
+    return list(db.session.execute(
+        select(User.id).join(user_site, user_site.c.user_id == User.id)
+        .where(user_site.c.site_id == site.id, User.role.in_(list(roles)), User.active.is_(True))
+        .order_by(User.id)).scalars())
 
 
 def set_links(user_id: int, chosen: list[Site]) -> None:
