@@ -121,11 +121,12 @@ def _register_cli(app):
     from .core.backup_cli import backup_command, restore_command
     from .mail.cli import mail_cli
     from .monitoring.cli import monitor_cli
-    from .reports.cli import directory_cli
+    from .reports.cli import capacity_cli, directory_cli
     from .network.cli import set_sites_command, sites_cli
     set_sites_command(users_cli)
     for command in (users_cli, audit_cli, import_cli, demo_command, serve_command, labels_cli, backup_command,
-                    restore_command, mail_cli, correct_cli, monitor_cli, directory_cli, sites_cli):
+                    restore_command, mail_cli, correct_cli, monitor_cli, directory_cli, sites_cli,
+                    capacity_cli):
         app.cli.add_command(command)
 
 

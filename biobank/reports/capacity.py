@@ -265,11 +265,12 @@ def fill_alerts(actor, threshold: float | None = None, limit: int = 10) -> dict:
     require(actor, "reports.read")
     threshold = fill_threshold(threshold)
     rows = db.session.execute(
-        select(Container.id, Container.barcode, Container.kind, Container.path, Container.capacity, Container.used)
+        select(Container.id, Container.barcode, Container.kind, Container.path, Container.capacity, Container.used,
+               Container.held)
         .where(Container.rows.is_(None), Container.capacity > 0,
-               Container.used >= Container.capacity * (threshold - 0.0001))).all()
+               Container.used + Container.held >= Container.capacity * (threshold - 0.0001))).all()
     items = [{"id": r.id, "barcode": r.barcode, "kind": r.kind, "path": r.path, "positions": r.capacity,
-              "used": r.used, "fraction": round(r.used / r.capacity, 4)} for r in rows]
+              "used": r.used, "held": r.held, "fraction": round((r.used + r.held) / r.capacity, 4)} for r in rows]
     alerts = [_alert(i, threshold) for i in sorted(items, key=lambda i: (-i["fraction"], i["path"]))
               if i["fraction"] >= threshold]
     return {"threshold": threshold, "total": len(alerts), "alerts": alerts[:limit]}

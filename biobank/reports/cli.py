@@ -6,8 +6,10 @@ from flask.cli import AppGroup
 
 from ..core.actor import system_actor
 from ..core.errors import DomainError
-from . import directory
+from ..extensions import db
+from . import alert_mail, directory
 
+capacity_cli = AppGroup("capacity", help="Capacity of the storage.")
 directory_cli = AppGroup("directory", help="What the biobank holds, for national and BBMRI-style directories.")
 
 
@@ -23,3 +25,17 @@ def export_command(fmt, min_count, output):
         raise click.ClickException(exc.message) from None
     output.write(directory.to_csv(document) if fmt == "csv" else json.dumps(document, ensure_ascii=False, indent=2)
                  + "\n")
+
+
+@capacity_cli.command("alert")
+@click.option("--threshold", type=float, help="fill fraction that alerts (default BIOBANK_FILL_ALERT, 0.9)")
+def alert_command(threshold):
+    """E-mail the managers about every site, tank or rack at or above the fill threshold (each at most
+    once a day); run it from cron."""
+    try:
+        queued = alert_mail.mail_fill_alerts(system_actor("cli"), threshold=threshold)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{len(queued)} capacity alert(s) queued for e-mail." + "".join(f"\n  {a['message']}" for a in queued))

@@ -166,3 +166,29 @@ def test_an_alarm_that_opens_mails_the_staff_once(app, make, api, people, smtp_s
                                   "technician@hospital.example"]
     assert message["Subject"].startswith("ALARM: ") and "Tank 07" in message["Subject"]
     assert [m.event for m in _outbox()] == ["alarm.opened"]   # three warm readings, one alarm, one mail
+
+
+def test_capacity_alerts_mail_the_managers_once_a_day(app, make, people, smtp_server, mail_to, runner):
+    mailbox, port = smtp_server()
+    mail_to(port)
+    tank = make.tank(racks=1, boxes_per_rack=1, rows=2, cols=2, name="Tank Full")
+    box = make.boxes_of(tank)[0]
+    for position in ("A1", "A2", "B1"):
+        make.sample(f"CAP-{position}", box=box, position=position)
+    quiet = runner.invoke(args=["capacity", "alert", "--threshold", "0.9"])
+    assert quiet.exit_code == 0 and "0 capacity alert(s)" in quiet.output      # 75 % full: nothing to say
+    make.sample("CAP-B2", box=box, position="B2")
+    loud = runner.invoke(args=["capacity", "alert", "--threshold", "0.9"])
+    assert loud.exit_code == 0, loud.output
+    assert "Tank Full" in loud.output
+    sender.wait_for_deliveries()
+    sender.send_due()
+    messages = mailbox.wait_for(1)
+    subjects = [message["Subject"] for _, message in messages]
+    assert any("Tank Full" in s for s in subjects)
+    recipients = {address for to, _ in messages for address in to}
+    assert {"manager@hospital.example", "second@hospital.example"} <= recipients
+    assert "technician@hospital.example" not in recipients
+    count = len(_outbox())
+    again = runner.invoke(args=["capacity", "alert", "--threshold", "0.9"])
+    assert "0 capacity alert(s)" in again.output and len(_outbox()) == count   # not again the same day
