@@ -125,3 +125,19 @@ def make(app):
 def api(app, make):
     """An API client per role: api("technician").post("/samples", json=...)."""
     return make.api_client
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium (and one Playwright) for every browser test of the run: Playwright's sync API
+    refuses to start a second one while the first is running."""
+    from .web.conftest import CHROMIUM, CHROMIUM_ARGS
+    if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)):
+        if IN_CI:
+            pytest.fail(f"CI=true requires Chromium at {CHROMIUM}")
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

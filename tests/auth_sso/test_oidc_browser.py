@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..web.conftest import _test_thread_reads_lightly, browser_page, chromium, live_server  # noqa: F401
+from ..web.conftest import _test_thread_reads_lightly, browser_page, live_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from biobank.core.time import utcnow
 from biobank.extensions import db
 from biobank.monitoring import service
 
-from ..web.conftest import browser_page, chromium, live_server, sign_in  # noqa: F401  (fixtures)
+from ..web.conftest import browser_page, live_server, sign_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

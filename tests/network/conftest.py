@@ -4,7 +4,6 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from biobank.auth.service import create_user, issue_token
 from biobank.core.actor import Actor
@@ -46,19 +45,4 @@ def network(app, make):
 
 
 # The browser fixtures of the web tests (a live server, a page, signing in), for the shipment pages.
-from ..web.conftest import (CHROMIUM, CHROMIUM_ARGS, IN_CI, _test_thread_reads_lightly, browser_page,  # noqa: E402,F401
-                            live_server, sign_in)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Chromium for this module only: a session-wide Playwright would still be running when
-    other packages' browser tests start their own."""
-    if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)):
-        if IN_CI:
-            pytest.fail(f"CI=true requires Chromium at {CHROMIUM}")
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+from ..web.conftest import _test_thread_reads_lightly, browser_page, live_server, sign_in  # noqa: E402,F401

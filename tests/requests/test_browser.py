@@ -2,10 +2,8 @@
 
 The app is served on loopback by werkzeug in a thread, with CSRF on as in production.
 """
-import os
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -15,24 +13,13 @@ from biobank.extensions import db
 from biobank.requests.models import ResearchRequest
 from tests.factories import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires {CHROMIUM} for browser tests")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+def browser(chromium):
+    """The run's one Chromium (tests/conftest.py)."""
+    return chromium
 
 
 @pytest.fixture

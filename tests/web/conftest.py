@@ -55,19 +55,6 @@ def live_server(app):
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)):
-        if IN_CI:
-            pytest.fail(f"CI=true requires Chromium at {CHROMIUM}")
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 # A 4xx answer is the app saying "no" on purpose (an unknown barcode, a refused page): Chromium
 # logs it as a failed resource, which is not a fault of the page. Anything else logged as an error,
 # an uncaught exception, or a Content-Security-Policy violation fails the test.
