@@ -80,7 +80,7 @@ def test_a_rack_moves_to_another_tank_with_all_its_boxes(make):
     db.session.commit()
     for box in boxes:
         box = db.session.get(Container, box.id)
-        assert box.path.startswith("Tank B / Rack 2 / ") and box.tank_id == new_tank.id
+        assert box.path.startswith("Main site / Tank B / Rack 2 / ") and box.tank_id == new_tank.id
         assert box.lineage.startswith(db.session.get(Container, new_tank.id).lineage)
     assert db.session.get(Container, new_tank.id).used == 2 and db.session.get(Container, old_tank.id).used == 0
     assert counters_exact() == []

@@ -82,15 +82,15 @@ def test_move_a_box_through_the_api(api, make):
     tech = api("technician")
     response = tech.post(f"/containers/{box.id}/move", json={"parent_id": rack.id, "reason": "rebalancing"})
     assert response.status_code == 200, response.json
-    assert response.json["parent_id"] == rack.id and response.json["path"] == "API new / Rack 2 / Box 1"
+    assert response.json["parent_id"] == rack.id and response.json["path"] == "Main site / API new / Rack 2 / Box 1"
     assert response.json["barcode"] == box.barcode and response.json["used"] == 1
     assert tech.get(f"/containers/{new_tank.id}").json["used"] == 1
     assert tech.get(f"/containers/{old_tank.id}").json["used"] == 0
     sample = tech.get("/samples/AC-M").json
-    assert sample["location"]["path"] == "API new / Rack 2 / Box 1 / B2"
+    assert sample["location"]["path"] == "Main site / API new / Rack 2 / Box 1 / B2"
     moved = [e for e in tech.get("/samples/AC-M/history").json if e["action"] == "sample.moved_with_container"]
-    assert moved[0]["from_location"] == "API old / Rack 1 / Box 1 / B2"
-    assert moved[0]["to_location"] == "API new / Rack 2 / Box 1 / B2"
+    assert moved[0]["from_location"] == "Main site / API old / Rack 1 / Box 1 / B2"
+    assert moved[0]["to_location"] == "Main site / API new / Rack 2 / Box 1 / B2"
     capacity = {row["id"]: row for row in tech.get("/capacity").json["items"]}
     assert (capacity[new_tank.id]["used"], capacity[new_tank.id]["positions"]) == (1, 27)
     assert (capacity[old_tank.id]["used"], capacity[old_tank.id]["positions"]) == (0, 0)

@@ -127,9 +127,11 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
     tubes were taken (+) or given up (-) (`held`): both counters up the tree in
     one statement, rows in id order, so concurrent writers cannot deadlock."""
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    lineages: dict[int, str] = {}
     for index, deltas in enumerate((used or {}, held or {})):
         for box_id, delta in deltas.items():
             box = (known or {}).get(box_id) or db.session.get(Container, box_id)
+            lineages[box_id] = box.lineage
             for ancestor_id in box.ancestor_ids:
                 totals[ancestor_id][index] += delta
     params = [{"cid": cid, "du": du, "dh": dh} for cid, (du, dh) in sorted(totals.items()) if du or dh]
@@ -141,6 +143,7 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Container) and obj.id in totals:
             db.session.expire(obj, ["used", "held"])
+    _check_not_moved(lineages)  # the ancestry the counts went up is still the box's (else 409)
 
 
 def barcode_taken(barcode: str) -> bool:

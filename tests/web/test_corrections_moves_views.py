@@ -92,4 +92,4 @@ def test_scan_box_then_rack_shows_the_move_step_and_posting_moves_it(client, mak
                                                            "from_parent_id": str(rack_a.id)})
     assert stale.status_code == 409 and "no longer where you saw it" in text(stale)
     history = text(client.get("/samples/WC-M"))
-    assert "moved with container" in history and f"{rack_b.path} / {box.name} / A1" in history
+    assert "Moved with its box" in history and f"{rack_b.path} / {box.name} / A1" in history

@@ -39,7 +39,7 @@ def test_manager_home_shows_what_needs_a_manager(client, make, login):
     requests = section(html, "requests")
     assert f"Request {waiting.id}: Liver serum" in requests and researcher.username in requests
     capacity = section(html, "capacity")
-    assert "Tank Full is 100% full (4 of 4 positions; alert at 90%)" in capacity
+    assert "Tank Full is 100% full (4 of 4 positions used; alert at 90%)" in capacity
     assert "No tube is out past its due-back time" in section(html, "overdue")
     assert "No tube is waiting to be destroyed or returned" in section(html, "consent")
     assert "has not been verified" in section(html, "chain")
