@@ -75,3 +75,14 @@ def test_every_screen_with_a_withdrawn_tube_says_so(app, make, world):
     assert "consent withdrawn: do not ship" in picklist
     assert app.test_client().get("/consent").status_code == 302        # log in first
     assert technician.get("/consent").status_code in (302, 403)          # managers only
+
+
+def test_the_managers_home_lists_donors_whose_tubes_wait_to_be_destroyed_or_returned(app, make, world):
+    manager = _client(app, make, "manager")
+    assert "No tube is waiting to be destroyed" in manager.get("/").get_data(as_text=True)
+    manager.post("/consent", data={"donor": "DW1", "reason": "Form WC-17", "confirmed": "DW1"})
+    page = manager.get("/").get_data(as_text=True)
+    section = page[page.index('data-section="consent"'):]
+    section = section[:section.index("</section>")]
+    assert "Donor DW1" in section and "3 tubes to destroy or return" in section and "DK1" not in section
+    assert '<span class="count-badge">3</span>' in section and 'href="/consent/DW1"' in section

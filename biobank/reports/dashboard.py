@@ -7,6 +7,7 @@ one small template and one line here.
 from ..core.permissions import allowed
 from ..monitoring import queries as monitoring_queries
 from ..requests import queries as request_queries
+from ..samples import consent
 from ..samples import queries as sample_queries
 from . import audit_export, capacity
 
@@ -39,9 +40,11 @@ def overdue_checkouts(actor) -> dict:
 
 
 def consent_worklist(actor) -> dict:
-    """Tubes of donors who withdrew consent that are still in storage, to destroy or return.
-    The consent page that feeds it is not part of this version, so the list is empty."""
-    return {"items": [], "total": 0}
+    """Donors who withdrew consent with tubes still to destroy or return, oldest withdrawal first."""
+    if not allowed(actor, "consent.withdraw"):
+        return {"items": [], "total": 0}
+    donors = consent.worklist_summary(actor)
+    return {"items": donors[:10], "total": sum(d["remaining"] for d in donors), "donors": len(donors)}
 
 
 def last_verification(actor) -> dict:
