@@ -20,7 +20,7 @@ instance/.demo-loaded: $(STAMP)
 
 run: $(STAMP) instance/.demo-loaded
 	$(BIN)/biobank db upgrade
-	@$(BIN)/biobank demo | tail -n 5
+	@$(BIN)/biobank demo | tail -n 10
 	@echo "Open http://127.0.0.1:5000 (API docs: http://127.0.0.1:5000/api/v1/docs)"
 	$(BIN)/biobank serve --host 127.0.0.1 --port 5000
 
