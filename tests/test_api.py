@@ -58,7 +58,8 @@ def test_register_get_and_the_box_map(api, box):
     grid = tech.get(f"/containers/{box.id}/map").json
     assert len(grid["positions"]) == 9
     cell = next(p for p in grid["positions"] if p["position"] == "B2")
-    assert cell["sample"] == {"barcode": "API-1", "sample_type": "plasma", "status": "available"}
+    assert cell["sample"] == {"barcode": "API-1", "sample_type": "plasma", "status": "available",
+                              "consent_withdrawn": False}
     assert all(p["sample"] is None for p in grid["positions"] if p["position"] != "B2")
     assert grid["container"]["id"] == box.id and grid["container"]["free"] == 8 and grid["path"] == box.path
     assert api("researcher").get(f"/containers/{box.id}/map").status_code == 403

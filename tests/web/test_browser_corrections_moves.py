@@ -74,7 +74,7 @@ def test_correct_a_diagnosis_by_keyboard_alone(browser_page, sign_in, make, cons
     scan(page, "BC-1")
     expect(page.get_by_test_id("scan-result")).to_be_visible()
     scan(page, "CMD:CORRECT")                            # the command barcode opens the form
-    expect(page).to_have_url(re.compile(r"/samples/BC-1/correct$"))
+    expect(page).to_have_url(re.compile(r"/samples/BC-1/correct(\?from_scan=1)?$"))
     expect(page.get_by_label("Reason for the correction")).to_be_focused()
     page.keyboard.press("Enter")                         # no reason: refused, nothing changes
     expect(page.get_by_text("Say why the record is corrected")).to_be_visible()
