@@ -15,14 +15,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     from .core import db as _db_events  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from .core import error_mapping, requests as request_hooks, security
-    from .extensions import api, csrf, db, login_manager, migrate
+    from .core import error_mapping, i18n, requests as request_hooks, security
+    from .extensions import api, babel, csrf, db, login_manager, migrate
 
     _import_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
     csrf.init_app(app)
     login_manager.init_app(app)
+    i18n.register(app, babel)
     request_hooks.register(app)
     security.register(app)
     security.document_errors(api)

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and attached in create_app()."""
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -20,3 +21,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 api = Api()
+babel = Babel()
