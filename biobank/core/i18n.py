@@ -7,7 +7,7 @@ biobank/translations/<lang>/LC_MESSAGES/messages.po, compiled to .mo by the inst
 """
 from pathlib import Path
 
-from flask import request
+from flask import has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -23,7 +23,9 @@ LANGUAGES = {
 
 
 def select_locale() -> str:
-    chosen = getattr(current_user, "language", None) if current_user else None
+    if not has_request_context():
+        return None  # the CLI and background work: the default language
+    chosen = getattr(current_user, "language", None)
     if chosen in LANGUAGES:
         return chosen
     if request:
