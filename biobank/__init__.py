@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     from .core import db as _db_events  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from .core import error_mapping, i18n, requests as request_hooks, security
+    from .core import error_mapping, i18n, replica, requests as request_hooks, security
     from .extensions import api, babel, csrf, db, login_manager, migrate
 
     _import_models()
@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.register(app, babel)
     request_hooks.register(app)
+    replica.register(app)
     security.register(app)
     security.document_errors(api)
     api.init_app(app)

@@ -40,6 +40,8 @@ def build_config(instance: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(instance),
         # A ping before each checkout notices a restarted server; a file needs none.
         "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url(instance).startswith("sqlite") else {"pool_pre_ping": True},
+        # A PostgreSQL streaming replica for the catalogue, reports, FHIR and exports (core/replica.py).
+        "DATABASE_REPLICA_URL": os.environ.get("DATABASE_REPLICA_URL") or None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("BIOBANK_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -7,6 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
+from .core.replica import RoutingSession
+
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
 naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -16,7 +18,8 @@ naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
+db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention),
+                session_options={"class_": RoutingSession})  # reads at scale from a replica
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
