@@ -34,10 +34,10 @@ SCALES = {
                  "mon_minutes": 43200, "mon_reps": 7, "mon_mqtt": 2000, "replica_samples": 40000,
                  "replica_requests": 2000},
 }
-MEASURES = ("lookup_vs_bare", "boxmap_vs_lookup", "placement_flatness", "import_vs_raw", "capacity_10m_vs_40k",
+MEASURES = ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup", "placement_flatness", "import_vs_raw", "capacity_10m_vs_40k",
             "lookup_10m_vs_40k", "verify_vs_sha256", "custody_appends_8_writers", "memory_import",
             "memory_export", "readings_month_vs_lookup", "readings_ingest", "catalogue_replica_vs_primary")
-GROUPS = {"http": ("lookup_vs_bare", "boxmap_vs_lookup"), "placement": ("placement_flatness",),
+GROUPS = {"http": ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup"), "placement": ("placement_flatness",),
           "import": ("import_vs_raw",), "scale": ("capacity_10m_vs_40k", "lookup_10m_vs_40k"),
           "chain": ("verify_vs_sha256", "memory_export"), "writers": ("custody_appends_8_writers",),
           "memory": ("memory_import",), "monitoring": ("readings_month_vs_lookup", "readings_ingest"),

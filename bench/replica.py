@@ -6,9 +6,6 @@ Both databases are a private pair on this machine (biobank.core.pg_clusters): a 
 primary and its pg_basebackup hot standby. On one machine the replica shares the CPUs
 with the primary, so the ratio shows the cost of routing (one replay-position check per
 request) rather than the relief a replica on its own host brings."""
-import os
-import subprocess
-import sys
 import threading
 
 import psycopg
@@ -16,7 +13,7 @@ import psycopg
 from biobank.core import databases, pg_clusters
 
 from .common import app_context, csv_rows, load_demo_layout
-from .http import ROOT, _free_port, _load, _wait
+from .http import _load, gunicorn
 
 
 def _writer(dsn: str, stop: threading.Event, counter: list) -> None:
@@ -28,25 +25,19 @@ def _writer(dsn: str, stop: threading.Event, counter: list) -> None:
             counter[0] += 1
 
 
-def _rate(env: dict, token: str, paths: list[str], requests: int, threads: int, dsn: str) -> tuple[float, int]:
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                               "--timeout", "120", "bench.wsgi_app:app"], cwd=str(ROOT), env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _rate(url: str, replica: str | None, token: str, paths: list[str], requests: int, threads: int,
+          dsn: str) -> tuple[float, int]:
     stop, writes = threading.Event(), [0]
     writer = threading.Thread(target=_writer, args=(dsn, stop, writes))
-    try:
-        _wait(port)
+    with gunicorn(url, 2, **({"DATABASE_REPLICA_URL": replica} if replica else {})) as port:
         headers = {"Authorization": f"Bearer {token}"}
         _load(port, paths, headers, min(100, requests), threads)
         writer.start()
-        rate = _load(port, paths, headers, requests, threads)
-    finally:
-        stop.set()
-        if writer.is_alive():
+        try:
+            rate = _load(port, paths, headers, requests, threads)
+        finally:
+            stop.set()
             writer.join()
-        server.terminate()
-        server.wait(timeout=30)
     return rate, writes[0]
 
 
@@ -72,12 +63,10 @@ def run(samples: int, requests: int, threads: int = 4) -> dict:
         pair.wait_for_replay(timeout=300)
         paths = [f"/api/v1/catalogue?sample_type={t}&page={p}&per_page=50"
                  for t in ("plasma", "serum", "dna") for p in range(1, 8)]
-        base = dict(os.environ, DATABASE_URL=primary, PYTHONPATH=str(ROOT))
-        base.pop("DATABASE_REPLICA_URL", None)
         dsn = pair.url("primary", "bench", "postgresql")
-        alone, writes_alone = _rate(base, token, paths, requests, threads, dsn)
+        alone, writes_alone = _rate(primary, None, token, paths, requests, threads, dsn)
         before = _replica_transactions(pair)
-        routed, writes_routed = _rate(dict(base, DATABASE_REPLICA_URL=replica), token, paths, requests, threads, dsn)
+        routed, writes_routed = _rate(primary, replica, token, paths, requests, threads, dsn)
         answered_there = _replica_transactions(pair) - before
     finally:
         pair.stop()
