@@ -19,29 +19,30 @@ SCALES = {
     "tiny": {"http_requests": 60, "http_samples": 200, "place_n": 300, "place_window": 50, "import_n": 500,
              "scale_base": 1000, "scale_big": 5000, "scale_reps": 10, "events": 2000, "writers": 8,
              "writer_ops": 4, "mem_import": (250, 1000),
-             "mon_minutes": 1000, "mon_reps": 2, "mon_mqtt": 40, "replica_samples": 2000, "replica_requests": 200},
+             "mon_minutes": 1000, "mon_reps": 2, "mon_mqtt": 40, "replica_samples": 2000, "replica_requests": 200, "scan_tubes": 24},
     # the default: a few minutes (P8 over 1M events, as specified; P6/P7 at 1M samples)
     "default": {"http_requests": 2000, "http_samples": 3000, "place_n": 40000, "place_window": 1000,
                 "import_n": 40000, "scale_base": 40000, "scale_big": 1_000_000, "scale_reps": 200,
                 "events": 1_000_000, "writers": 8, "writer_ops": 300, "mem_import": (10000, 40000),
                 "mon_minutes": 43200, "mon_reps": 7, "mon_mqtt": 2000, "replica_samples": 40000,
-                "replica_requests": 2000},
+                "replica_requests": 2000, "scan_tubes": 120},
     # the national network: 10 million samples, 1 million custody events (COPY takes minutes), and
     # the memory of the largest file the import accepts (200,000 rows)
     "national": {"http_requests": 2000, "http_samples": 3000, "place_n": 40000, "place_window": 1000,
                  "import_n": 40000, "scale_base": 40000, "scale_big": 10_000_000, "scale_reps": 200,
                  "events": 1_000_000, "writers": 8, "writer_ops": 300, "mem_import": (40000, 200_000),
                  "mon_minutes": 43200, "mon_reps": 7, "mon_mqtt": 2000, "replica_samples": 40000,
-                 "replica_requests": 2000},
+                 "replica_requests": 2000, "scan_tubes": 120},
 }
 MEASURES = ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup", "placement_flatness", "import_vs_raw", "capacity_10m_vs_40k",
             "lookup_10m_vs_40k", "verify_vs_sha256", "custody_appends_8_writers", "memory_import",
-            "memory_export", "readings_month_vs_lookup", "readings_ingest", "catalogue_replica_vs_primary")
+            "memory_export", "readings_month_vs_lookup", "readings_ingest", "catalogue_replica_vs_primary",
+            "scan_steps_vs_lookup")
 GROUPS = {"http": ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup"), "placement": ("placement_flatness",),
           "import": ("import_vs_raw",), "scale": ("capacity_10m_vs_40k", "lookup_10m_vs_40k"),
           "chain": ("verify_vs_sha256", "memory_export"), "writers": ("custody_appends_8_writers",),
           "memory": ("memory_import",), "monitoring": ("readings_month_vs_lookup", "readings_ingest"),
-          "replica": ("catalogue_replica_vs_primary",)}
+          "replica": ("catalogue_replica_vs_primary",), "browser": ("scan_steps_vs_lookup",)}
 
 
 def machine() -> dict:
@@ -65,7 +66,7 @@ def machine() -> dict:
 
 
 def _run_group(name: str, cfg: dict, pg_reason: str | None) -> dict:
-    from . import chain, http, importing, memprobe, monitoring, placement, replica, scale, writers
+    from . import chain, http, importing, memprobe, monitoring, placement, replica, scale, scan_steps, writers
     needs_pg = name in ("scale", "chain", "writers")
     if needs_pg and pg_reason:
         return {m: {"skipped": pg_reason} for m in GROUPS[name]}
@@ -94,6 +95,8 @@ def _run_group(name: str, cfg: dict, pg_reason: str | None) -> dict:
         return results
     if name == "monitoring":
         return monitoring.run(cfg["mon_minutes"], cfg["mon_reps"], cfg["mon_mqtt"])
+    if name == "browser":
+        return {"scan_steps_vs_lookup": scan_steps.run(cfg["scan_tubes"])}
     if name == "replica":
         return {"catalogue_replica_vs_primary": replica.run(cfg["replica_samples"], cfg["replica_requests"])}
     if name == "writers":

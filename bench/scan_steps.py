@@ -1,0 +1,105 @@
+"""scan_steps_vs_lookup: in real Chromium (Debian's, driven by Playwright), from the Enter of
+a scan to its answer on screen, for each step of the scan page: a tube lookup, the scan of a
+box with the tube in hand, the position Enter of a move, and the Enter that returns a checked-out tube to its place.
+The figure is the slowest step's p95 against the lookup's p95.
+
+The app runs under gunicorn (2 sync workers) on an SQLite database of its own; the
+browser keeps one page, as a technician's workstation does."""
+import os
+import statistics
+import time
+
+from .common import TempDatabase, app_context
+from .http import gunicorn
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "bench-password-1"
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
+
+
+def _prepare(url: str, tubes: int):
+    """Two 10x10 boxes: tubes in the first, the second empty; half the tubes checked out."""
+    from biobank.auth.service import create_user
+    from biobank.core.actor import system_actor
+    from biobank.extensions import db
+    from biobank.samples import service as samples
+    from biobank.storage import service as storage
+    actor = system_actor("bench")
+    with app_context(url):
+        tank = storage.build_layout(actor, name="Bench tank", racks=1, boxes_per_rack=2, rows=10, cols=10)
+        first, second = [box for rack in tank.children for box in rack.children]
+        barcodes = [f"SCAN{i:05d}" for i in range(tubes)]
+        for i, barcode in enumerate(barcodes):
+            samples.register_sample(actor, barcode=barcode, sample_type="plasma", donor=f"D{i:04d}",
+                                    location={"strategy": "compact"})
+        create_user(actor, "benchscan", PASSWORD, "technician")
+        db.session.commit()
+        located = {b: samples.get_sample(b).container.path + " / " + samples.get_sample(b).position for b in barcodes}
+        returning = barcodes[tubes // 2:]
+        for barcode in returning:
+            samples.checkout_sample(actor, barcode, reason="bench")
+        db.session.commit()
+        free = [f"{chr(65 + i // 10)}{i % 10 + 1}" for i in range(100)]
+        return barcodes[:tubes // 2], returning, located, second.barcode, second.path, free
+
+
+def run(tubes: int) -> dict:
+    if not os.path.exists(CHROMIUM):
+        return {"skipped": f"the browser bench needs Chromium at {CHROMIUM}"}
+    from playwright.sync_api import expect, sync_playwright
+    expect.set_options(timeout=20_000)  # a loaded machine is slow, not wrong
+    with TempDatabase("sqlite", "scan") as tdb:
+        moving, returning, located, box_barcode, box_path, free = _prepare(tdb.url, tubes)
+        times = {"lookup": [], "box_scan": [], "move_position": [], "return": []}
+        with gunicorn(tdb.url, 2) as port, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
+                                                                                 "--disable-gpu"])
+            page = browser.new_page(base_url=f"http://127.0.0.1:{port}")
+            page.goto("/login")
+            page.get_by_label("Username").fill("benchscan")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(lambda u: "/login" not in u)
+            page.goto("/scan")
+            scan_input, location = page.locator("[data-scan-input]"), page.get_by_test_id("location")
+
+            def timed(step, code, answer):
+                page.keyboard.type(code)
+                start = time.perf_counter()
+                page.keyboard.press("Enter")
+                answer()
+                times[step].append(time.perf_counter() - start)
+
+            def scan(code):
+                page.keyboard.type(code)
+                page.keyboard.press("Enter")
+
+            for i, barcode in enumerate(moving):
+                expect(scan_input).to_be_focused()
+                timed("lookup", barcode, lambda: expect(location).to_have_text(located[barcode]))
+                timed("box_scan", box_barcode, lambda: expect(page.locator("#position")).to_be_focused())
+                timed("move_position", free[i], lambda: expect(page.locator(".flash.success")).to_have_text(
+                    f"Moved {barcode} to {box_path} / {free[i]}."))
+            for barcode in returning:
+                expect(scan_input).to_be_focused()
+                scan(barcode)
+                expect(location).to_have_text("Not in storage (checked out)")
+                scan("CMD:RETURN")
+                expect(page.get_by_label("No, it stayed frozen (N)")).to_be_focused()
+                page.keyboard.press("n")
+                expect(page.get_by_label("Box (empty: back to its old place)")).to_be_focused()
+                timed("return", "", lambda: expect(page.locator(".flash.success")).to_have_text(
+                    f"Returned {barcode} to {located[barcode]}."))
+            browser.close()
+    p95 = {step: _p95(values) for step, values in times.items()}
+    worst = max((s for s in p95 if s != "lookup"), key=p95.get)
+    ratio = p95[worst] / p95["lookup"]
+    return {"ratio": ratio, "target": "<= 1.5", "ok": ratio <= 1.5,
+            "inputs": {"browser": "Debian chromium, headless, Playwright", "server": "gunicorn, 2 sync workers",
+                       "database": "SQLite (WAL)", "rounds_per_step": len(moving),
+                       "measure": "Enter pressed to the answer on screen, p95"},
+            "detail": dict({f"{step}_p95_ms": round(v * 1000, 1) for step, v in p95.items()},
+                           slowest_step=worst)}
