@@ -7,6 +7,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from ..core import fonts
+
 BAR_WIDTH = 0.42 * mm     # one module: read easily by handheld scanners at arm's length
 BAR_HEIGHT = 16 * mm
 ROW_HEIGHT = 30 * mm     # eight commands to an A4 page
@@ -20,10 +22,8 @@ def command_sheet_pdf(commands: list[tuple[str, str]], *, title: str = "Scan sta
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(title)
     top = height - MARGIN
-    pdf.setFont("Helvetica-Bold", 16)
-    pdf.drawString(MARGIN, top, title)
-    pdf.setFont("Helvetica", 9)
-    pdf.drawString(MARGIN, top - 5 * mm, "Scan the tube first, then one of these. Cancel (or Esc) clears.")
+    fonts.draw_string(pdf, MARGIN, top, title, 16, bold=True)
+    fonts.draw_string(pdf, MARGIN, top - 5 * mm, "Scan the tube first, then one of these. Cancel (or Esc) clears.", 9)
     y = top - 12 * mm
     for code, action in commands:
         if y - ROW_HEIGHT < MARGIN:
@@ -32,8 +32,7 @@ def command_sheet_pdf(commands: list[tuple[str, str]], *, title: str = "Scan sta
         symbol = Code128(code, barWidth=BAR_WIDTH, barHeight=BAR_HEIGHT, humanReadable=False)
         symbol.drawOn(pdf, MARGIN, y - BAR_HEIGHT - 4 * mm)
         text_x = MARGIN + symbol.width + 10 * mm
-        pdf.setFont("Helvetica-Bold", 20)
-        pdf.drawString(text_x, y - 12 * mm, action)
+        fonts.draw_string(pdf, text_x, y - 12 * mm, action, 20, bold=True)
         pdf.setFont("Courier", 11)
         pdf.drawString(text_x, y - 19 * mm, code)
         pdf.setDash(1, 2)

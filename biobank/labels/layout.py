@@ -18,8 +18,7 @@ unreadably small. `limits()` states the resulting capacity per template.
 import math
 from dataclasses import dataclass
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
-
+from ..core import fonts
 from ..core.errors import InvalidInput
 from . import symbols
 from .templates import Area, LabelTemplate, fill
@@ -45,8 +44,9 @@ class Text:
     bold: bool = False
 
     @property
-    def font(self) -> str:
-        return "Helvetica-Bold" if self.bold else "Helvetica"
+    def width(self) -> float:
+        """In dots, as the PDF sets it: Helvetica for Windows-1252 text, else the shipped faces."""
+        return fonts.string_width(self.text, self.size, self.bold, standard=True)
 
 
 @dataclass(frozen=True)
@@ -147,12 +147,15 @@ def _checked_module(template: LabelTemplate, barcode: str, dpi: int, symbol: str
 
 
 # -- placement --------------------------------------------------------------------
-def fit_text(text: str, font: str, size: float, max_width: float, min_size: float) -> tuple[str, float]:
+def fit_text(text: str, bold: bool, size: float, max_width: float, min_size: float) -> tuple[str, float]:
     """Shrink the font down to min_size to fit max_width, then cut the text with an ellipsis."""
-    width = stringWidth(text, font, size)
+    def measure(value: str, at: float) -> float:
+        return fonts.string_width(value, at, bold, standard=True)
+
+    width = measure(text, size)
     if width > max_width:
         size = max(min_size, size * max_width / width * 0.999)   # 0.999: no rounding past the edge
-    while len(text) > 1 and stringWidth(text, font, size) > max_width:
+    while len(text) > 1 and measure(text, size) > max_width:
         text = text.removesuffix(ELLIPSIS)[:-1].rstrip() + ELLIPSIS
     return text, size
 
@@ -183,8 +186,8 @@ def place(template: LabelTemplate, barcode: str, fields: dict, dpi: int) -> Plac
         content = fill(line.text, fields).strip()
         if not content:
             continue
-        font = "Helvetica-Bold" if line.bold else "Helvetica"
-        content, size = fit_text(content, font, line.size_mm * per_mm, max_width, template.text_min_size_mm * per_mm)
+        content, size = fit_text(content, line.bold, line.size_mm * per_mm, max_width,
+                                 template.text_min_size_mm * per_mm)
         texts.append(Text(template.text_x_mm * per_mm, line.baseline_mm * per_mm, size, max_width, content,
                           line.bold))
 
@@ -193,7 +196,7 @@ def place(template: LabelTemplate, barcode: str, fields: dict, dpi: int) -> Plac
         dpi=dpi, width=dots(template.width_mm, dpi), height=dots(template.height_mm, dpi),
         code128_x=c_x, code128_y=c_y, code128_module=module, code128_height=c_h, code128_data=code.zpl_data,
         datamatrix_x=d_x, datamatrix_y=d_y, datamatrix_module=d_module, datamatrix_data=barcode,
-        text="\n".join(zpl_text(t) for t in texts))
+        text="\n".join(zpl_text(t, template.zpl_unicode_font) for t in texts))
     return PlacedLabel(template, dpi, barcode, dots(template.width_mm, dpi), dots(template.height_mm, dpi),
                        tuple(bars), tuple(texts), zpl_values)
 
@@ -210,8 +213,10 @@ def zpl_escape(value) -> str:
     return "".join(out)
 
 
-def zpl_text(text: Text) -> str:
-    """One text line: ^FT puts the baseline at y; font 0 (a condensed sans) is never wider than Helvetica."""
+def zpl_text(text: Text, unicode_font: str) -> str:
+    """One text line: ^FT puts the baseline at y; font 0 (a condensed sans) is never wider than Helvetica.
+    A line font 0 cannot print (outside Windows-1252: Cyrillic, Hangul, Uzbek ʻ ʼ) is UTF-8 (^CI28) in
+    the printer's TrueType font `unicode_font` (^A@), which must hold its characters."""
     size = max(1, round(text.size))
-    return (f"^FT{round(text.x)},{round(text.baseline)}^A0N,{size},{size}"
-            f"^FH\\^FD{zpl_escape(text.text)}^FS")
+    font = f"^A0N,{size},{size}" if fonts.windows_1252(text.text) else f"^CI28^A@N,{size},{size},{unicode_font}"
+    return f"^FT{round(text.x)},{round(text.baseline)}{font}^FH\\^FD{zpl_escape(text.text)}^FS"

@@ -7,15 +7,14 @@ sheet layout in PDF, and a grid of labels in one PNG or SVG, laid out like the
 sheet (columns and gaps) but as long as it needs to be.
 """
 from dataclasses import dataclass
-from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from PIL import Image, ImageDraw, ImageFont
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from PIL import Image, ImageDraw
 from reportlab.pdfgen import canvas
 
+from ..core import fonts
 from ..core.errors import InvalidInput
 from . import layout
 from .layout import MM_PER_INCH, RESOLUTIONS, BarcodeTooLong, PlacedLabel, dots
@@ -60,9 +59,9 @@ def to_zpl(labels: list[PlacedLabel]) -> bytes:
 
 
 # -- PNG --------------------------------------------------------------------------------
-@lru_cache(maxsize=64)
-def _font(size: int):
-    return ImageFont.load_default(size=size)
+def _png_runs(text: str, bold: bool, size: int) -> list[tuple]:
+    """(Pillow font, piece) for each run of the shipped faces."""
+    return [(fonts.image_font(face, size), piece) for face, piece in fonts.runs(text, bold)]
 
 
 def _draw_png(draw: ImageDraw.ImageDraw, label: PlacedLabel, ox: int, oy: int) -> None:
@@ -70,15 +69,14 @@ def _draw_png(draw: ImageDraw.ImageDraw, label: PlacedLabel, ox: int, oy: int) -
         draw.rectangle((ox + x, oy + y, ox + x + w - 1, oy + y + h - 1), fill=0)
     for text in label.texts:
         size = max(6, round(text.size))
-        font = _font(size)
-        if isinstance(font, ImageFont.FreeTypeFont):
-            width = font.getlength(text.text)
-            if width > text.max_width:   # Pillow's own font is measured again
-                font = _font(max(6, int(size * text.max_width / width)))
-            draw.text((ox + text.x, oy + text.baseline), text.text, font=font, fill=0, anchor="ls",
-                      stroke_width=1 if text.bold and size >= 24 else 0, stroke_fill=0)
-        else:  # a Pillow without FreeType: bitmap font, no baseline anchor
-            draw.text((ox + text.x, oy + text.baseline - size), text.text, font=font, fill=0)
+        runs = _png_runs(text.text, text.bold, size)
+        width = sum(font.getlength(piece) for font, piece in runs)
+        if width > text.max_width:   # measured again in the faces Pillow draws with
+            runs = _png_runs(text.text, text.bold, max(6, int(size * text.max_width / width)))
+        x = ox + text.x
+        for font, piece in runs:
+            draw.text((x, oy + text.baseline), piece, font=font, fill=0, anchor="ls")
+            x += font.getlength(piece)
 
 
 def to_png(labels: list[PlacedLabel], grid: Grid) -> bytes:
@@ -110,8 +108,8 @@ def _svg_label(label: PlacedLabel, ox: int, oy: int) -> str:
              f'<title>{escape(label.barcode)}</title>',
              f'<path fill="#000" shape-rendering="crispEdges" d="{path}"/>']
     for text in label.texts:
-        # textLength pins the width measured with Helvetica, whatever font the viewer substitutes.
-        length = stringWidth(text.text, text.font, text.size)
+        # textLength pins the width the PDF prints with, whatever font the viewer substitutes.
+        length = text.width
         weight = ' font-weight="bold"' if text.bold else ""
         parts.append(f'<text x="{_num(text.x)}" y="{_num(text.baseline)}" font-family="Helvetica, Arial, '
                      f'sans-serif" font-size="{_num(text.size)}"{weight} textLength="{_num(length)}" '
@@ -144,8 +142,8 @@ def _draw_pdf(pdf: canvas.Canvas, label: PlacedLabel, left_mm: float, top_mm: fl
         path.rect(ox + x * scale, top - (y + h) * scale, w * scale, h * scale)
     pdf.drawPath(path, stroke=0, fill=1)
     for text in label.texts:
-        pdf.setFont(text.font, text.size * scale)
-        pdf.drawString(ox + text.x * scale, top - text.baseline * scale, text.text)
+        fonts.draw_string(pdf, ox + text.x * scale, top - text.baseline * scale, text.text, text.size * scale,
+                          text.bold, standard=True)
 
 
 def to_pdf(labels: list[PlacedLabel], *, page: tuple[float, float] | None = None, cells: SheetCells | None = None,

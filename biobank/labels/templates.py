@@ -16,12 +16,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from ..core.errors import DomainError
 from . import zpl
 
 NAME_RE = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z0-9_]*)\}")
 KINDS = ("sample", "container")
+# The printer font for a text line that font 0 cannot print (see labels/README.md), and what a name
+# on the printer looks like: a drive letter, a colon, a file name of up to 16 characters.
+ZPL_UNICODE_FONT = "E:ANMDJ.TTF"
+PRINTER_FONT_RE = re.compile(r"\A[A-Z]:[A-Z0-9_-]{1,16}\.(TTF|TTE|FNT)\Z", re.IGNORECASE)
 
 # Text fields a line may use, per kind of label.
 SAMPLE_FIELDS = ("barcode", "sample_type", "collected", "location", "box", "position", "volume", "parent",
@@ -76,6 +82,7 @@ class LabelTemplate:
     text_width_mm: float
     text_min_size_mm: float
     lines: tuple[TextLine, ...]
+    zpl_unicode_font: str = ZPL_UNICODE_FONT
     zpl: dict = field(default_factory=dict, compare=False, hash=False)   # dpi (0 = any) -> template text
 
     def zpl_for(self, dpi: int) -> str:
@@ -178,6 +185,14 @@ def _area(data: dict, key: str, where: str, *, square: bool = False) -> Area:
     return Area(_number(table, "x_mm", at), _number(table, "y_mm", at), width, height, low, high)
 
 
+def _printer_font(text: dict, where: str) -> str:
+    value = text.get("zpl_unicode_font", ZPL_UNICODE_FONT)
+    if not isinstance(value, str) or not PRINTER_FONT_RE.fullmatch(value):
+        raise LabelTemplateError(_("%(file)s: [text] zpl_unicode_font must name a font on the printer, such as "
+                                   "%(example)s (drive, colon, file name).", file=where, example=ZPL_UNICODE_FONT))
+    return value
+
+
 def check_placeholders(text: str, allowed, where: str) -> None:
     unknown = sorted({name for name in PLACEHOLDER_RE.findall(text) if name not in allowed})
     if unknown:
@@ -217,7 +232,7 @@ def _parse_template(directory: Path, name: str, stamps) -> LabelTemplate:
         code128=_area(data, "code128", where), datamatrix=_area(data, "datamatrix", where, square=True),
         text_x_mm=_number(text, "x_mm", where), text_width_mm=_number(text, "width_mm", where, minimum=1),
         text_min_size_mm=_number(text, "min_size_mm", where, minimum=0.5), lines=tuple(lines),
-        zpl=_read_zpl(directory, name, kind))
+        zpl_unicode_font=_printer_font(text, where), zpl=_read_zpl(directory, name, kind))
     for what, area in (("code128", template.code128), ("datamatrix", template.datamatrix)):
         if area.x_mm + area.width_mm > width + 1e-6 or area.y_mm + area.height_mm > height + 1e-6:
             raise LabelTemplateError(f"{where}: the [{what}] area reaches past the {width} x {height} mm label.")

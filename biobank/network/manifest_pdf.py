@@ -6,7 +6,7 @@ from io import BytesIO
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..requests.manifest_pdf import (_BARCODE, _BODY, _HEAD, _TITLE, CELL_PADDING, MARGIN, MIN_MODULE,
                                      _numbered_canvas, _signatures, _text, barcode_symbol, module_width)
@@ -71,7 +71,7 @@ def shipment_manifest_pdf(shipment, rows: list[dict], pagesize=A4) -> bytes:
     title = f"Shipment manifest {shipment.code}"
     document = SimpleDocTemplate(buffer, pagesize=pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
                                  topMargin=MARGIN, bottomMargin=MARGIN, title=title, author="Biobank")
-    story = [Paragraph("Shipment manifest", _TITLE), _particulars(shipment, rows), Spacer(1, 6 * mm), _items(rows),
+    story = [_text("Shipment manifest", _TITLE), _particulars(shipment, rows), Spacer(1, 6 * mm), _items(rows),
              _signatures()]
     document.build(story, canvasmaker=_numbered_canvas(title))
     return buffer.getvalue()

@@ -6,17 +6,16 @@ on every page, and lines to sign for packing and receipt. The rows are the
 de-identified ones of queries.manifest: no donor, no storage location.
 """
 from io import BytesIO
-from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from ..core import fonts
 
 MARGIN = 15 * mm
 COLUMNS = (("Barcode", 62 * mm), ("Type", 24 * mm), ("Anatomical site", 21 * mm), ("Diagnosis", 19 * mm),
@@ -27,20 +26,7 @@ MAX_MODULE = 0.8      # points; Code 128's narrowest bar, at most ~0.28 mm ...
 MIN_MODULE = 0.5      # ... and at least ~0.18 mm, or the symbol gets a row of its own across the table
 QUIET_MODULES = 10    # white space either side of a symbol, in modules
 
-
-
-def _fonts() -> tuple[str, str]:
-    """DejaVu Sans where the system has it (names and addresses in most European scripts print
-    as written; reportlab looks in /usr/share/fonts), else Helvetica (Latin-1 only)."""
-    try:
-        pdfmetrics.registerFont(TTFont("DejaVuSans", "DejaVuSans.ttf"))
-        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", "DejaVuSans-Bold.ttf"))
-    except TTFError:
-        return "Helvetica", "Helvetica-Bold"
-    return "DejaVuSans", "DejaVuSans-Bold"
-
-
-FONT, BOLD = _fonts()
+FONT, BOLD = fonts.SANS, fonts.SANS_BOLD   # Latin, Greek, Cyrillic; Hangul from the Korean face (core.fonts)
 _styles = getSampleStyleSheet()
 _TITLE = ParagraphStyle("manifest-title", parent=_styles["Title"], fontName=BOLD)
 _BODY = ParagraphStyle("manifest-body", parent=_styles["BodyText"], fontName=FONT, fontSize=9, leading=11)
@@ -50,7 +36,7 @@ _BARCODE = ParagraphStyle("manifest-barcode", parent=_HEAD, wordWrap="CJK")  # l
 
 
 def _text(value, style=_CELL) -> Paragraph:
-    return Paragraph(escape("" if value is None else str(value)), style)
+    return Paragraph(fonts.markup("" if value is None else str(value), bold=style.fontName == BOLD), style)
 
 
 def module_width(value: str, width: float) -> float:
@@ -141,9 +127,9 @@ def _numbered_canvas(footer: str):
             for number, state in enumerate(self._pages, 1):
                 self.__dict__.update(state)
                 width, _ = self._pagesize
-                self.setFont(FONT, 8)
-                self.drawString(MARGIN, MARGIN / 2, footer)
-                self.drawRightString(width - MARGIN, MARGIN / 2, f"page {number} of {len(self._pages)}")
+                fonts.draw_string(self, MARGIN, MARGIN / 2, footer, 8)
+                fonts.draw_string(self, width - MARGIN, MARGIN / 2, f"page {number} of {len(self._pages)}", 8,
+                                  right=True)
                 super().showPage()
             super().save()
     return NumberedCanvas
@@ -155,7 +141,7 @@ def manifest_pdf(request, rows: list[dict], pagesize=A4) -> bytes:
     title = f"Shipping manifest, request {request.id}"
     document = SimpleDocTemplate(buffer, pagesize=pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
                                  topMargin=MARGIN, bottomMargin=MARGIN, title=title, author="Biobank")
-    story = [Paragraph("Shipping manifest", _TITLE), _particulars(request, len(rows)),
+    story = [_text("Shipping manifest", _TITLE), _particulars(request, len(rows)),
              Spacer(1, 6 * mm), _samples(rows), _signatures()]
     document.build(story, canvasmaker=_numbered_canvas(title))
     return buffer.getvalue()

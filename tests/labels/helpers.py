@@ -1,13 +1,18 @@
 """Reading labels back: PNG directly, PDF and SVG rasterised first, then zxing-cpp."""
+import ctypes
 import io
 import re
 import string
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
 import resvg_py
 import zxingcpp
 from barcode.charsets import code128 as charsets
 from PIL import Image
+from reportlab.pdfbase.ttfonts import TTFontFile
+
+from biobank.core.fonts import FONT_DIR
 
 ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_."   # every allowed character
 FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.DataMatrix)
@@ -110,3 +115,49 @@ def zpl_code128(data: str, module_px: int = 2) -> tuple[Image.Image, str]:
         if bit == "1":
             image.paste(0, ((quiet + i) * module_px, 0, (quiet + i + 1) * module_px, 40))
     return image, modules
+
+
+def pdf_chars(data: bytes) -> list[tuple[str, str | None, bool]]:
+    """Every character pdfium reads off the pages: (character, the font that draws it, whether the
+    PDF embeds that font); no font for the spaces and line ends pdfium adds between words."""
+    found, name, flags = [], ctypes.create_string_buffer(256), ctypes.c_int()
+    document = pdfium.PdfDocument(data)
+    try:
+        for page in document:
+            textpage = page.get_textpage()
+            for index in range(textpage.count_chars()):
+                char = chr(pdfium_raw.FPDFText_GetUnicode(textpage.raw, index))
+                text_object = pdfium_raw.FPDFText_GetTextObject(textpage.raw, index)
+                if not text_object:
+                    found.append((char, None, False))
+                    continue
+                font = pdfium_raw.FPDFTextObj_GetFont(text_object)
+                pdfium_raw.FPDFText_GetFontInfo(textpage.raw, index, name, len(name), ctypes.byref(flags))
+                found.append((char, name.value.decode().split("+")[-1],   # "ABCDEF+Name" for a subset
+                              bool(pdfium_raw.FPDFFont_GetIsEmbedded(font))))
+    finally:
+        document.close()
+    return found
+
+
+def shipped_glyphs() -> dict[str, set[int]]:
+    """PostScript name of each shipped font -> the code points it has glyphs for (its cmap)."""
+    found = {}
+    for path in sorted(FONT_DIR.glob("*.ttf")):
+        face = TTFontFile(str(path))
+        found[face.name.decode()] = {code for code, glyph in face.charToGlyph.items() if glyph}
+    return found
+
+
+def assert_pdf_prints(data: bytes, *words: str) -> None:
+    """Each word is on the pages, every letter of it drawn in an embedded shipped font that has its glyph
+    (Helvetica, or a font without the glyph, prints an empty box)."""
+    chars = pdf_chars(data)
+    text, glyphs = "".join(char for char, _, _ in chars), shipped_glyphs()
+    for word in words:
+        start = text.find(word)
+        assert start >= 0, (word, text)
+        for char, font, embedded in chars[start:start + len(word)]:
+            if not char.isspace():
+                assert ord(char) in glyphs.get(font, ()), f"{char!r} of {word!r} is drawn in {font}, which lacks it"
+                assert embedded, f"{font} is not embedded"

@@ -7,8 +7,8 @@ import pytest
 
 from biobank.extensions import db
 from biobank.requests import service
-from biobank.requests.manifest_pdf import FONT, manifest_pdf
-from tests.labels.helpers import pdf_pages, texts
+from biobank.requests.manifest_pdf import manifest_pdf
+from tests.labels.helpers import assert_pdf_prints, pdf_pages, texts
 
 WANTED = ["S-B-1", "S-A-1", "S-B-2", "S-A-4", "S-A-2"]
 SHIPMENT = {"recipient": "Dr Ada, Lab 4", "courier": "DHL", "tracking": "JD0001"}
@@ -167,7 +167,16 @@ def test_short_and_longest_barcodes_scan(barcode):
     assert sorted(scanned(data)) == sorted([barcode, "NEXT-1"])
 
 
-@pytest.mark.skipif(FONT == "Helvetica", reason="no DejaVu Sans here: Latin-1 only")
 def test_names_and_addresses_print_as_written():
     recipient = "Dr Łukasz Żółw, Müller-Straße 4, Αθήνα"
-    assert recipient in page_texts(manifest_pdf(_unsaved_request(recipient=recipient), [_row("S-1")]))[0]
+    assert_pdf_prints(manifest_pdf(_unsaved_request(recipient=recipient), [_row("S-1")]), recipient)
+
+
+def test_russian_uzbek_and_korean_print_in_fonts_that_have_them():
+    request = _unsaved_request(title="Пробирка: сыворотка", recipient="Oʻzbekiston qonʼ markazi",
+                               courier="검체 보관 택배")
+    row = dict(_row("S-1"), sample_type="혈장", diagnosis="Рак молочной железы", storage_temperature="≤ -150 °C")
+    data = manifest_pdf(request, [row])
+    assert_pdf_prints(data, "7: Пробирка: сыворотка", "Oʻzbekiston qonʼ markazi", "검체 보관 택배", "혈장", "Рак",
+                      "железы", "≤ -150 °C")
+    assert scanned(data) == ["S-1"]
