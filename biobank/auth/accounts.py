@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -48,7 +49,7 @@ def user_by_name(actor, username: str) -> User:
     require(actor, "users.manage")
     user = db.session.execute(select(User).where(User.username == (username or "")[:64])).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"No user is called {username}.", code="unknown_user")
+        raise NotFound(_("No user is called %(user)s.", user=username), code="unknown_user")
     return user
 
 
@@ -88,10 +89,15 @@ def _other_active_admins(user: User) -> int:
     return len(rows)
 
 
-def _guard_last_admin(user: User, what: str) -> None:
+def _guard_last_admin(user: User, demoting: bool) -> None:
     if user.role == "admin" and user.active and _other_active_admins(user) == 0:
-        raise Conflict(f"{user.username} is the last active admin and cannot be {what}; make another "
-                       f"user admin first.", code="last_admin")
+        if demoting:
+            message = _("%(user)s is the last active admin and cannot be demoted; make another user admin first.",
+                        user=user.username)
+        else:
+            message = _("%(user)s is the last active admin and cannot be disabled; make another user admin "
+                        "first.", user=user.username)
+        raise Conflict(message, code="last_admin")
 
 
 def end_sessions(user_id: int, *, keep_session_id: int | None = None) -> int:
@@ -113,16 +119,17 @@ def update_user(actor, username: str, *, role: str | None = None, active: bool |
     if sites is not None:
         set_user_sites(actor, username, sites)
     if role is not None and role not in ROLES:
-        raise InvalidInput(f"Unknown role {role}; use one of {', '.join(ROLES)}.", code="invalid_role")
+        raise InvalidInput(_("Unknown role %(role)s; use one of %(roles)s.", role=role, roles=", ".join(ROLES)),
+                           code="invalid_role")
     if role is not None and role != user.role:
         if user.role == "admin":
-            _guard_last_admin(user, "demoted")
+            _guard_last_admin(user, demoting=True)
         before, user.role = user.role, role
         db.session.flush()
         custody.record(actor, "user.role_changed", "user", user.username, changes={"role": [before, role]})
     if active is not None and active != user.active:
         if not active:
-            _guard_last_admin(user, "disabled")
+            _guard_last_admin(user, demoting=False)
         user.active = active
         db.session.flush()
         if not active:
@@ -172,7 +179,7 @@ def use_reset(code: str, new_password: str) -> User:
     logged out everywhere (sessions and tokens)."""
     reset = live_reset(code)
     if reset is None:
-        raise NotFound("This reset code is unknown, already used or expired; ask an admin for a new one.",
+        raise NotFound(_("This reset code is unknown, already used or expired; ask an admin for a new one."),
                        code="invalid_reset_code")
     user = reset.user
     _set_password(user, new_password)
@@ -190,11 +197,11 @@ def change_own_password(actor, current_password: str, new_password: str, *,
     is revoked."""
     user = db.session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None or not user.active:
-        raise NotAuthenticated("Log in to change your password.")
+        raise NotAuthenticated(_("Log in to change your password."))
     if not check_password_hash(user.password_hash, current_password or ""):
-        raise InvalidInput("The current password is not right.", code="wrong_password")
+        raise InvalidInput(_("The current password is not right."), code="wrong_password")
     if new_password == current_password:
-        raise InvalidInput("The new password must differ from the current one.", code="weak_password")
+        raise InvalidInput(_("The new password must differ from the current one."), code="weak_password")
     _set_password(user, new_password)
     db.session.flush()
     end_sessions(user.id, keep_session_id=keep_session_id)
@@ -208,5 +215,5 @@ def create_account(actor, username: str, role: str, password: str | None = None)
     from_service = create_user(actor, username, password, role)
     if password:
         return from_service, None
-    code, _ = issue_reset(actor, username)
+    code = issue_reset(actor, username)[0]
     return from_service, code

@@ -1,5 +1,6 @@
 from flask import current_app, request
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -47,9 +48,9 @@ class Token(MethodView):
         current_actor()
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
-            raise DomainError("Send the token to revoke as 'Authorization: Bearer TOKEN'.", code="no_token")
+            raise DomainError(_("Send the token to revoke as 'Authorization: Bearer TOKEN'."), code="no_token")
         if not service.revoke_token(header[7:].strip()):
-            raise NotAuthenticated("The token is unknown or already revoked.")
+            raise NotAuthenticated(_("The token is unknown or already revoked."))
         return None
 
 

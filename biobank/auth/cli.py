@@ -2,6 +2,7 @@ import os
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from ..core.actor import system_actor
 from ..core.db import unit_of_work
@@ -20,13 +21,13 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 def create_user(username, role, sites):
     """Create a user (password from BIOBANK_PASSWORD or a prompt)."""
     password = os.environ.get("BIOBANK_PASSWORD") or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
+        _("Password"), hide_input=True, confirmation_prompt=True)
     try:
         with unit_of_work():
             service.create_user(system_actor("cli"), username, password, role, sites=list(sites) or None)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Created {role} {username}.")
+    click.echo(_("Created %(role)s %(user)s.", role=role, user=username))
 
 
 @users_cli.command("email")
@@ -39,4 +40,5 @@ def set_email(username, address):
             service.set_email(system_actor("cli"), username, address)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"{username}: " + (f"e-mail to {address}." if address else "no e-mail."))
+    click.echo(_("%(user)s: e-mail to %(address)s.", user=username, address=address) if address
+               else _("%(user)s: no e-mail.", user=username))

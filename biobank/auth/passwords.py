@@ -5,6 +5,8 @@ zxcvbn package ships (MIT licence)."""
 import re
 from functools import cache
 
+from flask_babel import gettext as _
+
 from ..core.errors import InvalidInput
 
 MIN_LENGTH = 12
@@ -29,12 +31,12 @@ def check_password(password: str | None, username: str | None = None) -> str:
     """The password when it follows the rules, else InvalidInput `weak_password` saying why."""
     password = password or ""
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(f"A password has at least {MIN_LENGTH} characters.", code="weak_password")
+        raise InvalidInput(_("A password has at least %(num)d characters.", num=MIN_LENGTH), code="weak_password")
     if len(password) > 256:
-        raise InvalidInput("A password has at most 256 characters.", code="weak_password")
+        raise InvalidInput(_("A password has at most %(num)d characters.", num=256), code="weak_password")
     if is_common(password) or len(set(password)) < 4:
-        raise InvalidInput("That password is one of the most common passwords; choose another "
-                           "(a few unrelated words make a good one).", code="weak_password")
+        raise InvalidInput(_("That password is one of the most common passwords; choose another "
+                             "(a few unrelated words make a good one)."), code="weak_password")
     if username and _DECORATION.sub("", password.lower()) == username.lower():
-        raise InvalidInput("A password must not be the username.", code="weak_password")
+        raise InvalidInput(_("A password must not be the username."), code="weak_password")
     return password

@@ -1,12 +1,13 @@
 """API shapes of users, password changes and one-time reset codes."""
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from ..core.permissions import ROLES
 from ..core.schemas import PageSchema
 from ..network.staff import site_codes_of
 
-_USERNAME = validate.Regexp(r"\A[A-Za-z0-9_.\-]{2,64}\Z", error="A username is 2..64 characters of letters, "
-                                                                "digits, _ . -")
+_USERNAME = validate.Regexp(r"\A[A-Za-z0-9_.\-]{2,64}\Z", error=_l("A username is 2..64 characters of letters, "
+                                                                   "digits, _ . -"))
 
 
 class UserSchema(Schema):

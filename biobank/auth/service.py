@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request
+from flask_babel import gettext as _
 from flask_login import UserMixin
 from sqlalchemy import bindparam, delete, func, insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -35,13 +36,14 @@ def create_user(actor, username: str, password: str | None, role: str, sites: li
     Without a password (None) nothing logs in until a reset code sets one."""
     require(actor, "users.manage")
     if not USERNAME_RE.fullmatch(username or ""):
-        raise InvalidInput("A username is 2..64 characters of letters, digits, _ . -", code="invalid_username")
+        raise InvalidInput(_("A username is 2..64 characters of letters, digits, _ . -"), code="invalid_username")
     if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role}; use one of {', '.join(ROLES)}.", code="invalid_role")
+        raise InvalidInput(_("Unknown role %(role)s; use one of %(roles)s.", role=role, roles=", ".join(ROLES)),
+                           code="invalid_role")
     if password is not None:
         check_password(password, username)
     if db.session.execute(select(User.id).where(User.username == username)).first():
-        raise Conflict(f"The user {username} already exists.", code="duplicate_user")
+        raise Conflict(_("The user %(user)s already exists.", user=username), code="duplicate_user")
     stored = generate_password_hash(password if password is not None else secrets.token_urlsafe(32))
     user = User(username=username, password_hash=stored, role=role, active=True)
     db.session.add(user)
@@ -86,19 +88,19 @@ def _check_throttle(username: str, address: str | None) -> None:
     now = utcnow()
     since = now - timedelta(minutes=minutes)
     if address:
-        pair, _ = _recent_failures(since, LoginFailure.username == username, LoginFailure.address == address)
-        from_address, _ = _recent_failures(since, LoginFailure.address == address)
+        pair = _recent_failures(since, LoginFailure.username == username, LoginFailure.address == address)[0]
+        from_address = _recent_failures(since, LoginFailure.address == address)[0]
         if pair >= per_account or from_address >= per_address:
-            raise TooManyAttempts(f"Too many failed logins from this address; try again in {minutes} minutes, "
-                                  f"or ask an admin to reset the password.", 60 * minutes)
+            raise TooManyAttempts(_("Too many failed logins from this address; try again in %(minutes)s minutes, "
+                                    "or ask an admin to reset the password.", minutes=minutes), 60 * minutes)
     count, last = _recent_failures(since, LoginFailure.username == username)
     if count >= per_account and last is not None:
         delay = min(2 ** (count - per_account), MAX_ACCOUNT_DELAY_SECONDS)
         wait = (last + timedelta(seconds=delay) - now).total_seconds()
         if wait > 0:
             seconds = int(wait) + 1
-            raise TooManyAttempts(f"Too many failed logins for this account; wait {seconds} seconds "
-                                  f"and try again.", seconds)
+            raise TooManyAttempts(_("Too many failed logins for this account; wait %(seconds)s seconds "
+                                    "and try again.", seconds=seconds), seconds)
 
 
 def _remember_failure(username: str, address: str | None) -> None:
@@ -122,10 +124,10 @@ def authenticate(username: str, password: str, address: str | None = None) -> Us
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         _remember_failure(username, address)
-        raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+        raise NotAuthenticated(_("Wrong username or password."), code="invalid_credentials")
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         _remember_failure(username, address)
-        raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+        raise NotAuthenticated(_("Wrong username or password."), code="invalid_credentials")
     db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     return user
 
@@ -135,7 +137,7 @@ def _directory_sign_in(username: str, password: str, address: str | None) -> Use
     found = ldap.verify(username, password or "")
     if found is None:
         _remember_failure(username, address)
-        raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+        raise NotAuthenticated(_("Wrong username or password."), code="invalid_credentials")
     user = provision("ldap", found.username, found.email, found.groups)
     db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     return user
@@ -194,10 +196,10 @@ def set_email(actor, username: str, email: str | None) -> User:
     require(actor, "users.manage")
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        raise InvalidInput(f"There is no user {username}.", code="unknown_user")
+        raise InvalidInput(_("There is no user %(user)s.", user=username), code="unknown_user")
     email = (email or "").strip() or None
     if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
-        raise InvalidInput(f"'{email}' is not an e-mail address.", code="invalid_email")
+        raise InvalidInput(_("'%(email)s' is not an e-mail address.", email=email), code="invalid_email")
     before, user.email = user.email, email
     custody.record(actor, "user.email_changed", "user", username, changes={"email": [before, email]})
     return user

@@ -2,6 +2,7 @@
 reset. Each post parses its form, calls one service, flashes and redirects (the reset code is
 the exception: it is shown once, on the answer to the post, and never stored in clear)."""
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
@@ -15,7 +16,10 @@ from . import accounts
 
 blp = Blueprint("users_web", __name__, url_prefix="/admin/users")
 
-ROLE_NAMES = {role: role.replace("_", " ").capitalize() for role in ROLES}   # every role the matrix knows
+# every role the matrix knows, as a select list or a heading names it
+_ROLE_TITLES = {"admin": _l("Admin"), "manager": _l("Manager"), "technician": _l("Technician"),
+                "researcher": _l("Researcher"), "network_manager": _l("Network manager")}
+ROLE_NAMES = {role: _ROLE_TITLES.get(role, role.replace("_", " ").capitalize()) for role in ROLES}
 PER_PAGE = 25
 
 
@@ -23,33 +27,33 @@ class UserFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Name contains", validators=[Optional(), Length(max=64)])
-    role = SelectField("Role", choices=choices([("", "any role")] + list(ROLE_NAMES.items())), default="")
-    state = SelectField("State", choices=choices([("", "active and disabled"), ("active", "active"),
-                                                  ("disabled", "disabled")]), default="")
+    q = StringField(_l("Name contains"), validators=[Optional(), Length(max=64)])
+    role = SelectField(_l("Role"), choices=choices([("", _l("any role"))] + list(ROLE_NAMES.items())), default="")
+    state = SelectField(_l("State"), choices=choices([("", _l("active and disabled")), ("active", _l("active")),
+                                                      ("disabled", _l("disabled"))]), default="")
     page = IntegerField(validators=[Optional(), NumberRange(1, 100_000)], default=1)
 
 
 class NewUserForm(FlaskForm):
-    username = StringField("Username", validators=[
-        DataRequired("Choose a username."),
-        Regexp(r"^[A-Za-z0-9_.\-]{2,64}$", message="2..64 letters, digits, _ . or -")])
-    role = SelectField("Role", choices=choices(list(ROLE_NAMES.items())), default="technician")
-    password = PasswordField("Initial password (optional)", validators=[Optional(), Length(max=256)])
+    username = StringField(_l("Username"), validators=[
+        DataRequired(_l("Choose a username.")),
+        Regexp(r"^[A-Za-z0-9_.\-]{2,64}$", message=_l("2..64 letters, digits, _ . or -"))])
+    role = SelectField(_l("Role"), choices=choices(list(ROLE_NAMES.items())), default="technician")
+    password = PasswordField(_l("Initial password (optional)"), validators=[Optional(), Length(max=256)])
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=choices(list(ROLE_NAMES.items())))
+    role = SelectField(_l("Role"), choices=choices(list(ROLE_NAMES.items())))
 
 
 class ConfirmForm(FlaskForm):
-    confirm = BooleanField("Yes, I mean it", validators=[DataRequired("Tick the box to confirm.")])
+    confirm = BooleanField(_l("Yes, I mean it"), validators=[DataRequired(_l("Tick the box to confirm."))])
 
 
 def _errors(form) -> None:
     for name, errors in form.errors.items():
         for error in errors:
-            flash(f"{getattr(form, name).label.text}: {error}", "error")
+            flash(_("%(field)s: %(error)s", field=getattr(form, name).label.text, error=error), "error")
 
 
 def _detail(username: str):
@@ -95,7 +99,7 @@ def new():
             return render_template("users/new.html", form=form), exc.status
         if code:
             return _show_code(user, code, accounts.live_reset(code), created=True)
-        flash(f"Created {ROLE_NAMES[user.role].lower()} {user.username}.", "success")
+        flash(_("Created %(role)s %(user)s.", role=str(ROLE_NAMES[user.role]).lower(), user=user.username), "success")
         return _detail(user.username)
     _errors(form)
     return render_template("users/new.html", form=form), (422 if form.errors else 200)
@@ -116,7 +120,7 @@ def change_role(username):
     form = RoleForm()
     if form.validate_on_submit():
         user = accounts.update_user(current_actor(), username, role=form.role.data)
-        flash(f"{user.username} is now {ROLE_NAMES[user.role].lower()}.", "success")
+        flash(_("%(user)s is now %(role)s.", user=user.username, role=str(ROLE_NAMES[user.role]).lower()), "success")
     else:
         _errors(form)
     return _detail(username)
@@ -130,8 +134,8 @@ def disable(username):
     form = ConfirmForm()
     if form.validate_on_submit():
         accounts.update_user(actor, username, active=False)
-        flash(f"{username} is disabled and logged out everywhere; they cannot log in until enabled again.",
-              "success")
+        flash(_("%(user)s is disabled and logged out everywhere; they cannot log in until enabled again.",
+                user=username), "success")
         return _detail(username)
     _errors(form)
     return render_template("users/disable.html", user=user, form=form), (422 if form.errors else 200)
@@ -143,7 +147,7 @@ def enable(username):
     form = FlaskForm()
     if form.validate_on_submit():
         accounts.update_user(current_actor(), username, active=True)
-        flash(f"{username} may log in again.", "success")
+        flash(_("%(user)s may log in again.", user=username), "success")
     return _detail(username)
 
 
@@ -153,25 +157,26 @@ def reset(username):
     actor = current_actor()
     form = FlaskForm()
     if not form.validate_on_submit():
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
         return _detail(username)
     code, row = accounts.issue_reset(actor, username)
     return _show_code(row.user, code, row)
 
 
-ACCOUNT_ACTIONS = {"user.created": "Created", "user.role_changed": "Role changed", "user.disabled": "Disabled",
-                   "user.enabled": "Enabled", "user.password_reset_issued": "One-time reset code issued",
-                   "user.password_reset": "Password set with a reset code",
-                   "user.password_changed": "Password changed by the user"}
+ACCOUNT_ACTIONS = {"user.created": _l("Created"), "user.role_changed": _l("Role changed"),
+                   "user.disabled": _l("Disabled"), "user.enabled": _l("Enabled"),
+                   "user.password_reset_issued": _l("One-time reset code issued"),
+                   "user.password_reset": _l("Password set with a reset code"),
+                   "user.password_changed": _l("Password changed by the user")}
 
 
 @blp.app_template_filter("account_action")
 def account_action(action: str) -> str:
-    return ACCOUNT_ACTIONS.get(action, action)
+    return str(ACCOUNT_ACTIONS.get(action, action))
 
 
 # role names for every template
 @blp.app_template_filter("role_name")
 def role_name(role: str | None) -> str:
-    return ROLE_NAMES.get(role or "", role or "")
+    return str(ROLE_NAMES.get(role or "", role or ""))
 

@@ -1,4 +1,5 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -17,27 +18,31 @@ blp = Blueprint("auth_web", __name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(message="Enter your username."), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
+    username = StringField(_l("Username"), validators=[DataRequired(message=_l("Enter your username.")),
+                                                       Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter your password."))])
 
 
-PASSWORD_HINT = f"At least {MIN_LENGTH} characters and not a common password; a few unrelated words work well."
+PASSWORD_HINT = _l("At least %(num)d characters and not a common password; a few unrelated words work well.",
+                   num=MIN_LENGTH)
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
-    new_password = PasswordField("New password", validators=[DataRequired("Choose a new password."),
-                                                             Length(max=256)])
-    repeat = PasswordField("New password again", validators=[
-        DataRequired("Type the new password again."), EqualTo("new_password", "The two new passwords differ.")])
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(_l("Enter your current password."))])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Choose a new password.")),
+                                                                 Length(max=256)])
+    repeat = PasswordField(_l("New password again"), validators=[
+        DataRequired(_l("Type the new password again.")), EqualTo("new_password", _l("The two new passwords differ."))])
 
 
 class ResetForm(FlaskForm):
-    code = StringField("One-time code", validators=[DataRequired("Enter the code from the admin."), Length(max=64)])
-    new_password = PasswordField("New password", validators=[DataRequired("Choose a new password."),
-                                                             Length(max=256)])
-    repeat = PasswordField("New password again", validators=[
-        DataRequired("Type the new password again."), EqualTo("new_password", "The two new passwords differ.")])
+    code = StringField(_l("One-time code"), validators=[DataRequired(_l("Enter the code from the admin.")),
+                                                        Length(max=64)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Choose a new password.")),
+                                                                 Length(max=256)])
+    repeat = PasswordField(_l("New password again"), validators=[
+        DataRequired(_l("Type the new password again.")), EqualTo("new_password", _l("The two new passwords differ."))])
 
 
 def _safe_next(target: str | None) -> str:
@@ -57,7 +62,7 @@ def login():
         session.clear()  # nothing from before the login carries over into the new session
         sessions.start(user)
         login_user(user)
-        flash(f"Welcome, {user.username}.", "info")
+        flash(_("Welcome, %(user)s.", user=user.username), "info")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), (422 if form.errors else 200)
 
@@ -69,7 +74,7 @@ def logout():
     sessions.end_current()
     logout_user()
     session.clear()
-    flash("Logged out.", "info")
+    flash(_("Logged out."), "info")
     return redirect(url_for("auth_web.login"))
 
 
@@ -103,7 +108,7 @@ def account():
             if exc.code != "weak_password":
                 form.current_password.errors = list(form.current_password.errors) + [exc.message]
             return render_template("auth/account.html", form=form, hint=PASSWORD_HINT), exc.status
-        flash("Password changed. You are logged out on every other workstation.", "success")
+        flash(_("Password changed. You are logged out on every other workstation."), "success")
         return redirect(url_for("auth_web.account"))
     return render_template("auth/account.html", form=form, hint=PASSWORD_HINT), (422 if form.errors else 200)
 
@@ -123,7 +128,7 @@ def reset_password(code=None):
         if current_user.is_authenticated:
             sessions.end_current()
             logout_user()
-        flash(f"Password set for {user.username}. Log in with it now.", "success")
+        flash(_("Password set for %(user)s. Log in with it now.", user=user.username), "success")
         return redirect(url_for("auth_web.login"))
     response = render_template("auth/reset.html", form=form, hint=PASSWORD_HINT), (422 if form.errors else 200)
     return response

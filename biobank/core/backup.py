@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL, make_url
 
@@ -49,7 +50,7 @@ def backend_name() -> str:
 def _sqlite_path() -> Path:
     database = _url().database
     if not database or database == ":memory:":
-        raise BackupError("An in-memory SQLite database cannot be backed up or restored.")
+        raise BackupError(_("An in-memory SQLite database cannot be backed up or restored."))
     return Path(database)
 
 
@@ -77,14 +78,14 @@ def _pg_env() -> dict:
 def _tool(name: str) -> str:
     found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
     if not found:
-        raise BackupError(f"{name} is not installed; install the PostgreSQL client tools.")
+        raise BackupError(_("%(tool)s is not installed; install the PostgreSQL client tools.", tool=name))
     return found
 
 
 def _major(version_text: str) -> int:
     match = re.search(r"(\d+)(?:\.\d+)?", version_text)
     if not match:
-        raise BackupError(f"Cannot read a version from {version_text!r}.")
+        raise BackupError(_("Cannot read a version from %(text)s.", text=repr(version_text)))
     return int(match.group(1))
 
 
@@ -95,8 +96,9 @@ def _check_pg_tool_version(tool: str) -> None:
     with db.engine.connect() as connection:
         server = int(connection.exec_driver_sql("SHOW server_version_num").scalar()) // 10000
     if client < server:
-        raise BackupError(f"{Path(tool).name} is version {client} but the server is PostgreSQL {server}; "
-                          f"install the client tools of version {server} or newer.")
+        raise BackupError(_("%(tool)s is version %(client)s but the server is PostgreSQL %(server)s; "
+                            "install the client tools of version %(server)s or newer.", tool=Path(tool).name,
+                            client=client, server=server))
 
 
 def _tables() -> list[str]:
@@ -113,7 +115,7 @@ def backup(target: Path) -> BackupInfo:
         if backend_name() == "sqlite":
             source_path = _sqlite_path()
             if not source_path.exists():
-                raise BackupError(f"There is no database at {source_path}.")
+                raise BackupError(_("There is no database at %(path)s.", path=source_path))
             tmp.unlink()
             source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
             copy = sqlite3.connect(tmp)
@@ -130,9 +132,9 @@ def backup(target: Path) -> BackupInfo:
                                      "--file", str(tmp), "--dbname", _libpq_url()],
                                     capture_output=True, text=True, env=_pg_env())
             if result.returncode != 0:
-                raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+                raise BackupError(_("pg_dump failed: %(error)s", error=result.stderr.strip()))
         else:
-            raise BackupError(f"Backups of {backend_name()} databases are not supported.")
+            raise BackupError(_("Backups of %(backend)s databases are not supported.", backend=backend_name()))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -146,32 +148,33 @@ def _kind_of(path: Path) -> str:
         return "sqlite"
     if head.startswith(PG_MAGIC):
         return "postgresql"
-    raise BackupError(f"{path} is not a biobank backup (neither a SQLite database nor a pg_dump custom archive).")
+    raise BackupError(_("%(path)s is not a biobank backup (neither a SQLite database nor a pg_dump custom archive).",
+                        path=path))
 
 
 def restore(source: Path) -> None:
     """Restore a backup into the configured database, which must be empty (no tables)."""
     source = Path(source)
     if not source.is_file():
-        raise BackupError(f"There is no backup file at {source}.")
+        raise BackupError(_("There is no backup file at %(path)s.", path=source))
     kind, here = _kind_of(source), backend_name()
     if kind != here:
-        raise BackupError(f"{source.name} is a {kind} backup; the configured database is {here}. "
-                          "Restore it into a database of the same kind.")
+        raise BackupError(_("%(file)s is a %(kind)s backup; the configured database is %(here)s. "
+                            "Restore it into a database of the same kind.", file=source.name, kind=kind, here=here))
     tables = _tables()
     if tables:
-        raise BackupError(f"The target database is not empty ({len(tables)} tables); "
-                          "restore only into a new, empty database.")
+        raise BackupError(_("The target database is not empty (%(count)s tables); "
+                            "restore only into a new, empty database.", count=len(tables)))
     db.engine.dispose()
     if here == "sqlite":
         backup_db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
             check = backup_db.execute("PRAGMA integrity_check").fetchone()[0]
             if check != "ok":
-                raise BackupError(f"{source.name} is damaged: {check}")
+                raise BackupError(_("%(file)s is damaged: %(problem)s", file=source.name, problem=check))
             names = {r[0] for r in backup_db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not {"custody_event", "sample", "alembic_version"} <= names:
-                raise BackupError(f"{source.name} is a SQLite database but not a biobank backup.")
+                raise BackupError(_("%(file)s is a SQLite database but not a biobank backup.", file=source.name))
             target = sqlite3.connect(_sqlite_path())
             try:
                 backup_db.backup(target)
@@ -187,5 +190,5 @@ def restore(source: Path) -> None:
                                  "--dbname", _libpq_url(), str(source)],
                                 capture_output=True, text=True, env=_pg_env())
         if result.returncode != 0:
-            raise BackupError(f"pg_restore failed (nothing was restored): {result.stderr.strip()}")
+            raise BackupError(_("pg_restore failed (nothing was restored): %(error)s", error=result.stderr.strip()))
     db.engine.dispose()

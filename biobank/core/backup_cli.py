@@ -3,6 +3,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from . import backup as backups
@@ -17,9 +18,11 @@ def _summary() -> str:
     samples = db.session.execute(select(func.count()).select_from(Sample)).scalar_one()
     result = custody.verify()
     db.session.rollback()
-    chain = (f"chain intact ({result.events_checked} events)" if result.ok else
-             f"chain BROKEN at event {result.first_bad_event['seq']}: {result.first_bad_event['problem']}")
-    return f"{samples} samples, {chain}", result.ok
+    if result.ok:
+        return _("%(samples)s samples, chain intact (%(events)s events)", samples=samples,
+                 events=result.events_checked), True
+    return _("%(samples)s samples, chain BROKEN at event %(seq)s: %(problem)s", samples=samples,
+             seq=result.first_bad_event["seq"], problem=result.first_bad_event["problem"]), False
 
 
 @click.command("backup")
@@ -31,7 +34,9 @@ def backup_command(file):
         info = backups.backup(file)
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Backed up the {info.backend} database to {info.path} ({info.size:,} bytes).")
+    size = f"{info.size:,}"
+    click.echo(_("Backed up the %(backend)s database to %(path)s (%(size)s bytes).", backend=info.backend,
+                 path=info.path, size=size))
 
 
 @click.command("restore")
@@ -44,6 +49,6 @@ def restore_command(file):
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from None
     summary, ok = _summary()
-    click.echo(f"Restored {file.name}: {summary}.")
+    click.echo(_("Restored %(file)s: %(summary)s.", file=file.name, summary=summary))
     if not ok:
         raise SystemExit(1)

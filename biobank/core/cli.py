@@ -1,5 +1,6 @@
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from .db import unit_of_work
 
@@ -11,10 +12,10 @@ def demo_command():
     from ..demo import CENTRAL, DEMO_USERS, USER_SITES, load_demo
     with unit_of_work():
         created = load_demo(progress=lambda msg: click.echo(msg))
-    click.echo("Demo biobank " + ("loaded." if created else "already present."))
-    click.echo("Demo logins (username / password):")
+    click.echo(_("Demo biobank loaded.") if created else _("Demo biobank already present."))
+    click.echo(_("Demo logins (username / password):"))
     for username, role, password in DEMO_USERS:
-        where = "all sites" if role in ("admin", "network_manager") else USER_SITES.get(username, CENTRAL["code"])
+        where = _("all sites") if role in ("admin", "network_manager") else USER_SITES.get(username, CENTRAL["code"])
         click.echo(f"  {role:<15} {username} / {password}  ({where})")
 
 
@@ -40,5 +41,6 @@ def serve_command(host, port, workers):
         def load(self):
             return create_app()
 
-    click.echo(f"Serving on http://{host}:{port} (gunicorn, {workers} workers)")
+    url = f"http://{host}:{port}"
+    click.echo(_("Serving on %(url)s (gunicorn, %(workers)s workers)", url=url, workers=workers))
     Server().run()

@@ -5,6 +5,8 @@ The csv module raises `csv.Error` on a cell longer than its field limit
 Every CSV upload reads through `checked` (or catches `CsvProblem` per line)."""
 import csv
 
+from flask_babel import gettext as _
+
 from .errors import InvalidInput
 
 FIELD_LIMIT = csv.field_size_limit()
@@ -13,8 +15,9 @@ FIELD_LIMIT = csv.field_size_limit()
 def problem_text(exc: csv.Error) -> str:
     """A sentence for the user instead of the csv module's wording."""
     if "field limit" in str(exc):
-        return f"a cell is longer than {FIELD_LIMIT:,} characters, the most a CSV cell may hold"
-    return f"not a CSV line ({exc})"
+        limit = f"{FIELD_LIMIT:,}"
+        return _("a cell is longer than %(limit)s characters, the most a CSV cell may hold", limit=limit)
+    return _("not a CSV line (%(problem)s)", problem=exc)
 
 
 def checked(reader, *, code: str = "invalid_csv"):
@@ -29,7 +32,7 @@ def checked(reader, *, code: str = "invalid_csv"):
             # the csv.reader underneath (a DictReader's own line_num lags one line behind) has counted
             # the line that failed
             line = getattr(getattr(reader, "reader", reader), "line_num", None)
-            raise InvalidInput(f"Line {line}: {problem_text(exc)}." if line else f"{problem_text(exc).capitalize()}.",
+            raise InvalidInput(_("Line %(line)s: %(problem)s.", line=line, problem=problem_text(exc)) if line else f"{problem_text(exc).capitalize()}.",
                                code=code, details=[{"line": line, "problem": problem_text(exc)}]) from None
         yield row
 
@@ -39,5 +42,5 @@ def header_of(reader: csv.DictReader, *, code: str = "invalid_csv") -> list[str]
     try:
         return list(reader.fieldnames or [])
     except csv.Error as exc:
-        raise InvalidInput(f"Line 1: {problem_text(exc)}.", code=code,
+        raise InvalidInput(_("Line %(line)s: %(problem)s.", line=1, problem=problem_text(exc)), code=code,
                            details=[{"line": 1, "problem": problem_text(exc)}]) from None

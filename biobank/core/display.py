@@ -4,147 +4,150 @@ One table per kind of code; templates read them through the `display` filter
 (`{{ sample.sample_type | display('sample_type') }}`), forms through `options()`.
 A code missing from its table (a new custody action, a container kind a biobank
 made up) reads as itself with underscores as spaces, so nothing is ever hidden.
-The names are plain strings; the message catalogues of a later release wrap
-them, so keep each name a whole phrase.
+The names are lazy translations (read in the reader's language when shown); keep each
+name a whole phrase.
 """
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import lazy_gettext as _l
+
 SAMPLE_TYPES = {
-    "tissue_frozen": "Frozen tissue",
-    "tissue_ffpe": "FFPE tissue",
-    "plasma": "Plasma",
-    "serum": "Serum",
-    "buffy_coat": "Buffy coat",
-    "whole_blood": "Whole blood",
-    "dna": "DNA",
-    "rna": "RNA",
-    "pbmc": "PBMC",
-    "urine": "Urine",
-    "other": "Other",
+    "tissue_frozen": _l("Frozen tissue"),
+    "tissue_ffpe": _l("FFPE tissue"),
+    "plasma": _l("Plasma"),
+    "serum": _l("Serum"),
+    "buffy_coat": _l("Buffy coat"),
+    "whole_blood": _l("Whole blood"),
+    "dna": _l("DNA"),
+    "rna": _l("RNA"),
+    "pbmc": _l("PBMC"),
+    "urine": _l("Urine"),
+    "other": _l("Other"),
 }
 
 TEMPERATURES = {
-    "RT": "Room temperature",
-    "2to10": "2–10 °C",
-    "-18to-35": "−18 to −35 °C",
-    "-60to-85": "−60 to −85 °C",
-    "LN2_vapor": "LN2 vapour phase",
-    "LN2_liquid": "LN2 liquid phase",
+    "RT": _l("Room temperature"),
+    "2to10": _l("2–10 °C"),
+    "-18to-35": _l("−18 to −35 °C"),
+    "-60to-85": _l("−60 to −85 °C"),
+    "LN2_vapor": _l("LN2 vapour phase"),
+    "LN2_liquid": _l("LN2 liquid phase"),
 }
 
 # Sample statuses read inside sentences ("Not in storage (checked out)"), so lower case.
 SAMPLE_STATUSES = {
-    "available": "available",
-    "reserved": "reserved",
-    "checked_out": "checked out",
-    "shipped": "shipped",
-    "consumed": "consumed",
-    "discarded": "discarded",
+    "available": _l("available"),
+    "reserved": _l("reserved"),
+    "checked_out": _l("checked out"),
+    "shipped": _l("shipped"),
+    "consumed": _l("consumed"),
+    "discarded": _l("discarded"),
 }
 
 # A request's status reads as the word people use for it at the bench and in e-mails.
 REQUEST_STATUSES = {
-    "draft": "draft",
-    "submitted": "submitted",
-    "approved": "approved",
-    "rejected": "rejected",
-    "picking": "picking",
-    "shipped": "shipped",
-    "completed": "completed",
-    "cancelled": "cancelled",
+    "draft": _l("draft"),
+    "submitted": _l("submitted"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "picking": _l("picking"),
+    "shipped": _l("shipped"),
+    "completed": _l("completed"),
+    "cancelled": _l("cancelled"),
 }
 
 CONTAINER_KINDS = {
-    "site": "Site",
-    "tank": "Tank",
-    "freezer": "Freezer",
-    "rack": "Rack",
-    "box": "Box",
-    "shelf": "Shelf",
-    "drawer": "Drawer",
-    "room": "Room",
+    "site": _l("Site"),
+    "tank": _l("Tank"),
+    "freezer": _l("Freezer"),
+    "rack": _l("Rack"),
+    "box": _l("Box"),
+    "shelf": _l("Shelf"),
+    "drawer": _l("Drawer"),
+    "room": _l("Room"),
 }
 
 ACTIONS = {
-    "sample.registered": "Registered",
-    "sample.moved": "Moved",
-    "sample.checked_out": "Checked out",
-    "sample.returned": "Returned",
-    "sample.aliquoted": "Aliquoted",
-    "sample.discarded": "Discarded",
-    "sample.reserved": "Reserved for a request",
-    "sample.released": "Released from a request",
-    "sample.picked": "Picked for a request",
-    "sample.shipped": "Shipped",
-    "sample.corrected": "Corrected",
-    "sample.consumed": "Used up",
-    "container.created": "Container created",
-    "container.layout_built": "Tank layout built",
-    "container.moved": "Container moved",
-    "donor.consent_withdrawn": "Consent withdrawn",
-    "request.created": "Request created",
-    "request.submitted": "Request submitted",
-    "request.approved": "Request approved",
-    "request.rejected": "Request rejected",
-    "request.picking": "Request picking started",
-    "request.shipped": "Request shipped",
-    "request.completed": "Request completed",
-    "request.cancelled": "Request cancelled",
-    "label.printed": "Label printed",
-    "audit.verified": "Chain verified",
-    "user.created": "User created",
-    "user.updated": "User changed",
-    "user.role_changed": "Role changed",
-    "user.disabled": "User disabled",
-    "user.enabled": "User enabled",
-    "user.password_changed": "Password changed",
-    "user.password_reset_issued": "Password reset code issued",
-    "user.password_reset": "Password set with a reset code",
-    "user.provisioned": "User signed in from the directory",
-    "user.email_changed": "E-mail address changed",
-    "user.sites_changed": "User's sites changed",
-    "sample.moved_with_container": "Moved with its box",
-    "sample.home_released": "Held place released",
-    "sample.dispatched": "Dispatched between sites",
-    "sample.received": "Received from another site",
-    "sample.missing": "Missing from a shipment",
-    "container.dispatched": "Box dispatched between sites",
-    "container.received": "Box received from another site",
-    "container.stored": "Box stored",
-    "container.missing": "Box missing from a shipment",
-    "request.item_removed": "Item taken off a request",
-    "shipment.created": "Shipment created",
-    "shipment.item_added": "Added to a shipment",
-    "shipment.item_removed": "Taken off a shipment",
-    "shipment.dispatched": "Shipment dispatched",
-    "shipment.unexpected_item": "Unexpected item received",
-    "shipment.closed": "Shipment receipt closed",
-    "shipment.cancelled": "Shipment cancelled",
-    "site.created": "Site created",
-    "site.updated": "Site changed",
-    "alarm.opened": "Alarm opened",
-    "alarm.acknowledged": "Alarm acknowledged",
-    "alarm.closed": "Alarm closed",
-    "monitor.limits_set": "Alarm limits changed",
-    "tank.refilled": "LN2 refilled",
-    "tank.maintained": "Maintenance recorded",
+    "sample.registered": _l("Registered"),
+    "sample.moved": _l("Moved"),
+    "sample.checked_out": _l("Checked out"),
+    "sample.returned": _l("Returned"),
+    "sample.aliquoted": _l("Aliquoted"),
+    "sample.discarded": _l("Discarded"),
+    "sample.reserved": _l("Reserved for a request"),
+    "sample.released": _l("Released from a request"),
+    "sample.picked": _l("Picked for a request"),
+    "sample.shipped": _l("Shipped"),
+    "sample.corrected": _l("Corrected"),
+    "sample.consumed": _l("Used up"),
+    "container.created": _l("Container created"),
+    "container.layout_built": _l("Tank layout built"),
+    "container.moved": _l("Container moved"),
+    "donor.consent_withdrawn": _l("Consent withdrawn"),
+    "request.created": _l("Request created"),
+    "request.submitted": _l("Request submitted"),
+    "request.approved": _l("Request approved"),
+    "request.rejected": _l("Request rejected"),
+    "request.picking": _l("Request picking started"),
+    "request.shipped": _l("Request shipped"),
+    "request.completed": _l("Request completed"),
+    "request.cancelled": _l("Request cancelled"),
+    "label.printed": _l("Label printed"),
+    "audit.verified": _l("Chain verified"),
+    "user.created": _l("User created"),
+    "user.updated": _l("User changed"),
+    "user.role_changed": _l("Role changed"),
+    "user.disabled": _l("User disabled"),
+    "user.enabled": _l("User enabled"),
+    "user.password_changed": _l("Password changed"),
+    "user.password_reset_issued": _l("Password reset code issued"),
+    "user.password_reset": _l("Password set with a reset code"),
+    "user.provisioned": _l("User signed in from the directory"),
+    "user.email_changed": _l("E-mail address changed"),
+    "user.sites_changed": _l("User's sites changed"),
+    "sample.moved_with_container": _l("Moved with its box"),
+    "sample.home_released": _l("Held place released"),
+    "sample.dispatched": _l("Dispatched between sites"),
+    "sample.received": _l("Received from another site"),
+    "sample.missing": _l("Missing from a shipment"),
+    "container.dispatched": _l("Box dispatched between sites"),
+    "container.received": _l("Box received from another site"),
+    "container.stored": _l("Box stored"),
+    "container.missing": _l("Box missing from a shipment"),
+    "request.item_removed": _l("Item taken off a request"),
+    "shipment.created": _l("Shipment created"),
+    "shipment.item_added": _l("Added to a shipment"),
+    "shipment.item_removed": _l("Taken off a shipment"),
+    "shipment.dispatched": _l("Shipment dispatched"),
+    "shipment.unexpected_item": _l("Unexpected item received"),
+    "shipment.closed": _l("Shipment receipt closed"),
+    "shipment.cancelled": _l("Shipment cancelled"),
+    "site.created": _l("Site created"),
+    "site.updated": _l("Site changed"),
+    "alarm.opened": _l("Alarm opened"),
+    "alarm.acknowledged": _l("Alarm acknowledged"),
+    "alarm.closed": _l("Alarm closed"),
+    "monitor.limits_set": _l("Alarm limits changed"),
+    "tank.refilled": _l("LN2 refilled"),
+    "tank.maintained": _l("Maintenance recorded"),
 }
 
 ROLES = {
-    "admin": "admin",
-    "manager": "manager",
-    "technician": "technician",
-    "researcher": "researcher",
+    "admin": _l("admin"),
+    "manager": _l("manager"),
+    "technician": _l("technician"),
+    "researcher": _l("researcher"),
+    "network_manager": _l("network manager"),
 }
 
 # The facet and field names a person reads on the catalogue and in forms.
 FIELDS = {
-    "sample_type": "Sample type",
-    "diagnosis": "Diagnosis (ICD-10)",
-    "anatomical_site": "Anatomical site (ICD-O-3)",
-    "collection_year": "Year collected",
-    "unit": "Unit",
-    "storage_temperature": "Storage temperature",
+    "sample_type": _l("Sample type"),
+    "diagnosis": _l("Diagnosis (ICD-10)"),
+    "anatomical_site": _l("Anatomical site (ICD-O-3)"),
+    "collection_year": _l("Year collected"),
+    "unit": _l("Unit"),
+    "storage_temperature": _l("Storage temperature"),
 }
 
 TABLES = {
@@ -159,21 +162,24 @@ TABLES = {
 }
 
 
-def display(code, table: str) -> str:
-    """The human name of `code` in `table`; an unknown code reads as itself, underscores as spaces."""
+def _name(code, table: str):
+    """The (lazy) human name of `code` in `table`; an unknown code reads as itself, underscores as spaces."""
     if code is None or code == "":
         return ""
-    names = TABLES[table]
     text = str(code)
-    name = names.get(text)
-    if name is not None:
-        return name
-    return text.replace("_", " ")
+    name = TABLES[table].get(text)
+    return name if name is not None else text.replace("_", " ")
+
+
+def display(code, table: str) -> str:
+    """The human name of `code` in `table`, in the reader's language."""
+    return str(_name(code, table))
 
 
 def options(table: str, codes=None) -> list[tuple[str, str]]:
-    """(code, name) pairs for a select list, in the table's order (or the order of `codes`)."""
-    return [(code, display(code, table)) for code in (codes if codes is not None else TABLES[table])]
+    """(code, name) pairs for a select list, in the table's order (or the order of `codes`); the names
+    stay lazy, so a form built at import time still shows them in the reader's language."""
+    return [(code, _name(code, table)) for code in (codes if codes is not None else TABLES[table])]
 
 
 def percent(part, whole) -> int:

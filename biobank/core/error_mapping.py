@@ -3,6 +3,7 @@ with a stable `code` for the API, a flash message for the web UI."""
 import logging
 
 from flask import flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -37,10 +38,12 @@ def _validation_message(messages) -> str:
     for location in (messages or {}).values():
         for field, errors in (location.items() if isinstance(location, dict) else []):
             text = errors if isinstance(errors, str) else "; ".join(
-                str(e) if not isinstance(e, dict) else "invalid value" for e in
+                str(e) if not isinstance(e, dict) else _("invalid value") for e in
                 (errors if isinstance(errors, list) else [errors]))
             parts.append(f"{field}: {text}")
-    return "Invalid request: " + ("; ".join(parts) if parts else "check the fields.")
+    if not parts:
+        return _("Invalid request: check the fields.")
+    return _("Invalid request: %(problems)s", problems="; ".join(parts))
 
 
 def handle_domain_error(error: DomainError):
@@ -57,14 +60,14 @@ def handle_http_exception(error: HTTPException):
         return _html_error(error)
     status = error.code or 500
     if isinstance(error, CSRFError):
-        return _json(400, "csrf_failed", "The form or request lacks a valid CSRF token; reload and try again.")
+        return _json(400, "csrf_failed", _("The form or request lacks a valid CSRF token; reload and try again."))
     data = getattr(error, "data", None) or {}
     if status == 422 and data.get("messages"):
         return _json(422, "validation_error", _validation_message(data["messages"]), data["messages"])
     if status == 413:
         limit = request.max_content_length
-        return _json(413, "too_large", f"The upload is larger than the {limit // (1024 * 1024)} MB limit."
-                     if limit else "The upload is too large.")
+        return _json(413, "too_large", _("The upload is larger than the %(limit)d MB limit.",
+                                         limit=limit // (1024 * 1024)) if limit else _("The upload is too large."))
     message = data.get("message") or error.description or error.name
     return _json(status, HTTP_CODES.get(status, "http_error"), message)
 
@@ -90,30 +93,30 @@ def handle_database_unavailable(error: OperationalError):
     log.error("database error: %s", error)
     if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
         # serialization failure / deadlock: another change to the same things won
-        return _json(409, "concurrent_update", "Someone changed the same records at the same moment; try again.")
+        return _json(409, "concurrent_update", _("Someone changed the same records at the same moment; try again."))
     if "locked" in str(error).lower():
-        return _json(503, "busy", "The database is busy; try again in a moment.")
-    return _json(503, "database_unavailable", "The database cannot be reached; try again shortly.")
+        return _json(503, "busy", _("The database is busy; try again in a moment."))
+    return _json(503, "database_unavailable", _("The database cannot be reached; try again shortly."))
 
 
 def handle_out_of_range(error: Exception):
     """A number or text the database cannot hold (a page far beyond the end, an id of 30 digits):
     bad input, refused like any other."""
-    return handle_domain_error(InvalidInput("A number or text in the request is out of the range the inventory "
-                                            "can store.", code="out_of_range"))
+    return handle_domain_error(InvalidInput(_("A number or text in the request is out of the range the inventory "
+                                              "can store."), code="out_of_range"))
 
 
 def handle_too_deep(error: RecursionError):
     """JSON nested thousands of levels deep: refused, not a crash."""
-    return handle_domain_error(InvalidInput("The request body is nested too deeply.", code="too_deeply_nested"))
+    return handle_domain_error(InvalidInput(_("The request body is nested too deeply."), code="too_deeply_nested"))
 
 
 def handle_unexpected(error: Exception):
     db.session.rollback()
     log.exception("unexpected error")
     if wants_json():
-        return _json(500, "internal_error", "Something went wrong on the server; it has been logged.")
-    return "Internal error; it has been logged.", 500
+        return _json(500, "internal_error", _("Something went wrong on the server; it has been logged."))
+    return _("Internal error; it has been logged."), 500
 
 
 def register(app) -> None:

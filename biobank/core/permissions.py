@@ -1,5 +1,8 @@
 """The role matrix of DESIGN.md, enforced by services (not only by views)."""
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from ..network import scope
+from .display import ROLES as ROLE_NAMES
 from .errors import NotPermitted
 
 ROLES = ("admin", "manager", "technician", "researcher")
@@ -35,27 +38,27 @@ MATRIX: dict[str, frozenset] = {
 
 # What each permission lets a person do, as the refusal says it ("A technician may not ...").
 PERMISSION_NAMES = {
-    "users.manage": "manage users",
-    "storage.layout": "build or change the storage layout",
-    "samples.handle": "register, move or handle samples",
-    "catalogue.search": "search the catalogue",
-    "samples.identified": "see donors and storage locations",
-    "requests.create": "create sample requests",
-    "requests.decide": "approve or reject requests",
-    "requests.fulfil": "pick or ship requests",
-    "reports.read": "open capacity, audit and reconciliation reports",
-    "reports.act": "apply reconciliation corrections",
-    "consent.withdraw": "withdraw a donor's consent",
-    "samples.correct_identity": "correct a sample's donor or type",
-    "samples.correct_record": "correct a sample's clinical record",
-    "samples.correct_quantity": "correct a sample's quantity or notes",
-    "containers.move": "move boxes or racks",
-    "monitoring.read": "see tank readings and alarms",
-    "monitoring.ingest": "send tank readings",
-    "monitoring.record": "record LN2 refills or maintenance",
-    "monitoring.limits": "change a tank's alarm limits",
-    "alarms.acknowledge": "acknowledge tank alarms",
-    "shipments.handle": "pack, dispatch or receive shipments between sites",
+    "users.manage": _l("manage users"),
+    "storage.layout": _l("build or change the storage layout"),
+    "samples.handle": _l("register, move or handle samples"),
+    "catalogue.search": _l("search the catalogue"),
+    "samples.identified": _l("see donors and storage locations"),
+    "requests.create": _l("create sample requests"),
+    "requests.decide": _l("approve or reject requests"),
+    "requests.fulfil": _l("pick or ship requests"),
+    "reports.read": _l("open capacity, audit and reconciliation reports"),
+    "reports.act": _l("apply reconciliation corrections"),
+    "consent.withdraw": _l("withdraw a donor's consent"),
+    "samples.correct_identity": _l("correct a sample's donor or type"),
+    "samples.correct_record": _l("correct a sample's clinical record"),
+    "samples.correct_quantity": _l("correct a sample's quantity or notes"),
+    "containers.move": _l("move boxes or racks"),
+    "monitoring.read": _l("see tank readings and alarms"),
+    "monitoring.ingest": _l("send tank readings"),
+    "monitoring.record": _l("record LN2 refills or maintenance"),
+    "monitoring.limits": _l("change a tank's alarm limits"),
+    "alarms.acknowledge": _l("acknowledge tank alarms"),
+    "shipments.handle": _l("pack, dispatch or receive shipments between sites"),
 }
 
 
@@ -66,7 +69,8 @@ def allowed(actor, permission: str) -> bool:
 def require(actor, permission: str) -> None:
     if not allowed(actor, permission):
         role = getattr(actor, "role", "anonymous")
-        raise NotPermitted(f"A {role} may not {PERMISSION_NAMES.get(permission, f'do this ({permission})')}.")
+        action = PERMISSION_NAMES.get(permission) or _("do this (%(permission)s)", permission=permission)
+        raise NotPermitted(_("A %(role)s may not %(action)s.", role=ROLE_NAMES.get(role, role), action=action))
 
 
 # -- site scope (DESIGN.md "Sites") ---------------------------------------------------
@@ -85,9 +89,9 @@ def require_at(actor, permission: str, where) -> None:
         return
     site = scope.site_of(where)
     if not scope.acts_at(actor, site):
-        who = getattr(actor, "username", "You")
+        who = getattr(actor, "username", None) or _("You")
         if site is None:
-            raise NotPermitted(f"That is not at any site now (in transit between sites?); {who} may not act on "
-                               "it.", code="other_site")
-        raise NotPermitted(f"{who} does not work at {site.name}; only its own staff and network managers may "
-                           "do this there.", code="other_site", details={"site": site.code})
+            raise NotPermitted(_("That is not at any site now (in transit between sites?); %(who)s may not act on "
+                                 "it.", who=who), code="other_site")
+        raise NotPermitted(_("%(who)s does not work at %(site)s; only its own staff and network managers may "
+                             "do this there.", who=who, site=site.name), code="other_site", details={"site": site.code})

@@ -1,5 +1,6 @@
 """Per-request plumbing: who is acting, the write intent, the one commit point."""
 from flask import g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.service import user_for_token
@@ -16,7 +17,7 @@ def current_actor(via: str | None = None) -> Actor:
     """The logged-in user (session or bearer token) as an Actor, or 401."""
     if "actor" not in g:
         if not current_user.is_authenticated:
-            raise NotAuthenticated("Log in or send a bearer token.")
+            raise NotAuthenticated(_("Log in or send a bearer token."))
         g.actor = Actor.of(current_user, via or ("api" if request.path.startswith("/api/") else "web"))
     return g.actor
 

@@ -6,6 +6,8 @@ box label lands in a position field, the stored barcode when a scan differs from
 it only by case. The scan page shows the answer with the error sound and keeps
 focus in the field that takes the next scan.
 """
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from ..samples import queries as sample_queries
 from ..samples.service import find_sample
 from ..storage import positions, queries as storage_queries
@@ -13,6 +15,24 @@ from ..storage.service import container_by_barcode
 from .errors import DomainError, InvalidPosition, UnknownBarcode
 
 COMMAND_PREFIX = "CMD:"
+
+# "that is a box": what a scanned container is, as a sentence names it.
+A_KIND = {
+    "site": _l("a site"),
+    "tank": _l("a tank"),
+    "freezer": _l("a freezer"),
+    "rack": _l("a rack"),
+    "box": _l("a box"),
+    "shelf": _l("a shelf"),
+    "drawer": _l("a drawer"),
+    "room": _l("a room"),
+}
+
+
+def a_kind(kind: str) -> str:
+    """'a box', 'a rack' ... for a container kind; a kind a biobank made up reads as itself."""
+    name = A_KIND.get(kind)
+    return str(name) if name is not None else _("a %(kind)s", kind=kind)
 
 
 def find_container(code: str | None):
@@ -34,10 +54,10 @@ def unknown_barcode(code: str) -> tuple[str, str | None]:
     """(message, suggested barcode) for a scan that no sample or container has."""
     suggestion = case_suggestion(code)
     if suggestion:
-        return (f"Unknown barcode: {code}. Did you mean {suggestion}? Press Enter to open {suggestion}, "
-                "or scan again."), suggestion
-    return (f"Unknown barcode: {code}. No sample or container has this barcode: check the label and scan "
-            "again, or register the tube."), None
+        return _("Unknown barcode: %(code)s. Did you mean %(suggestion)s? Press Enter to open %(suggestion)s, "
+                 "or scan again.", code=code, suggestion=suggestion), suggestion
+    return _("Unknown barcode: %(code)s. No sample or container has this barcode: check the label and scan "
+             "again, or register the tube.", code=code), None
 
 
 def position_range(box) -> str:
@@ -47,12 +67,12 @@ def position_range(box) -> str:
 def _what_it_is(text: str) -> str | None:
     """'a box', 'a rack', 'a tube', 'a command' for a scanned barcode that is not a position."""
     if text.upper().startswith(COMMAND_PREFIX):
-        return "a command"
+        return _("a command")
     container = find_container(text) or find_container(storage_queries.barcode_differing_in_case(text))
     if container is not None:
-        return f"a {container.kind}"
+        return a_kind(container.kind)
     if find_sample(text) is not None or sample_queries.barcode_differing_in_case(text):
-        return "a tube"
+        return _("a tube")
     return None
 
 
@@ -61,9 +81,10 @@ def position_problem(box, text: str | None, error: DomainError | None = None) ->
 
     None when the position itself is fine and nothing about it went wrong."""
     text = (text or "").strip()
-    again = f"Scan a position of {box.name} ({position_range(box)}), or press Esc to cancel."
+    again = _("Scan a position of %(box)s (%(range)s), or press Esc to cancel.", box=box.name,
+              range=position_range(box))
     if not text:
-        return f"No position given. {again}"
+        return _("No position given. %(again)s", again=again)
     try:
         row, col = positions.parse(text, box.rows, box.cols)
     except InvalidPosition:
@@ -73,15 +94,18 @@ def position_problem(box, text: str | None, error: DomainError | None = None) ->
         if error is not None and error.code == "slot_occupied":
             tube = storage_queries.occupant(box.id, row, col)
             if tube:
-                return (f"{label} in {box.name} is taken by tube {tube}. Scan a free position of {box.name} "
-                        f"({position_range(box)}), or press Esc to cancel.")
+                return _("%(position)s in %(box)s is taken by tube %(tube)s. Scan a free position of %(box)s "
+                         "(%(range)s), or press Esc to cancel.", position=label, box=box.name, tube=tube,
+                         range=position_range(box))
         return f"{error.message} {again}" if error is not None else None
     kind = _what_it_is(text)
     if kind:
-        return f"You scanned {text}: that is {kind}, not a position. {again}"
+        return _("You scanned %(code)s: that is %(what)s, not a position. %(again)s", code=text, what=kind,
+                 again=again)
     try:
         positions.parse(text)
     except InvalidPosition:
-        return f"You scanned {text}: that is not a position (such as A1). {again}"
-    return (f"{text.upper()} is outside {box.name}: its positions are {position_range(box)}. "
-            f"Scan a position from A1 to {positions.label(box.rows, box.cols)}, or press Esc to cancel.")
+        return _("You scanned %(code)s: that is not a position (such as A1). %(again)s", code=text, again=again)
+    return _("%(position)s is outside %(box)s: its positions are %(range)s. Scan a position from A1 to "
+             "%(last)s, or press Esc to cancel.", position=text.upper(), box=box.name, range=position_range(box),
+             last=positions.label(box.rows, box.cols))

@@ -11,6 +11,7 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from flask import request
+from flask_babel import gettext as _
 
 from .errors import InvalidInput
 
@@ -52,14 +53,16 @@ def _undecodable(raw: bytes) -> bool:
     return False
 
 
-def _refuse(where: str):
-    raise InvalidInput(f"The text in {where} is not valid Unicode (a lone surrogate, or bytes that are not "
-                       "UTF-8); send it as UTF-8 text.", code="invalid_text", details={"field": where})
+def _refuse(where: str, place: str | None = None):
+    """`where` names the field for machines (details.field); `place` says it for people."""
+    raise InvalidInput(_("The text in %(place)s is not valid Unicode (a lone surrogate, or bytes that are not "
+                         "UTF-8); send it as UTF-8 text.", place=place or where), code="invalid_text",
+                       details={"field": where})
 
 
 def check_request_text() -> None:
     if request.query_string and _undecodable(request.query_string):
-        _refuse("the query string")
+        _refuse("the query string", _("the query string"))
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     if request.is_json:
@@ -68,4 +71,4 @@ def check_request_text() -> None:
         if where is not None:
             _refuse(where)
     elif request.mimetype == _FORM and _undecodable(request.get_data(cache=True)):
-        _refuse("the form")
+        _refuse("the form", _("the form"))

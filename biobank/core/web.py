@@ -5,11 +5,12 @@ it next. Every change is a form post to the sample or storage pages, which call
 one service each.
 """
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
 from markupsafe import Markup, escape
 
 from ..extensions import db
-from . import display as names, scan as answers
+from . import display as names, js_strings, scan as answers
 from .errors import UnknownBarcode
 from .permissions import allowed, require
 from .requests import current_actor, optional_actor
@@ -42,9 +43,9 @@ COMMANDS = {
     "CMD:ALIQUOT": "aliquot", "CMD:DISCARD": "discard", "CMD:CANCEL": None,
     "CMD:CORRECT": "correct",
 }
-COMMAND_NAMES = {"CMD:MOVE": "Move", "CMD:CHECKOUT": "Check out", "CMD:RETURN": "Return",
-                 "CMD:ALIQUOT": "Aliquot", "CMD:DISCARD": "Discard", "CMD:CANCEL": "Cancel",
-                 "CMD:CORRECT": "Correct record"}
+COMMAND_NAMES = {"CMD:MOVE": _l("Move"), "CMD:CHECKOUT": _l("Check out"), "CMD:RETURN": _l("Return"),
+                 "CMD:ALIQUOT": _l("Aliquot"), "CMD:DISCARD": _l("Discard"), "CMD:CANCEL": _l("Cancel"),
+                 "CMD:CORRECT": _l("Correct record")}
 
 
 def nav_allowed(endpoint: str, permission: str | None = None) -> bool:
@@ -100,25 +101,25 @@ def sample_actions(sample) -> list[tuple[str, str]]:
     actions = []
     in_storage = bool(sample.container_id)
     if sample.status in ("available", "reserved") and in_storage:
-        actions.append(("samples_web.move", "Move"))
+        actions.append(("samples_web.move", _("Move")))
     if sample.status == "available":  # a reserved sample leaves storage only by picking its request
-        actions.append(("samples_web.checkout", "Check out"))
+        actions.append(("samples_web.checkout", _("Check out")))
     if sample.status == "checked_out":
-        actions.append(("samples_web.return_sample", "Return"))
+        actions.append(("samples_web.return_sample", _("Return")))
         if sample.home_container_id:
-            actions.append(("samples_web.release_home", "Release its place"))
+            actions.append(("samples_web.release_home", _("Release its place")))
     if sample.status in ("available", "checked_out"):
-        actions.append(("samples_web.aliquot", "Aliquot"))
+        actions.append(("samples_web.aliquot", _("Aliquot")))
     if sample.status in ("available", "checked_out"):
-        actions.append(("samples_web.discard", "Discard"))
+        actions.append(("samples_web.discard", _("Discard")))
     if can("samples.correct_quantity") and "samples_web.correct" in current_app.view_functions:
-        actions.append(("samples_web.correct", "Correct record"))
+        actions.append(("samples_web.correct", _("Correct record")))
     return actions
 
 
 @blp.app_context_processor
 def _helpers():
-    return {"sample_actions": sample_actions, "scan_commands": COMMANDS}
+    return {"sample_actions": sample_actions, "scan_commands": COMMANDS, "js_strings": js_strings.strings()}
 
 
 # -- the scan page ----------------------------------------------------------------
@@ -163,9 +164,9 @@ def scan_page():
     if upper in COMMANDS:
         endpoint = COMMANDS[upper]
         if endpoint is None:
-            return _render(message="Cleared. Scan a tube, box or rack.")
+            return _render(message=_("Cleared. Scan a tube, box or rack."))
         if held_sample is None:
-            return _render(404, error=f"{code} is a command: scan a sample first, then the command.",
+            return _render(404, error=_("%(code)s is a command: scan a sample first, then the command.", code=code),
                            code=code)
         return redirect(url_for(f"samples_web.{endpoint}", barcode=held_sample.barcode, from_scan=1))
     if held_box is not None and held_sample is None and CONTAINER_STEPS \
@@ -179,8 +180,9 @@ def scan_page():
         if held_sample is not None and held_sample.status in ("available", "reserved", "checked_out") \
                 and held_sample.barcode != code:
             if not container.is_grid:
-                return _render(409, error=f"{container.path} is a {container.kind}; scan the box "
-                                          f"{held_sample.barcode} goes into.", sample=held_sample, code=code)
+                return _render(409, error=_("%(path)s is %(what)s; scan the box %(tube)s goes into.",
+                                            path=container.path, what=answers.a_kind(container.kind),
+                                            tube=held_sample.barcode), sample=held_sample, code=code)
             return _render(sample=held_sample, target=container, code=code)
         return redirect(url_for("storage_web.container", container_id=container.id))
     message, suggestion = answers.unknown_barcode(code)
@@ -197,11 +199,11 @@ def answer_step_error(sample, container_code: str | None, position_text: str | N
     status = error.status if error is not None else 422
     target = answers.find_container(container_code)
     if target is None or not target.is_grid:
-        message = error.message if error is not None else "Scan the box it goes into again."
+        message = error.message if error is not None else _("Scan the box it goes into again.")
         return _render(status, error=message, sample=sample, code=sample.barcode)
     message = answers.position_problem(target, position_text, error)
     if message is None:
-        message = " ".join(form_errors) or (error.message if error is not None else "Try again.")
+        message = " ".join(form_errors) or (error.message if error is not None else _("Try again."))
     return _render(status, error=message, sample=sample, target=target, code=sample.barcode)
 
 
@@ -217,7 +219,7 @@ def command_sheet():
     """The command barcodes on one A4 page, to print for the bench."""
     from ..labels.command_sheet import command_sheet_pdf
     require(current_actor(), "samples.handle")
-    pdf = command_sheet_pdf([(code, COMMAND_NAMES[code]) for code in COMMANDS])
+    pdf = command_sheet_pdf([(code, str(COMMAND_NAMES[code])) for code in COMMANDS])
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": "inline; filename=scan-commands.pdf"})
 

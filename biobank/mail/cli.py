@@ -3,6 +3,7 @@ import time
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..core.db import unit_of_work
@@ -20,10 +21,10 @@ mail_cli = AppGroup("mail", help="E-mail outbox: send what is due, show what wai
 def send_command(loop, interval):
     """Send the messages that are due (retries wait for their back-off)."""
     if settings.smtp() is None:
-        raise click.ClickException("BIOBANK_SMTP_HOST is not set: nowhere to send mail.")
+        raise click.ClickException(_("BIOBANK_SMTP_HOST is not set: nowhere to send mail."))
     while True:
         result = sender.send_due()
-        click.echo(f"sent {result['sent']}, to retry {result['retry']}, refused {result['failed']}")
+        click.echo(_("sent %(sent)s, to retry %(retry)s, refused %(failed)s", **result))
         db.session.remove()
         if not loop:
             return
@@ -51,4 +52,4 @@ def retry_command(ids):
     """Queue refused messages again (the ones named, or all)."""
     with unit_of_work():
         count = sender.retry_failed(ids)
-    click.echo(f"{count} message(s) queued again")
+    click.echo(_("%(count)s message(s) queued again", count=count))

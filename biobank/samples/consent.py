@@ -1,7 +1,9 @@
 """After a donor withdraws consent: the worklist of their tubes still in the biobank, and closing
 each one by an audited discard or by returning it to the collecting centre (a shipment out)."""
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from ..core.display import display
 from ..core.errors import InvalidInput, InvalidTransition
 from ..core.permissions import require
 from ..custody import service as custody
@@ -55,8 +57,8 @@ def worklist_summary(actor) -> list[dict]:
 def _withdrawn_sample(barcode: str) -> Sample:
     sample = locked_sample(barcode)
     if not sample.consent_withdrawn:
-        raise InvalidTransition(f"{barcode}'s donor has not withdrawn consent; use the usual actions.",
-                                code="consent_not_withdrawn")
+        raise InvalidTransition(_("%(barcode)s's donor has not withdrawn consent; use the usual actions.",
+                                  barcode=barcode), code="consent_not_withdrawn")
     return sample
 
 
@@ -73,10 +75,11 @@ def return_to_collector(actor, barcode: str, *, recipient: str, reason: str | No
     require(actor, "consent.withdraw")
     recipient = (recipient or "").strip()
     if not recipient:
-        raise InvalidInput("Say who receives the tube (the collecting centre).", code="recipient_required")
+        raise InvalidInput(_("Say who receives the tube (the collecting centre)."), code="recipient_required")
     sample = _withdrawn_sample(barcode)
     if sample.status not in ("available", "checked_out"):
-        raise InvalidTransition(f"{barcode} is {sample.status.replace('_', ' ')}; cancel its request first.")
+        raise InvalidTransition(_("%(barcode)s is %(status)s; cancel its request first.", barcode=barcode,
+                                  status=display(sample.status, "status")))
     old_path = sample.location_path
     old = sample.status
     if old == "available":

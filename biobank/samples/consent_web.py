@@ -1,6 +1,7 @@
 """Consent pages (managers): withdraw a donor's consent in two steps (reason, then confirm), and
 the worklist of that donor's tubes still held, each closed by a discard or a return."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
@@ -14,26 +15,26 @@ blp = Blueprint("consent_web", __name__, url_prefix="/consent")
 
 
 class WithdrawForm(FlaskForm):
-    donor = StringField("Donor pseudonym", validators=[DataRequired("Enter or scan the donor pseudonym."),
-                                                       Length(max=64)])
-    reason = TextAreaField("Reason (e.g. the withdrawal form's reference)",
-                           validators=[DataRequired("Record why consent was withdrawn."), Length(max=2000)])
+    donor = StringField(_l("Donor pseudonym"), validators=[DataRequired(_l("Enter or scan the donor pseudonym.")),
+                                                           Length(max=64)])
+    reason = TextAreaField(_l("Reason (e.g. the withdrawal form's reference)"),
+                           validators=[DataRequired(_l("Record why consent was withdrawn.")), Length(max=2000)])
     confirmed = HiddenField()
 
 
 class DiscardForm(FlaskForm):
-    reason = StringField("Reason", default=consent.DISCARD_REASON, validators=[Optional(), Length(max=2000)])
+    reason = StringField(_l("Reason"), default=consent.DISCARD_REASON, validators=[Optional(), Length(max=2000)])
 
 
 class ReturnForm(FlaskForm):
-    recipient = StringField("Returned to (collecting centre)", validators=[
-        DataRequired("Say who receives the tube."), Length(max=300)])
+    recipient = StringField(_l("Returned to (collecting centre)"), validators=[
+        DataRequired(_l("Say who receives the tube.")), Length(max=300)])
 
 
 def _errors(form) -> None:
     for name, errors in form.errors.items():
         for error in errors:
-            flash(f"{getattr(form, name).label.text}: {error}", "error")
+            flash(_("%(field)s: %(error)s", field=getattr(form, name).label.text, error=error), "error")
 
 
 @blp.route("", methods=["GET", "POST"])
@@ -50,8 +51,8 @@ def withdraw():
             return render_template("consent/confirm.html", form=form, impact=consent.impact(actor, donor),
                                    record=consent.donor_record(actor, donor))
         result = service.withdraw_consent(actor, donor, reason=form.reason.data.strip())
-        flash(f"Consent of donor {donor} withdrawn: {result['samples_blocked']} tubes blocked from requests. "
-              f"Destroy or return the tubes listed below.", "success")
+        flash(_("Consent of donor %(donor)s withdrawn: %(count)s tubes blocked from requests. "
+                "Destroy or return the tubes listed below.", donor=donor, count=result["samples_blocked"]), "success")
         return redirect(url_for("consent_web.donor", donor=donor))
     _errors(form)
     return render_template("consent/withdraw.html", form=form, summary=consent.worklist_summary(actor)), \
@@ -75,7 +76,7 @@ def discard(donor, barcode):
     form = DiscardForm()
     if form.validate_on_submit():
         consent.discard(current_actor(), barcode, reason=form.reason.data)
-        flash(f"Discarded {barcode}.", "success")
+        flash(_("Discarded %(barcode)s.", barcode=barcode), "success")
     else:
         _errors(form)
     return redirect(url_for("consent_web.donor", donor=donor))
@@ -87,7 +88,8 @@ def return_tube(donor, barcode):
     form = ReturnForm()
     if form.validate_on_submit():
         consent.return_to_collector(current_actor(), barcode, recipient=form.recipient.data)
-        flash(f"{barcode} leaves storage, returned to {form.recipient.data.strip()}.", "success")
+        flash(_("%(barcode)s leaves storage, returned to %(recipient)s.", barcode=barcode,
+                recipient=form.recipient.data.strip()), "success")
     else:
         _errors(form)
     return redirect(url_for("consent_web.donor", donor=donor))

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 import ldap3
+from flask_babel import gettext as _
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
@@ -67,7 +68,7 @@ def verify(username: str, password: str) -> DirectoryUser | None:
         search = _connection(settings.get("BIOBANK_LDAP_BIND_DN"), settings.get("BIOBANK_LDAP_BIND_PASSWORD"))
         if settings.get("BIOBANK_LDAP_BIND_DN") and not search.bind():
             log.error("LDAP: the service account cannot bind: %s", search.result.get("description"))
-            raise DirectoryUnavailable("The hospital directory refused the biobank's service account.")
+            raise DirectoryUnavailable(_("The hospital directory refused the biobank's service account."))
         user_filter = settings.get("BIOBANK_LDAP_USER_FILTER", "(uid={username})").format(
             username=escape_filter_chars(username))
         search.search(settings.get("BIOBANK_LDAP_BASE_DN"), user_filter, search_scope=ldap3.SUBTREE,
@@ -96,5 +97,5 @@ def verify(username: str, password: str) -> DirectoryUser | None:
         return DirectoryUser(username=username, email=email, groups=tuple(sorted(groups)))
     except LDAPException as error:
         log.error("LDAP: %s", error)
-        raise DirectoryUnavailable("The hospital directory cannot be reached; try again shortly, "
-                                   "or sign in with a local account.") from None
+        raise DirectoryUnavailable(_("The hospital directory cannot be reached; try again shortly, "
+                                     "or sign in with a local account.")) from None

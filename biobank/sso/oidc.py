@@ -11,6 +11,7 @@ import re
 
 from authlib.integrations.flask_client import OAuth
 from flask import current_app
+from flask_babel import gettext as _
 
 from . import settings
 
@@ -33,7 +34,7 @@ def client():
 
 
 def label() -> str:
-    return settings.get("BIOBANK_OIDC_LABEL", "Sign in with the hospital account")
+    return settings.get("BIOBANK_OIDC_LABEL") or _("Sign in with the hospital account")
 
 
 def identity(claims: dict) -> tuple[str, str | None, list[str]]:

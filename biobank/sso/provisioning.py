@@ -12,6 +12,7 @@ password matches, so they sign in only through their directory.
 import logging
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..core.actor import system_actor
@@ -56,7 +57,7 @@ def is_directory_user(user: User) -> bool:
 def username_from(value: str) -> str:
     name = _USERNAME.sub("_", (value or "").strip())[:64]
     if len(name) < 2:
-        raise NotAuthenticated("The directory gave no usable user name.", code="sso_no_username")
+        raise NotAuthenticated(_("The directory gave no usable user name."), code="sso_no_username")
     return name
 
 
@@ -67,11 +68,11 @@ def provision(source: str, username: str, email: str | None, groups) -> User:
     actor = system_actor(f"sso-{source}")
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is not None and not is_directory_user(user):
-        raise NotAuthenticated(f"{username} is a local account here; sign in with its password.",
+        raise NotAuthenticated(_("%(user)s is a local account here; sign in with its password.", user=username),
                                code="local_account")
     if role is None:
-        raise NotPermitted(f"{username} signed in, but none of their groups gives a role in the biobank; "
-                           "ask the biobank's administrator.", code="sso_no_role")
+        raise NotPermitted(_("%(user)s signed in, but none of their groups gives a role in the biobank; "
+                             "ask the biobank's administrator.", user=username), code="sso_no_role")
     if user is None:
         user = User(username=username, password_hash=SSO_HASH + source, role=role, active=True, email=email)
         db.session.add(user)

@@ -3,6 +3,7 @@ import logging
 
 from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 
 from ..auth import sessions
@@ -23,7 +24,7 @@ def _refused(message: str, status: int):
 @blp.get("/login/oidc")
 def oidc_login():
     if not settings.oidc_configured():
-        abort(404, "Sign-in through OpenID Connect is not configured here.")
+        abort(404, _("Sign-in through OpenID Connect is not configured here."))
     session[NEXT_KEY] = _safe_next(request.args.get("next"))
     return oidc.client().authorize_redirect(url_for("sso_web.oidc_callback", _external=True))
 
@@ -31,11 +32,11 @@ def oidc_login():
 @blp.get("/login/oidc/callback")
 def oidc_callback():
     if not settings.oidc_configured():
-        abort(404, "Sign-in through OpenID Connect is not configured here.")
+        abort(404, _("Sign-in through OpenID Connect is not configured here."))
     if request.args.get("error"):
         log.info("OIDC: the provider answered %s: %s", request.args["error"], request.args.get("error_description"))
-        return _refused("The hospital sign-in was cancelled or refused "
-                        f"({request.args.get('error_description') or request.args['error']}).", 401)
+        return _refused(_("The hospital sign-in was cancelled or refused (%(reason)s).",
+                          reason=request.args.get("error_description") or request.args["error"]), 401)
     provider = oidc.client()
     try:
         token = provider.authorize_access_token()
@@ -43,7 +44,7 @@ def oidc_callback():
         claims.update(provider.userinfo(token=token))
     except (OAuthError, ValueError) as error:   # state, code, signature, nonce or audience wrong
         log.warning("OIDC: sign-in failed: %s", error)
-        return _refused("The hospital sign-in could not be completed; please try again.", 401)
+        return _refused(_("The hospital sign-in could not be completed; please try again."), 401)
     username, email, groups = oidc.identity(claims)
     try:
         user = provision("oidc", username_from(username), email, groups)
@@ -51,5 +52,5 @@ def oidc_callback():
         return _refused(error.message, error.status)
     sessions.start(user)
     login_user(user)
-    flash(f"Welcome, {user.username}.", "info")
+    flash(_("Welcome, %(user)s.", user=user.username), "info")
     return redirect(session.pop(NEXT_KEY, None) or url_for("auth_web.home"))

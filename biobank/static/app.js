@@ -30,6 +30,20 @@
   }
   window.biobankBeep = beep;
 
+  /* A text in the reader's language, from the JSON block base.html renders (core/js_strings.py),
+     else the English given here; %(name)s placeholders are filled from `values`. */
+  var strings = null;
+  function t(key, english, values) {
+    if (strings === null) {
+      var block = document.getElementById("i18n-strings");
+      try { strings = (block && JSON.parse(block.textContent)) || {}; } catch (e) { strings = {}; }
+    }
+    var text = typeof strings[key] === "string" && strings[key] ? strings[key] : english;
+    return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values || {}, name) ? String(values[name]) : whole;
+    });
+  }
+
   function signal(root) {
     var el = root.querySelector("[data-beep]");
     if (el) beep(el.getAttribute("data-beep"));
@@ -187,8 +201,8 @@
           answer.setAttribute("data-scan-answer", "");
           el.parentNode.appendChild(answer);
         }
-        answer.textContent = "⚠ You scanned " + scanned + ": that is not " + expected +
-          ". Nothing was done; scan " + expected + " again to confirm.";
+        answer.textContent = "⚠ " + t("wrong_scan", "You scanned %(scanned)s: that is not %(expected)s. " +
+          "Nothing was done; scan %(expected)s again to confirm.", {scanned: scanned, expected: expected});
         el.setAttribute("aria-invalid", "true");
         el.value = "";
         el.focus();
