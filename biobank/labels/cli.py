@@ -3,7 +3,7 @@ import socket
 from pathlib import Path
 
 import click
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
 from flask.cli import AppGroup
 
 from ..core.actor import system_actor

@@ -193,7 +193,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
 
 def _registered_events(actor, entries, paths: dict):
     """The custody entry (record_many's form) of each registered sample."""
-    for clean, (box, row, col), _ in entries:
+    for clean, (box, row, col), _parent in entries:
         box_id, barcode, volume = box.id, clean["barcode"], clean.get("volume")
         yield (actor, "sample.registered", "sample", barcode,
                {"sample_barcode": barcode, "container_id": box_id,

@@ -33,6 +33,8 @@ PER_PAGE = 25
 _PLACEMENTS = [("compact", _l("Automatic: first box with room (compact)")),
                ("spread", _l("Automatic: spread a donor's aliquots over tanks")),
                ("position", _l("At a position I choose"))]
+# The placement strategies by name, as the import form lists them.
+_STRATEGY_NAMES = {"compact": _l("compact"), "spread": _l("spread")}
 
 
 # -- forms ---------------------------------------------------------------------------
@@ -68,7 +70,7 @@ class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file.")),
                                                  FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
     strategy = SelectField(_l("Placement for rows without container_id/position"),
-                           choices=choices([(s, s) for s in STRATEGIES]), default="compact")
+                           choices=choices([(s, _STRATEGY_NAMES.get(s, s)) for s in STRATEGIES]), default="compact")
 
 
 class ImportConfirmForm(FlaskForm):
