@@ -3,6 +3,7 @@ import socket
 from pathlib import Path
 
 import click
+from flask_babel import gettext as _
 from flask.cli import AppGroup
 
 from ..core.actor import system_actor
@@ -19,15 +20,15 @@ def parse_printer(address: str) -> tuple[str, int]:
     """HOST, HOST:PORT or [IPv6]:PORT -> (host, port); the port defaults to 9100."""
     host, port = address.strip(), RAW_PORT
     if host.startswith("["):
-        host, _, rest = host[1:].partition("]")
+        host, _bracket, rest = host[1:].partition("]")
         port = int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else port
     elif host.count(":") == 1:
-        host, _, text = host.partition(":")
+        host, _colon, text = host.partition(":")
         if not text.isdigit():
-            raise click.BadParameter(f"'{address}' is not HOST:PORT.", param_hint="--printer")
+            raise click.BadParameter(_("'%(address)s' is not HOST:PORT.", address=address), param_hint="--printer")
         port = int(text)
     if not host or not 0 < port < 65536:
-        raise click.BadParameter(f"'{address}' is not HOST:PORT.", param_hint="--printer")
+        raise click.BadParameter(_("'%(address)s' is not HOST:PORT.", address=address), param_hint="--printer")
     return host, port
 
 
@@ -76,13 +77,13 @@ def print_labels(samples, box_id, container_id, barcode_file, fmt, dpi, sheet, s
     chosen = [name for name, given in (("--sample", samples), ("--box", box_id is not None),
                                        ("--box-label", container_id is not None), ("--barcodes", barcode_file)) if given]
     if len(chosen) != 1:
-        raise click.UsageError("Say what to print: one of --sample, --box, --box-label or --barcodes.")
+        raise click.UsageError(_("Say what to print: one of --sample, --box, --box-label or --barcodes."))
     if not output and not printer:
-        raise click.UsageError("Say where to: -o FILE and/or --printer HOST:9100.")
+        raise click.UsageError(_("Say where to: -o FILE and/or --printer HOST:9100."))
     if printer:
         parse_printer(printer)
         if fmt != "zpl":
-            raise click.UsageError("--printer sends ZPL; use --format zpl (the default).")
+            raise click.UsageError(_("--printer sends ZPL; use --format zpl (the default)."))
     options = dict(format=fmt, dpi=dpi, sheet=sheet, skip=skip, template=template, reason=reason)
     actor = system_actor("cli")
     wrote = target = None
@@ -102,17 +103,26 @@ def print_labels(samples, box_id, container_id, barcode_file, fmt, dpi, sheet, s
                 output.write_bytes(result.content)
                 wrote = output
             if printer:
-                target = f"printer {printer}"
+                target = _("printer %(printer)s", printer=printer)
                 send_to_printer(printer, result.content)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     except OSError as exc:
         if wrote is not None:
             wrote.unlink(missing_ok=True)
-        raise click.ClickException(f"Could not write to {target}: {exc}. Nothing was printed or recorded.") from None
-    places = [f"written to {output}" if wrote else None, f"sent to {printer}" if printer else None]
-    click.echo(f"{result.count} label(s) {' and '.join(p for p in places if p) or 'written'} "
-               f"({fmt.upper()}); {result.count} custody event(s) recorded.", err=str(output) == "-")
+        raise click.ClickException(_("Could not write to %(target)s: %(problem)s. Nothing was printed or recorded.",
+                                     target=target, problem=exc)) from None
+    values = {"num": result.count, "format": fmt.upper(), "file": output, "printer": printer}
+    if wrote and printer:
+        done = _("%(num)d label(s) written to %(file)s and sent to %(printer)s (%(format)s); %(num)d custody "
+                 "event(s) recorded.", **values)
+    elif printer:
+        done = _("%(num)d label(s) sent to %(printer)s (%(format)s); %(num)d custody event(s) recorded.", **values)
+    elif wrote:
+        done = _("%(num)d label(s) written to %(file)s (%(format)s); %(num)d custody event(s) recorded.", **values)
+    else:
+        done = _("%(num)d label(s) written (%(format)s); %(num)d custody event(s) recorded.", **values)
+    click.echo(done, err=str(output) == "-")
 
 
 @labels_cli.command("limits")
@@ -123,7 +133,7 @@ def show_limits(template):
         rows = service.limits(template)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Templates in {service.labels_dir()}")
+    click.echo(_("Templates in %(directory)s", directory=service.labels_dir()))
     click.echo(f"{'template':<12} {'dpi':>4}  {'Code 128 module':>15}  {'modules':>7}  {'Data Matrix module':>18}  "
                f"{'longest barcode':>15}")
     for row in rows:

@@ -2,6 +2,7 @@
 tape to the bench: with a tube scanned, scanning one starts that action."""
 from io import BytesIO
 
+from flask_babel import gettext as _
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -15,15 +16,16 @@ ROW_HEIGHT = 30 * mm     # eight commands to an A4 page
 MARGIN = 18 * mm
 
 
-def command_sheet_pdf(commands: list[tuple[str, str]], *, title: str = "Scan station commands") -> bytes:
+def command_sheet_pdf(commands: list[tuple[str, str]], *, title: str | None = None) -> bytes:
     """One row per (code, what it does): the Code 128 symbol, the action in large type, the code."""
+    title = title or _("Scan station commands")
     out = BytesIO()
     width, height = A4
     pdf = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     pdf.setTitle(title)
     top = height - MARGIN
     fonts.draw_string(pdf, MARGIN, top, title, 16, bold=True)
-    fonts.draw_string(pdf, MARGIN, top - 5 * mm, "Scan the tube first, then one of these. Cancel (or Esc) clears.", 9)
+    fonts.draw_string(pdf, MARGIN, top - 5 * mm, _("Scan the tube first, then one of these. Cancel (or Esc) clears."), 9)
     y = top - 12 * mm
     for code, action in commands:
         if y - ROW_HEIGHT < MARGIN:

@@ -18,6 +18,8 @@ unreadably small. `limits()` states the resulting capacity per template.
 import math
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from ..core import fonts
 from ..core.errors import InvalidInput
 from . import symbols
@@ -105,15 +107,23 @@ def limits(template: LabelTemplate, dpi: int) -> dict:
 def _too_long(template: LabelTemplate, barcode: str, dpi: int, symbol: str, needed: int, room: int,
               smallest: int) -> BarcodeTooLong:
     fits_at = [other for other in RESOLUTIONS if other != dpi and _fits(template, barcode, other)]
-    unit = "modules" if symbol == "Code 128" else "modules a side"
-    advice = (f" It fits at {' and '.join(map(str, fits_at))} dpi." if fits_at else "") + \
-        " Use a wider label template or a shorter barcode."
     limit = limits(template, dpi)
+    values = {"barcode": barcode, "template": template.title, "dpi": dpi, "symbol": symbol, "needed": needed,
+              "room": room, "module": f"{_mm(smallest, dpi):.3f}", "max": limit["max_length"]}
+    if symbol == "Code 128":
+        message = _("The barcode %(barcode)s is too long for the %(template)s label at %(dpi)s dpi: its %(symbol)s "
+                    "needs %(needed)s modules and the label has room for %(room)s at the smallest readable module "
+                    "(%(module)s mm). At %(dpi)s dpi this label takes barcodes of up to %(max)s characters (longer "
+                    "where digits run in fours or more).", **values)
+    else:
+        message = _("The barcode %(barcode)s is too long for the %(template)s label at %(dpi)s dpi: its %(symbol)s "
+                    "needs %(needed)s modules a side and the label has room for %(room)s at the smallest readable "
+                    "module (%(module)s mm). At %(dpi)s dpi this label takes barcodes of up to %(max)s characters "
+                    "(longer where digits run in fours or more).", **values)
+    if fits_at:
+        message += " " + _("It fits at %(resolutions)s dpi.", resolutions=" and ".join(map(str, fits_at)))
     return BarcodeTooLong(
-        f"The barcode {barcode} is too long for the {template.title} label at {dpi} dpi: its {symbol} needs "
-        f"{needed} {unit} and the label has room for {room} at the smallest readable module "
-        f"({_mm(smallest, dpi):.3f} mm). At {dpi} dpi this label takes barcodes of up to "
-        f"{limit['max_length']} characters (longer where digits run in fours or more).{advice}",
+        message + " " + _("Use a wider label template or a shorter barcode."),
         details={"barcode": barcode, "template": template.name, "dpi": dpi, "symbol": symbol,
                  "needed_modules": needed, "room_modules": room, "max_length": limit["max_length"],
                  "fits_at_dpi": fits_at})

@@ -11,6 +11,7 @@ from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from flask_babel import gettext as _
 from PIL import Image, ImageDraw
 from reportlab.pdfgen import canvas
 
@@ -178,11 +179,13 @@ def to_pdf(labels: list[PlacedLabel], *, page: tuple[float, float] | None = None
 # -- one file for many labels ---------------------------------------------------------------
 def _check_options(fmt: str, dpi: int, skip: int) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(f"'{fmt}' is not a label format; use one of {', '.join(FORMATS)}.", code="invalid_format")
+        raise InvalidInput(_("'%(format)s' is not a label format; use one of %(formats)s.", format=fmt,
+                             formats=", ".join(FORMATS)), code="invalid_format")
     if dpi not in RESOLUTIONS:
-        raise InvalidInput(f"{dpi} dpi is not supported; use {', '.join(map(str, RESOLUTIONS))}.", code="invalid_dpi")
+        raise InvalidInput(_("%(dpi)s dpi is not supported; use %(resolutions)s.", dpi=dpi,
+                             resolutions=", ".join(map(str, RESOLUTIONS))), code="invalid_dpi")
     if skip < 0:
-        raise InvalidInput("skip counts labels already used on the sheet: 0 or more.", code="invalid_skip")
+        raise InvalidInput(_("skip counts labels already used on the sheet: 0 or more."), code="invalid_skip")
 
 
 def default_dpi(settings: Settings, fmt: str) -> int:
@@ -201,8 +204,9 @@ def _place_all(template: LabelTemplate, items: list[tuple[str, dict]], dpi: int)
     if refused:
         names = ", ".join(exc.details["barcode"] for exc in refused[:10]) + (", ..." if len(refused) > 10 else "")
         raise BarcodeTooLong(
-            f"{len(refused)} of {len(items)} barcodes are too long for the {template.title} label at {dpi} dpi "
-            f"(at most {refused[0].details['max_length']} characters there): {names}. Nothing was printed.",
+            _("%(num)d of %(total)d barcodes are too long for the %(template)s label at %(dpi)s dpi (at most "
+              "%(max)s characters there): %(barcodes)s. Nothing was printed.", num=len(refused), total=len(items),
+              template=template.title, dpi=dpi, max=refused[0].details["max_length"], barcodes=names),
             details=[exc.details for exc in refused])
     return placed
 
@@ -218,11 +222,12 @@ def render_labels(template: LabelTemplate, items: list[tuple[str, dict]], *, dir
     dpi = dpi or default_dpi(settings, fmt)
     _check_options(fmt, dpi, skip)
     if not items:
-        raise InvalidInput("There are no labels to print.", code="nothing_to_print")
+        raise InvalidInput(_("There are no labels to print."), code="nothing_to_print")
     limit = settings.max_image_labels if fmt in ("png", "svg") else settings.max_labels
     if len(items) > limit:
-        hint = " Use PDF or ZPL for more." if fmt in ("png", "svg") else " Print them in parts."
-        raise InvalidInput(f"{len(items)} labels are more than {limit} in one {fmt.upper()}.{hint}",
+        hint = _("Use PDF or ZPL for more.") if fmt in ("png", "svg") else _("Print them in parts.")
+        raise InvalidInput(_("%(num)d labels are more than %(limit)d in one %(format)s.", num=len(items), limit=limit,
+                             format=fmt.upper()) + " " + hint,
                            code="too_many_labels", details={"count": len(items), "limit": limit})
     sheet_name = sheet or settings.sheet
     cells = page = None
@@ -236,16 +241,20 @@ def render_labels(template: LabelTemplate, items: list[tuple[str, dict]], *, dir
         if layout_sheet is not None:
             cells, page = layout_sheet.cells.get(template.name), (layout_sheet.width_mm, layout_sheet.height_mm)
             if cells is None and fmt == "pdf":
-                raise UnknownTemplate(f"The sheet '{sheet_name}' has no layout for {template.name} labels; add a "
-                                      f"[{template.name}] section to sheet-{sheet_name}.toml or use sheet=label.",
+                raise UnknownTemplate(_("The sheet '%(sheet)s' has no layout for %(template)s labels; add a "
+                                        "[%(template)s] section to sheet-%(sheet)s.toml or use sheet=label.",
+                                        sheet=sheet_name, template=template.name),
                                       code="unknown_sheet")
             if cells is not None and (cells.label_width_mm + 1e-6 < template.width_mm
                                       or cells.label_height_mm + 1e-6 < template.height_mm):
-                raise UnknownTemplate(f"The {template.width_mm} x {template.height_mm} mm {template.name} label "
-                                      f"does not fit the {cells.label_width_mm} x {cells.label_height_mm} mm "
-                                      f"labels of sheet '{sheet_name}'.", code="sheet_mismatch")
+                raise UnknownTemplate(_("The %(width)s x %(height)s mm %(template)s label does not fit the "
+                                        "%(cell_width)s x %(cell_height)s mm labels of sheet '%(sheet)s'.",
+                                        width=template.width_mm, height=template.height_mm, template=template.name,
+                                        cell_width=cells.label_width_mm, cell_height=cells.label_height_mm,
+                                        sheet=sheet_name), code="sheet_mismatch")
     if fmt == "pdf" and cells is not None and skip >= cells.per_page:
-        raise InvalidInput(f"skip must be less than the {cells.per_page} labels on a sheet.", code="invalid_skip")
+        raise InvalidInput(_("skip must be less than the %(num)d labels on a sheet.", num=cells.per_page),
+                           code="invalid_skip")
     placed = _place_all(template, items, dpi)
     if fmt == "zpl":
         return to_zpl(placed)

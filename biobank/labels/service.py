@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -24,7 +25,7 @@ from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..samples.models import Sample
 from ..samples.validation import check_barcode
-from ..storage.models import Container
+from ..storage.models import Container, kind_name
 from ..storage.positions import label as position_label
 from ..storage.service import get_container
 from . import layout, render
@@ -83,7 +84,8 @@ def _template(directory: Path, settings: Settings, name: str | None, kind: str) 
     template = load_template(directory, name or (settings.sample_template if kind == "sample"
                                                  else settings.container_template))
     if template.kind != kind:
-        raise UnknownTemplate(f"The label template '{template.name}' is for {template.kind}s, not {kind}s.")
+        raise UnknownTemplate(_("The label template '%(name)s' is for %(kind)ss, not %(wanted)ss.", name=template.name,
+                                kind=template.kind, wanted=kind))
     return template
 
 
@@ -160,21 +162,23 @@ def print_sample_labels(actor, barcodes: list[str], *, format: str = "png", dpi:
     """Labels for these samples, in the order given (an import batch, or one sample)."""
     require(actor, "samples.handle")
     if not barcodes:
-        raise InvalidInput("Give at least one barcode.", code="nothing_to_print")
+        raise InvalidInput(_("Give at least one barcode."), code="nothing_to_print")
     for barcode in barcodes:
         check_barcode(barcode)
     found = _samples_by_barcode(barcodes)
     missing = [b for b in dict.fromkeys(barcodes) if b not in found]
     if missing:
         shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
-        raise UnknownBarcode(f"No sample has the barcode {shown}." if len(missing) == 1 else
-                             f"{len(missing)} barcodes are not registered samples: {shown}.",
+        raise UnknownBarcode(_("No sample has the barcode %(barcode)s.", barcode=shown) if len(missing) == 1 else
+                             _("%(num)d barcodes are not registered samples: %(barcodes)s.", num=len(missing),
+                               barcodes=shown),
                              details={"unknown": missing})
     samples = [found[b] for b in barcodes]
     filename = f"label-{barcodes[0]}" if len(barcodes) == 1 else f"labels-{len(barcodes)}"
     return _print(actor, "sample", samples, [sample_fields(s) for s in samples], format=format, dpi=dpi,
                   sheet=sheet, skip=skip, template=template, reason=reason, filename=filename,
-                  title=f"Labels: {', '.join(barcodes[:3])}{' ...' if len(barcodes) > 3 else ''}", record=record)
+                  title=_("Labels: %(barcodes)s", barcodes=", ".join(barcodes[:3]) + (" ..." if len(barcodes) > 3 else "")),
+                  record=record)
 
 
 def print_box_labels(actor, container_id: int, *, format: str = "png", dpi: int | None = None,
@@ -184,15 +188,17 @@ def print_box_labels(actor, container_id: int, *, format: str = "png", dpi: int 
     require(actor, "samples.handle")
     box = get_container(container_id)
     if not box.is_grid:
-        raise InvalidInput(f"{box.path} is a {box.kind}; only boxes hold samples.", code="not_a_box")
+        raise InvalidInput(_("%(path)s is a %(kind)s; only boxes hold samples.", path=box.path, kind=kind_name(box.kind)),
+                           code="not_a_box")
     samples = db.session.execute(
         select(Sample).where(Sample.container_id == box.id).order_by(Sample.pos_row, Sample.pos_col)
         .options(selectinload(Sample.parent))).scalars().all()
     if not samples:
-        raise InvalidInput(f"{box.path} holds no samples: there are no labels to print.", code="nothing_to_print")
+        raise InvalidInput(_("%(path)s holds no samples: there are no labels to print.", path=box.path),
+                           code="nothing_to_print")
     return _print(actor, "sample", samples, [sample_fields(s) for s in samples], format=format, dpi=dpi,
                   sheet=sheet, skip=skip, template=template, reason=reason, filename=f"labels-{box.barcode}",
-                  title=f"Labels of {box.path}", record=record)
+                  title=_("Labels of %(path)s", path=box.path), record=record)
 
 
 def print_container_label(actor, container_id: int, *, format: str = "png", dpi: int | None = None,
@@ -203,7 +209,7 @@ def print_container_label(actor, container_id: int, *, format: str = "png", dpi:
     container = get_container(container_id)
     return _print(actor, "container", [container], [container_fields(container)], format=format, dpi=dpi,
                   sheet=sheet, skip=skip, template=template, reason=reason, filename=f"label-{container.barcode}",
-                  title=f"Label of {container.path}", record=record)
+                  title=_("Label of %(path)s", path=container.path), record=record)
 
 
 def limits(template: str | None = None) -> list[dict]:

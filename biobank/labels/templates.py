@@ -134,7 +134,10 @@ class Settings:
 # -- reading files -------------------------------------------------------------------
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise UnknownTemplate(f"'{name}' is not a {what} name (lower-case letters, digits, - and _).")
+        if what == "sheet":
+            raise UnknownTemplate(_("'%(name)s' is not a sheet name (lower-case letters, digits, - and _).", name=name))
+        raise UnknownTemplate(_("'%(name)s' is not a label template name (lower-case letters, digits, - and _).",
+                                name=name))
     return name
 
 
@@ -149,27 +152,28 @@ def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise LabelTemplateError(f"{path.name} is not valid TOML: {exc}.") from None
+        raise LabelTemplateError(_("%(file)s is not valid TOML: %(problem)s.", file=path.name, problem=exc)) from None
 
 
 def _number(table: dict, key: str, where: str, *, minimum: float = 0.0) -> float:
     value = table.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise LabelTemplateError(f"{where}: '{key}' must be a number of at least {minimum}.")
+        raise LabelTemplateError(_("%(where)s: '%(key)s' must be a number of at least %(min)s.", where=where, key=key,
+                                   min=minimum))
     return float(value)
 
 
 def _count(table: dict, key: str, where: str) -> int:
     value = table.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise LabelTemplateError(f"{where}: '{key}' must be a whole number of at least 1.")
+        raise LabelTemplateError(_("%(where)s: '%(key)s' must be a whole number of at least 1.", where=where, key=key))
     return value
 
 
 def _section(data: dict, key: str, where: str) -> dict:
     value = data.get(key)
     if not isinstance(value, dict):
-        raise LabelTemplateError(f"{where} has no [{key}] section.")
+        raise LabelTemplateError(_("%(where)s has no [%(key)s] section.", where=where, key=key))
     return value
 
 
@@ -196,8 +200,8 @@ def _printer_font(text: dict, where: str) -> str:
 def check_placeholders(text: str, allowed, where: str) -> None:
     unknown = sorted({name for name in PLACEHOLDER_RE.findall(text) if name not in allowed})
     if unknown:
-        raise LabelTemplateError(f"{where} uses unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
-                                 f"known: {', '.join(sorted(allowed))}.")
+        raise LabelTemplateError(_("%(where)s uses unknown placeholder(s) %(unknown)s; known: %(known)s.", where=where,
+                                   unknown=", ".join("{" + u + "}" for u in unknown), known=", ".join(sorted(allowed))))
 
 
 def fill(text: str, values: dict) -> str:
@@ -212,18 +216,20 @@ def _parse_template(directory: Path, name: str, stamps) -> LabelTemplate:
     data = _read_toml(path)
     where = path.name
     if not isinstance(data.get("label"), dict):
-        raise UnknownTemplate(f"'{name}' is not a label template ({where} has no [label] table).")
+        raise UnknownTemplate(_("'%(name)s' is not a label template (%(file)s has no [label] table).", name=name,
+                                file=where))
     label = _section(data, "label", where)
     kind = label.get("kind", "sample")
     if kind not in KINDS:
-        raise LabelTemplateError(f"{where}: [label] kind must be one of {', '.join(KINDS)}.")
+        raise LabelTemplateError(_("%(where)s: [label] kind must be one of %(kinds)s.", where=where,
+                                   kinds=", ".join(KINDS)))
     width, height = _number(label, "width_mm", where, minimum=5), _number(label, "height_mm", where, minimum=5)
     text = _section(data, "text", where)
     lines = []
     for number, line in enumerate(text.get("lines") or [], start=1):
         at = f"{where} [[text.lines]] #{number}"
         if not isinstance(line, dict) or not isinstance(line.get("text"), str):
-            raise LabelTemplateError(f"{at} needs a text.")
+            raise LabelTemplateError(_("%(where)s needs a text.", where=at))
         check_placeholders(line["text"], FIELDS[kind], at)
         lines.append(TextLine(line["text"], _number(line, "baseline_mm", at, minimum=0.5),
                               _number(line, "size_mm", at, minimum=0.5), bool(line.get("bold", False))))
@@ -235,7 +241,8 @@ def _parse_template(directory: Path, name: str, stamps) -> LabelTemplate:
         zpl_unicode_font=_printer_font(text, where), zpl=_read_zpl(directory, name, kind))
     for what, area in (("code128", template.code128), ("datamatrix", template.datamatrix)):
         if area.x_mm + area.width_mm > width + 1e-6 or area.y_mm + area.height_mm > height + 1e-6:
-            raise LabelTemplateError(f"{where}: the [{what}] area reaches past the {width} x {height} mm label.")
+            raise LabelTemplateError(_("%(where)s: the [%(area)s] area reaches past the %(width)s x %(height)s mm label.",
+                                       where=where, area=what, width=width, height=height))
     return template
 
 
@@ -254,7 +261,7 @@ def _read_zpl(directory: Path, name: str, kind: str) -> dict:
             continue
         text = path.read_text(encoding="utf-8")
         if text.count("^XA") != 1 or text.count("^XZ") != 1 or text.index("^XA") > text.index("^XZ"):
-            raise LabelTemplateError(f"{path.name} must hold exactly one label: one ^XA ... ^XZ.")
+            raise LabelTemplateError(_("%(file)s must hold exactly one label: one ^XA ... ^XZ.", file=path.name))
         check_placeholders(text, set(ZPL_VALUES) | set(FIELDS[kind]), path.name)
         try:
             zpl.check_template(text, path.name)
@@ -262,7 +269,7 @@ def _read_zpl(directory: Path, name: str, kind: str) -> dict:
             raise LabelTemplateError(str(exc)) from None
         found[dpi] = text.strip() + "\n"
     if 0 not in found:
-        raise LabelTemplateError(f"The label template {name} has no {name}.zpl for Zebra printers.")
+        raise LabelTemplateError(_("The label template %(name)s has no %(name)s.zpl for Zebra printers.", name=name))
     return found
 
 
@@ -270,11 +277,13 @@ def load_template(directory: Path, name: str) -> LabelTemplate:
     _check_name(name, "label template")
     if name == "settings" or name.startswith("sheet-"):  # the folder's other files are not label templates
         known = ", ".join(template_names(directory))
-        raise UnknownTemplate(f"'{name}' is not a label template (known: {known or 'none'}).")
+        raise UnknownTemplate(_("'%(name)s' is not a label template (known: %(known)s).", name=name,
+                                known=known or _("none")))
     files = [directory / f"{name}.toml"] + [path for _, path in _zpl_files(directory, name)]
     stamps = tuple((p.name, _stamp(p)) for p in files)
     if stamps[0][1] is None:
-        raise UnknownTemplate(f"There is no label template '{name}' ({name}.toml in {directory}).")
+        raise UnknownTemplate(_("There is no label template '%(name)s' (%(name)s.toml in %(directory)s).", name=name,
+                                directory=directory))
     return _parse_template(directory, name, stamps)
 
 
@@ -290,7 +299,7 @@ def _cached_sheet(path: Path, stamp) -> Sheet:
             continue
         at = f"{where} [{template}]"
         if not isinstance(table, dict):
-            raise LabelTemplateError(f"{at} must be a section.")
+            raise LabelTemplateError(_("%(where)s must be a section.", where=at))
         spec = SheetCells(_count(table, "columns", at), _count(table, "rows", at),
                           _number(table, "label_width_mm", at, minimum=5), _number(table, "label_height_mm", at, minimum=5),
                           _number(table, "left_mm", at), _number(table, "top_mm", at),
@@ -298,8 +307,10 @@ def _cached_sheet(path: Path, stamp) -> Sheet:
         right = spec.left_mm + spec.columns * spec.label_width_mm + (spec.columns - 1) * spec.gap_x_mm
         bottom = spec.top_mm + spec.rows * spec.label_height_mm + (spec.rows - 1) * spec.gap_y_mm
         if right > width + 1e-6 or bottom > height + 1e-6:
-            raise LabelTemplateError(f"{at}: {spec.columns} x {spec.rows} labels do not fit on the "
-                                     f"{width} x {height} mm page (they reach {right:.1f} x {bottom:.1f} mm).")
+            raise LabelTemplateError(_("%(where)s: %(columns)s x %(rows)s labels do not fit on the %(width)s x %(height)s mm "
+                                       "page (they reach %(right)s x %(bottom)s mm).", where=at, columns=spec.columns,
+                                       rows=spec.rows, width=width, height=height, right=f"{right:.1f}",
+                                       bottom=f"{bottom:.1f}"))
         cells[template] = spec
     return Sheet(path.stem.removeprefix("sheet-"), str(page.get("name") or path.stem), width, height, cells)
 
@@ -310,8 +321,8 @@ def load_sheet(directory: Path, name: str) -> Sheet:
     stamp = _stamp(path)
     if stamp is None:
         known = ", ".join(sorted(p.stem.removeprefix("sheet-") for p in directory.glob("sheet-*.toml")))
-        raise UnknownTemplate(f"There is no sheet layout '{name}' (known: {known or 'none'}; "
-                              "or 'label' for one label per page).", code="unknown_sheet")
+        raise UnknownTemplate(_("There is no sheet layout '%(name)s' (known: %(known)s; or 'label' for one label per "
+                                "page).", name=name, known=known or _("none")), code="unknown_sheet")
     return _cached_sheet(path, stamp)
 
 
@@ -323,7 +334,8 @@ def _cached_settings(path: Path, stamp) -> Settings:
     for key, default in defaults.__dict__.items():
         value = data.get(key, default)
         if type(value) is not type(default) or (isinstance(value, int) and value < 1):
-            raise LabelTemplateError(f"settings.toml: '{key}' must be a {type(default).__name__} like {default!r}.")
+            raise LabelTemplateError(_("settings.toml: '%(key)s' must be a %(type)s like %(example)s.", key=key,
+                                       type=type(default).__name__, example=repr(default)))
         values[key] = value
     return Settings(**values)
 

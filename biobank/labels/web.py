@@ -10,6 +10,7 @@ nothing; the pages' print buttons POST a form with its CSRF token, and each
 file handed out that way is recorded as printed.
 """
 from flask import Blueprint, request
+from flask_babel import gettext as _
 from flask_login import login_required
 from marshmallow import ValidationError
 
@@ -30,7 +31,7 @@ def _options(fmt: str) -> dict:
         options = LabelOptionsSchema().load(given)
     except ValidationError as exc:
         problems = "; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in exc.messages.items())
-        raise InvalidInput(f"Invalid label options: {problems}.", details=exc.messages) from None
+        raise InvalidInput(_("Invalid label options: %(problems)s.", problems=problems), details=exc.messages) from None
     options["format"] = fmt
     options["record"] = request.method == "POST"
     return options

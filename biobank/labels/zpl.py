@@ -15,6 +15,8 @@ field, a field left open, anything outside the one `^XA ... ^XZ`.
 """
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 # ZPL II commands (Zebra's programming guide), format commands with ^ and control commands with ~.
 FORMAT_COMMANDS = frozenset("""
 A0 A@ AA AB AC AD AE AF AG AH AI AJ AK AL AM AN AO AP AQ AR AS AT AU AV AW AX AY AZ
@@ -99,52 +101,54 @@ def problems(text: str) -> list[str]:
     found = []
     leading, commands = tokenize(text)
     if leading.strip():
-        found.append(f"line 1: '{leading.strip()[:40]}' comes before any command; a printer prints or ignores it")
+        found.append(_("line 1: '%(text)s' comes before any command; a printer prints or ignores it",
+                       text=leading.strip()[:40]))
     in_label = in_field = False
     labels = 0
     for index, command in enumerate(commands):
-        where = f"line {command.line}"
+        where = _("line %(num)s", num=command.line)
         known = FORMAT_COMMANDS if command.kind == "^" else CONTROL_COMMANDS
         if command.code == "FX":
             following = commands[index + 1] if index + 1 < len(commands) else None
             if following is not None and following.line == command.line and following.code != "FS":
-                found.append(f"{where}: the ^FX comment ends at the '{following.prefix}' in it, and a printer "
-                             f"reads '{_shown(following)}' as a command; a comment may hold no "
-                             f"'{following.prefix}' (write it out in words)")
+                found.append(_("%(where)s: the ^FX comment ends at the '%(prefix)s' in it, and a printer reads "
+                               "'%(command)s' as a command; a comment may hold no '%(prefix)s' (write it out in words)",
+                               where=where, prefix=following.prefix, command=_shown(following)))
             continue
         if command.code not in known:
-            found.append(f"{where}: '{command.prefix}{command.code}' is not a ZPL command")
+            found.append(_("%(where)s: '%(command)s' is not a ZPL command", where=where,
+                           command=command.prefix + command.code))
             continue
         if command.code == "XA":
             if in_label:
-                found.append(f"{where}: ^XA inside a label (the one before has no ^XZ)")
+                found.append(_("%(where)s: ^XA inside a label (the one before has no ^XZ)", where=where))
             in_label, labels = True, labels + 1
             continue
         if command.code == "XZ":
             if not in_label:
-                found.append(f"{where}: ^XZ without ^XA")
+                found.append(_("%(where)s: ^XZ without ^XA", where=where))
             if in_field:
-                found.append(f"{where}: the label ends inside a field (no ^FS after its data)")
+                found.append(_("%(where)s: the label ends inside a field (no ^FS after its data)", where=where))
             in_label = in_field = False
             continue
         if command.kind == "^" and not in_label:
-            found.append(f"{where}: '{_shown(command)}' is outside ^XA ... ^XZ")
+            found.append(_("%(where)s: '%(command)s' is outside ^XA ... ^XZ", where=where, command=_shown(command)))
             continue
         if command.code in FIELD_OPEN:
             if in_field:
-                found.append(f"{where}: a field starts before the one before it ended with ^FS")
+                found.append(_("%(where)s: a field starts before the one before it ended with ^FS", where=where))
             in_field = True
         elif command.code == "FS":
             if not in_field:
-                found.append(f"{where}: ^FS ends no field")
+                found.append(_("%(where)s: ^FS ends no field", where=where))
             in_field = False
         elif command.code in FIELD_ONLY and not in_field:
-            found.append(f"{where}: '{_shown(command)}' belongs inside a field (^FO or ^FT ... ^FS) but stands "
-                         "outside one")
+            found.append(_("%(where)s: '%(command)s' belongs inside a field (^FO or ^FT ... ^FS) but stands outside one",
+                           where=where, command=_shown(command)))
     if in_label:
-        found.append("the last label has no ^XZ")
+        found.append(_("the last label has no ^XZ"))
     if labels == 0:
-        found.append("there is no label (^XA ... ^XZ)")
+        found.append(_("there is no label (^XA ... ^XZ)"))
     return found
 
 
@@ -152,4 +156,4 @@ def check_template(text: str, name: str) -> None:
     """Refuse a template a printer would misread, naming every problem."""
     found = problems(text)
     if found:
-        raise ZplError(f"{name} would not print as written: " + "; ".join(found) + ".")
+        raise ZplError(_("%(file)s would not print as written: %(problems)s.", file=name, problems="; ".join(found)))

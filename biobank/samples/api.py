@@ -1,4 +1,5 @@
 from flask import Response, request, stream_with_context
+from flask_babel import gettext as _
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -59,12 +60,12 @@ class ImportSamples(MethodView):
         upload = request.files.get("file")
         data = upload.read() if upload else request.get_data()
         if not data:
-            raise InvalidInput("Send the CSV as the multipart field 'file' or as a text/csv body.",
+            raise InvalidInput(_("Send the CSV as the multipart field 'file' or as a text/csv body."),
                                code="no_file")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise InvalidInput("The file is not UTF-8 text.", code="invalid_encoding") from None
+            raise InvalidInput(_("The file is not UTF-8 text."), code="invalid_encoding") from None
         barcodes = importer.import_samples(current_actor(), text,
                                            strategy=request.args.get("strategy", "compact"))
         return {"imported": len(barcodes), "barcodes": barcodes}
@@ -86,11 +87,11 @@ def _uploaded_text() -> str:
     upload = request.files.get("file")
     data = upload.read() if upload else request.get_data()
     if not data:
-        raise InvalidInput("Send the CSV as the multipart field 'file' or as a text/csv body.", code="no_file")
+        raise InvalidInput(_("Send the CSV as the multipart field 'file' or as a text/csv body."), code="no_file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("The file is not UTF-8 text.", code="invalid_encoding") from None
+        raise InvalidInput(_("The file is not UTF-8 text."), code="invalid_encoding") from None
 
 
 @blp.route("/<barcode>")

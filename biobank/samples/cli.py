@@ -2,6 +2,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask_babel import gettext as _, ngettext
 from flask.cli import AppGroup
 
 from ..core.actor import system_actor
@@ -22,18 +23,21 @@ def import_samples(file, strategy):
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise click.ClickException(f"{file} is not UTF-8 text.") from None
+        raise click.ClickException(_("%(file)s is not UTF-8 text.", file=file)) from None
     rows = max(0, text.count("\n"))
     try:
-        with click.progressbar(length=2 * rows, label=f"Importing {file.name}", file=sys.stderr) as bar:
+        with click.progressbar(length=2 * rows, label=_("Importing %(file)s", file=file.name), file=sys.stderr) as bar:
             with unit_of_work():
                 barcodes = importer.import_samples(system_actor("cli"), text, strategy=strategy,
                                                    progress=bar.update)
     except ImportRejected as exc:
-        click.echo(f"\n{file.name}: nothing imported; {len(exc.details)} bad row(s):", err=True)
+        click.echo("\n" + _("%(file)s: nothing imported; %(num)d bad row(s):", file=file.name, num=len(exc.details)),
+                   err=True)
         for entry in exc.details:
-            click.echo(f"  line {entry['line']}: {'; '.join(entry['errors'])}", err=True)
+            click.echo("  " + _("line %(num)s: %(errors)s", num=entry["line"], errors="; ".join(entry["errors"])),
+                       err=True)
         raise SystemExit(1)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Imported {len(barcodes)} samples from {file.name}.")
+    click.echo(ngettext("Imported %(num)d samples from %(file)s.", "Imported %(num)d samples from %(file)s.",
+                        len(barcodes), file=file.name))

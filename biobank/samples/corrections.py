@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from ..core.errors import (ConsentWithdrawn, DomainError, InvalidInput, NotAllowedHere, NotPermitted,
@@ -38,10 +39,15 @@ FIELD_PERMISSIONS = {
     "notes": "samples.correct_quantity",
 }
 FIELDS = tuple(FIELD_PERMISSIONS)
-FIELD_NAMES = {"sample_type": "sample type", "donor": "donor", "collected_at": "collection time",
-               "anatomical_site": "anatomical site", "diagnosis": "diagnosis", "sprec": "SPREC",
-               "storage_temperature": "storage temperature", "volume": "volume", "unit": "unit",
-               "notes": "notes"}
+FIELD_NAMES = {"sample_type": _l("sample type"), "donor": _l("donor"), "collected_at": _l("collection time"),
+               "anatomical_site": _l("anatomical site"), "diagnosis": _l("diagnosis"), "sprec": _l("SPREC"),
+               "storage_temperature": _l("storage temperature"), "volume": _l("volume"), "unit": _l("unit"),
+               "notes": _l("notes")}
+
+
+def field_name(name: str) -> str:
+    """A correctable field as a sentence names it ("collection time"), in the reader's language."""
+    return str(FIELD_NAMES.get(name, name.replace("_", " ")))
 MAX_REASON = 2000
 VOLUME_STEP = Decimal("0.0001")  # the precision volumes are stored with (Numeric(12, 4))
 
@@ -52,19 +58,19 @@ def fields_for(actor) -> list[str]:
 
 
 def _require_fields(actor, names) -> None:
-    refused = [FIELD_NAMES[n] for n in names if not allowed(actor, FIELD_PERMISSIONS[n])]
+    refused = [field_name(n) for n in names if not allowed(actor, FIELD_PERMISSIONS[n])]
     if refused:
         role = getattr(actor, "role", "anonymous")
-        raise NotPermitted(f"A {role} may not correct the {', '.join(refused)} "
-                           f"(a manager corrects identity and clinical fields).")
+        raise NotPermitted(_("A %(role)s may not correct the %(fields)s (a manager corrects identity and clinical "
+                             "fields).", role=role, fields=", ".join(refused)))
 
 
 def _check_reason(reason) -> str:
     reason = (reason or "").strip() if isinstance(reason, str) or reason is None else str(reason)
     if not reason:
-        raise InvalidInput("Say why the record is corrected (e.g. pathology review).", code="reason_required")
+        raise InvalidInput(_("Say why the record is corrected (e.g. pathology review)."), code="reason_required")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"A reason is at most {MAX_REASON} characters.", code="invalid_input")
+        raise InvalidInput(_("A reason is at most %(num)d characters.", num=MAX_REASON), code="invalid_input")
     return reason
 
 
@@ -105,11 +111,12 @@ class Plan:
 def _plan_fields(sample: Sample, given: dict, reason: str, line: int | None = None) -> Plan:
     """Check the given fields against the registration rules; raise the first problem."""
     if "barcode" in given:
-        raise InvalidInput("A barcode is immutable; it cannot be corrected (register a new tube instead).",
+        raise InvalidInput(_("A barcode is immutable; it cannot be corrected (register a new tube instead)."),
                            code="barcode_immutable")
     unknown = sorted(set(given) - set(FIELDS))
     if unknown:
-        raise InvalidInput(f"Unknown field(s): {', '.join(unknown)}; correctable are {', '.join(FIELDS)}.",
+        raise InvalidInput(_("Unknown field(s): %(fields)s; correctable are %(correctable)s.",
+                             fields=", ".join(unknown), correctable=", ".join(FIELDS)),
                            code="unknown_field")
     current = {name: getattr(sample, name) for name in FIELDS}
     merged = dict(current, **given, barcode=sample.barcode, parent_barcode=None)
@@ -117,22 +124,25 @@ def _plan_fields(sample: Sample, given: dict, reason: str, line: int | None = No
     problems = [p for p in problems if p.field in given]
     if problems:
         first = problems[0]
-        raise InvalidInput(f"{FIELD_NAMES.get(first.field, first.field)}: {first.message}", code=first.code,
+        raise InvalidInput(_("%(field)s: %(problem)s", field=FIELD_NAMES.get(first.field, first.field),
+                             problem=first.message), code=first.code,
                            details=[{"field": p.field, "message": p.message} for p in problems])
     if "volume" in given and clean["volume"] is not None and clean["volume"] != clean["volume"].quantize(VOLUME_STEP):
-        raise InvalidInput(f"volume: {clean['volume']} is finer than the {VOLUME_STEP} a volume is stored with.",
-                           code="invalid_input", details=[{"field": "volume", "message": "too fine"}])
+        raise InvalidInput(_("volume: %(value)s is finer than the %(step)s a volume is stored with.",
+                             value=clean["volume"], step=VOLUME_STEP),
+                           code="invalid_input", details=[{"field": "volume", "message": _("too fine")}])
     if "unit" in given and clean["unit"] is None and clean["volume"] is not None:
-        raise InvalidInput("unit: a volume needs a unit.", details=[{"field": "unit", "message": "required"}])
+        raise InvalidInput(_("unit: a volume needs a unit."), details=[{"field": "unit", "message": _("required")}])
     new = {name: clean[name] for name in given if clean[name] != current[name]}
     if not new:
-        raise InvalidInput(f"{sample.barcode} already has these values; nothing to correct.", code="no_change")
+        raise InvalidInput(_("%(barcode)s already has these values; nothing to correct.", barcode=sample.barcode),
+                           code="no_change")
     if "sample_type" in new or "storage_temperature" in new:
         box = sample.container or sample.home_container
         if box is not None:
             refusal = box.accepts(clean["sample_type"], clean["storage_temperature"])
             if refusal:
-                raise NotAllowedHere(f"{sample.barcode} sits in {refusal}")
+                raise NotAllowedHere(_("%(barcode)s sits in %(refusal)s", barcode=sample.barcode, refusal=refusal))
     return Plan(sample, reason, new, line)
 
 
@@ -178,8 +188,9 @@ def _plan_lineage(plans: list[Plan]) -> tuple[list[Plan], dict[int, DomainError]
                     continue  # its own row decides; checked against its parent below
                 if child.donor != old_donor:
                     errors.setdefault(plans.index(root), InvalidInput(
-                        f"{child.barcode}, an aliquot of {origin.sample.barcode}, has donor {child.donor or '—'}, "
-                        f"not {old_donor or '—'}; correct the lineage by hand.", code="lineage_mismatch"))
+                        _("%(barcode)s, an aliquot of %(parent)s, has donor %(donor)s, not %(expected)s; correct the "
+                          "lineage by hand.", barcode=child.barcode, parent=origin.sample.barcode,
+                          donor=child.donor or "—", expected=old_donor or "—"), code="lineage_mismatch"))
                     continue
                 plan = Plan(child, origin.reason, {"donor": new_donor}, origin.line,
                             cascaded_from=root.sample.barcode, root=root)
@@ -197,8 +208,9 @@ def _plan_lineage(plans: list[Plan]) -> tuple[list[Plan], dict[int, DomainError]
             parent_final = parent_plan.new.get("donor", parent.donor) if parent_plan else parent.donor
             if parent_final is not None and final != parent_final:
                 errors.setdefault(index, InvalidInput(
-                    f"{sample.barcode} is an aliquot of {parent.barcode}, whose donor is {parent_final}; "
-                    "an aliquot always has its parent's donor.", code="lineage_mismatch"))
+                    _("%(barcode)s is an aliquot of %(parent)s, whose donor is %(donor)s; an aliquot always has its "
+                      "parent's donor.", barcode=sample.barcode, parent=parent.barcode, donor=parent_final),
+                    code="lineage_mismatch"))
     # Consent follows the donor: a sample moved to a withdrawn donor is blocked at once.
     everyone = [p for p in plans + cascaded if "donor" in p.new]
     withdrawn = _withdrawn({p.new["donor"] for p in everyone})
@@ -207,8 +219,8 @@ def _plan_lineage(plans: list[Plan]) -> tuple[list[Plan], dict[int, DomainError]
         if blocked != bool(plan.sample.consent_withdrawn):
             if blocked and plan.sample.status == "reserved":
                 errors.setdefault(plans.index(plan.root or plan), ConsentWithdrawn(
-                    f"Donor {plan.new['donor']} withdrew consent and {plan.sample.barcode} is reserved for a "
-                    "request; take it out of the request first."))
+                    _("Donor %(donor)s withdrew consent and %(barcode)s is reserved for a request; take it out of the "
+                      "request first.", donor=plan.new["donor"], barcode=plan.sample.barcode)))
             plan.consent = (bool(plan.sample.consent_withdrawn), blocked)
     return cascaded, errors
 
@@ -238,7 +250,7 @@ def correct_sample(actor, barcode: str, /, *, reason=None, **fields) -> Sample:
     require(actor, "samples.correct_quantity")
     reason = _check_reason(reason)
     if not fields:
-        raise InvalidInput("Nothing to correct: give at least one field with a new value.", code="no_change")
+        raise InvalidInput(_("Nothing to correct: give at least one field with a new value."), code="no_change")
     _require_fields(actor, [f for f in fields if f in FIELD_PERMISSIONS])
     sample = locked_sample(barcode)
     plan = _plan_fields(sample, fields, reason)
@@ -258,7 +270,8 @@ def correct_samples(actor, text: str, *, dry_run: bool = False) -> dict:
                                       expected="barcode,<columns to correct>,reason")
     columns = [c for c in header if c in FIELD_PERMISSIONS]
     if not columns:
-        raise InvalidInput(f"Name at least one column to correct: {', '.join(FIELDS)}.", code="invalid_header")
+        raise InvalidInput(_("Name at least one column to correct: %(columns)s.", columns=", ".join(FIELDS)),
+                           code="invalid_header")
     _require_fields(actor, columns)
     by_line: dict[int, dict] = {}
 
@@ -279,14 +292,15 @@ def correct_samples(actor, text: str, *, dry_run: bool = False) -> dict:
         try:
             check_barcode(barcode)
             if seen.setdefault(barcode, line) != line:
-                raise InvalidInput(f"barcode {barcode} is also on line {seen[barcode]}")
+                raise InvalidInput(_("barcode %(barcode)s is also on line %(line)s", barcode=barcode,
+                                     line=seen[barcode]))
             sample = samples.get(barcode)
             if sample is None:
-                raise UnknownBarcode(f"no sample has the barcode {barcode}")
+                raise UnknownBarcode(_("no sample has the barcode %(barcode)s", barcode=barcode))
             reason = _check_reason(raw.get("reason"))
             given = {c: raw[c] for c in columns if (raw.get(c) or "").strip()}  # empty cell: unchanged
             if not given:
-                raise InvalidInput("the row corrects nothing (every column to correct is empty)")
+                raise InvalidInput(_("the row corrects nothing (every column to correct is empty)"))
             plans.append(_plan_fields(sample, given, reason, line))
         except DomainError as exc:
             bad(line, barcode, exc.message)

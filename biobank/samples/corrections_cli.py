@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import click
+from flask_babel import gettext as _, ngettext
 from flask.cli import AppGroup
 
 from ..core.actor import system_actor
@@ -20,21 +21,28 @@ def correct_samples(file, dry_run):
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise click.ClickException(f"{file} is not UTF-8 text.") from None
+        raise click.ClickException(_("%(file)s is not UTF-8 text.", file=file)) from None
     try:
         with unit_of_work():
             result = corrections.correct_samples(system_actor("cli"), text, dry_run=dry_run)
     except ImportRejected as exc:
-        click.echo(f"{file.name}: nothing corrected; {len(exc.details)} bad row(s):", err=True)
+        click.echo(_("%(file)s: nothing corrected; %(num)d bad row(s):", file=file.name, num=len(exc.details)), err=True)
         for entry in exc.details:
-            click.echo(f"  line {entry['line']}: {'; '.join(entry['errors'])}", err=True)
+            click.echo("  " + _("line %(num)s: %(errors)s", num=entry["line"], errors="; ".join(entry["errors"])),
+                       err=True)
         raise SystemExit(1)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     for row in result["rows"]:
-        where = f"line {row['line']}" + (f", with {row['cascaded_from']}" if row["cascaded_from"] else "")
-        click.echo(f"{row['barcode']} ({where}): {row['summary']}, reason: {row['reason']}")
+        if row["cascaded_from"]:
+            where = _("line %(num)s, with %(barcode)s", num=row["line"], barcode=row["cascaded_from"])
+        else:
+            where = _("line %(num)s", num=row["line"])
+        click.echo(_("%(barcode)s (%(where)s): %(summary)s, reason: %(reason)s", barcode=row["barcode"], where=where,
+                     summary=row["summary"], reason=row["reason"]))
     if dry_run:
-        click.echo(f"Dry run: {result['count']} record(s) would be corrected; nothing was changed.")
+        click.echo(ngettext("Dry run: %(num)d record(s) would be corrected; nothing was changed.",
+                            "Dry run: %(num)d record(s) would be corrected; nothing was changed.", result["count"]))
     else:
-        click.echo(f"Corrected {result['count']} record(s) from {file.name}.")
+        click.echo(ngettext("Corrected %(num)d record(s) from %(file)s.", "Corrected %(num)d record(s) from %(file)s.",
+                            result["count"], file=file.name))

@@ -5,6 +5,7 @@ every before and after → confirm). The views parse, call one service and rende
 import json
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -16,36 +17,37 @@ from ..core.permissions import require
 from ..core.requests import current_actor
 from ..core.web import choices
 from ..extensions import db
+from ..storage.lazy_text import lazy_gettext as _l
 from . import corrections, service
 from .models import SAMPLE_TYPES, TEMPERATURES
 from .validation import UNITS
 from .web import blp
 
-_REASON = "Reason for the correction"
+_REASON = _l("Reason for the correction")
+_HINTS = {"collected_at": _l("Collected at (UTC, e.g. 2025-07-21T07:15:00Z)"),
+          "anatomical_site": _l("Anatomical site (ICD-O-3)"), "diagnosis": _l("Diagnosis (ICD-10)"),
+          "donor": _l("Donor pseudonym"), "sprec": _l("SPREC code"), "volume": _l("Volume")}
 
 
 def _field(name: str):
     """The form field of one correctable sample field."""
-    label = corrections.FIELD_NAMES[name].capitalize()
+    label = corrections.field_name(name).capitalize()
     if name == "sample_type":
-        return SelectField("Sample type", choices=choices([(t, t) for t in SAMPLE_TYPES]), validate_choice=False)
+        return SelectField(_("Sample type"), choices=choices([(t, t) for t in SAMPLE_TYPES]), validate_choice=False)
     if name == "storage_temperature":
-        return SelectField(label, choices=choices([("", "— none —")] + [(t, t) for t in TEMPERATURES]), validate_choice=False)
+        return SelectField(label, choices=choices([("", _("— none —"))] + [(t, t) for t in TEMPERATURES]), validate_choice=False)
     if name == "unit":
-        return SelectField(label, choices=choices([("", "— none —")] + [(u, u) for u in UNITS]), validate_choice=False)
+        return SelectField(label, choices=choices([("", _("— none —"))] + [(u, u) for u in UNITS]), validate_choice=False)
     if name == "notes":
         return TextAreaField(label, validators=[Optional(), Length(max=4000)])
-    hints = {"collected_at": "Collected at (UTC, e.g. 2025-07-21T07:15:00Z)",
-             "anatomical_site": "Anatomical site (ICD-O-3)", "diagnosis": "Diagnosis (ICD-10)",
-             "donor": "Donor pseudonym", "sprec": "SPREC code", "volume": "Volume"}
-    return StringField(hints.get(name, label), validators=[Optional(), Length(max=64)])
+    return StringField(_HINTS.get(name, label), validators=[Optional(), Length(max=64)])
 
 
 def correction_form(actor, formdata=None, **values):
     """A form with the reason first, then only the fields this actor may correct."""
     names = corrections.fields_for(actor)
     attributes = {"reason": StringField(_REASON, validators=[
-        DataRequired("Say why the record is corrected (e.g. pathology review)."), Length(max=2000)])}
+        DataRequired(_("Say why the record is corrected (e.g. pathology review).")), Length(max=2000)])}
     attributes.update({name: _field(name) for name in names})
     form_class = type("CorrectionForm", (FlaskForm,), attributes)
     form = form_class(formdata=formdata, **values) if formdata is not None else form_class(**values)
@@ -82,10 +84,10 @@ def correct(barcode):
             for detail in exc.details if isinstance(exc.details, list) else []:
                 name = detail.get("field") if isinstance(detail, dict) else None
                 if name in form.correctable:
-                    form[name].errors = list(form[name].errors) + [detail["message"]]
+                    form[name].errors = list(form[name].errors) + [str(detail["message"])]
         else:
-            changed = ", ".join(corrections.FIELD_NAMES[n] for n in given)
-            flash(f"Corrected {barcode}: {changed}.", "success")
+            changed = ", ".join(corrections.field_name(n) for n in given)
+            flash(_("Corrected %(barcode)s: %(fields)s.", barcode=barcode, fields=changed), "success")
             return redirect(url_for("samples_web.detail", barcode=barcode))
     elif form.errors:
         status = 422
@@ -94,8 +96,8 @@ def correct(barcode):
 
 # -- a CSV of corrections --------------------------------------------------------------
 class CorrectionsUploadForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file."),
-                                             FileAllowed(["csv", "txt"], "Upload a .csv file.")])
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file.")),
+                                                 FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
 
 
 class CorrectionsConfirmForm(FlaskForm):
@@ -106,7 +108,7 @@ def _decode(upload) -> str:
     try:
         return upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("The file is not UTF-8 text; save it as CSV (UTF-8).", code="invalid_encoding") from None
+        raise InvalidInput(_("The file is not UTF-8 text; save it as CSV (UTF-8)."), code="invalid_encoding") from None
 
 
 @blp.route("/samples/corrections", methods=["GET", "POST"])
@@ -144,24 +146,29 @@ def corrections_confirm():
     require(actor, "samples.correct_quantity")
     form = CorrectionsConfirmForm()
     if not form.validate_on_submit():
-        flash("The corrections form was incomplete; upload the file again.", "error")
+        flash(_("The corrections form was incomplete; upload the file again."), "error")
         return redirect(url_for("samples_web.corrections_csv"))
     try:
         result = corrections.correct_samples(actor, form.csv_text.data.replace("\r\n", "\n"))
     except ImportRejected as exc:
         db.session.rollback()
         return render_template("samples/corrections.html", form=CorrectionsUploadForm(formdata=None),
-                               rejected=exc, columns=corrections.fields_for(actor), filename="the file"), exc.status
-    flash(f"Corrected {result['count']} record(s).", "success")
+                               rejected=exc, columns=corrections.fields_for(actor), filename=_("the file")), exc.status
+    flash(ngettext("Corrected %(num)d record(s).", "Corrected %(num)d record(s).", result["count"]), "success")
     return redirect(url_for("samples_web.corrections_csv"))
 
 
 def history_line(event) -> str:
     """'diagnosis C50.9 → C50.1' for a correction event in a sample's history."""
     changes = json.loads(event.changes or "{}")
-    return ", ".join(f"{corrections.FIELD_NAMES.get(k, k.replace('_', ' '))} "
+    return ", ".join(f"{corrections.field_name(k)} "
                      f"{v[0] if v[0] not in (None, '') else '—'} → {v[1] if v[1] not in (None, '') else '—'}"
                      for k, v in changes.items() if isinstance(v, list) and len(v) == 2)
+
+
+@blp.app_template_filter("field_name")
+def field_name(name: str) -> str:
+    return corrections.field_name(name)
 
 
 @blp.app_template_filter("correction_summary")

@@ -5,6 +5,7 @@ import gc
 import io
 from contextlib import contextmanager
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..core.csv_input import checked, header_of
@@ -17,7 +18,7 @@ from ..storage.models import Container
 from ..storage.placement import STRATEGIES, Allocator, placement_scope
 from .models import Sample
 from ..requests.models import RequestItem
-from .service import ids_of, insert_samples, rows_where_in
+from .service import ids_of, insert_samples, rows_where_in, status_name
 from .validation import clean_fields
 
 REQUIRED_COLUMNS = ("barcode", "sample_type", "donor", "collected_at", "volume", "unit", "anatomical_site",
@@ -38,14 +39,15 @@ def read_rows(text: str, required: tuple = REQUIRED_COLUMNS, optional: tuple = O
     reader.fieldnames = header
     missing = [c for c in required if c not in header]
     if missing:
-        raise InvalidInput(f"The header lacks the column(s) {', '.join(missing)}; expected "
-                           f"{expected}.", code="invalid_header")
+        raise InvalidInput(_("The header lacks the column(s) %(columns)s; expected %(expected)s.",
+                             columns=", ".join(missing), expected=expected), code="invalid_header")
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
-        raise InvalidInput(f"The header names {', '.join(duplicated)} more than once.", code="invalid_header")
+        raise InvalidInput(_("The header names %(columns)s more than once.", columns=", ".join(duplicated)),
+                           code="invalid_header")
     unknown = [c for c in header if c not in required + optional]
     if unknown:
-        raise InvalidInput(f"Unknown column(s): {', '.join(unknown)}.", code="invalid_header")
+        raise InvalidInput(_("Unknown column(s): %(columns)s.", columns=", ".join(unknown)), code="invalid_header")
     rows = []
     for row in checked(reader):
         barcode = row.get("barcode")
@@ -54,9 +56,9 @@ def read_rows(text: str, required: tuple = REQUIRED_COLUMNS, optional: tuple = O
             continue  # blank line (a row with a barcode never is: most rows skip the full check)
         rows.append((reader.line_num, row))
         if len(rows) > MAX_ROWS:
-            raise InvalidInput(f"A file holds at most {MAX_ROWS} rows; split it.", code="too_many_rows")
+            raise InvalidInput(_("A file holds at most %(num)d rows; split it.", num=MAX_ROWS), code="too_many_rows")
     if not rows:
-        raise InvalidInput("The file has a header but no rows.", code="empty_file")
+        raise InvalidInput(_("The file has a header but no rows."), code="empty_file")
     return header, rows
 
 
@@ -73,10 +75,14 @@ def _existing(column, values: set) -> set:
 def rejection(by_line: dict, total: int, done: str) -> ImportRejected:
     """The refusal of a whole file: every bad line, in order, with its reasons."""
     problems = sorted(by_line.values(), key=lambda e: e["line"])
-    summary = "; ".join(f"line {e['line']}: {', '.join(e['errors'])}" for e in problems[:10])
-    more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-    return ImportRejected(f"{len(problems)} of {total} rows are bad, so nothing was {done}. "
-                          f"{summary}{more}", details=problems)
+    summary = "; ".join(_("line %(num)s: %(errors)s", num=e["line"], errors=", ".join(e["errors"]))
+                        for e in problems[:10])
+    more = " " + _("(and %(num)d more)", num=len(problems) - 10) if len(problems) > 10 else ""
+    if done == "corrected":
+        head = _("%(bad)d of %(total)d rows are bad, so nothing was corrected.", bad=len(problems), total=total)
+    else:
+        head = _("%(bad)d of %(total)d rows are bad, so nothing was imported.", bad=len(problems), total=total)
+    return ImportRejected(f"{head} {summary}{more}", details=problems)
 
 
 @contextmanager
@@ -101,7 +107,7 @@ def import_samples(actor, text: str, *, strategy: str = "compact", progress=None
     Rows without a position are placed by the strategy inside the actor's site (or `within`)."""
     require(actor, "samples.handle")
     if strategy not in STRATEGIES:
-        raise InvalidInput(f"Unknown placement strategy '{strategy}'.", code="invalid_strategy")
+        raise InvalidInput(_("Unknown placement strategy '%(strategy)s'.", strategy=strategy), code="invalid_strategy")
     scope_prefix = placement_scope(actor, within)
     with _cycle_collector_paused():
         return _import(actor, text, strategy, progress, scope_prefix)
@@ -126,11 +132,13 @@ def _refuse_what_cannot_fit(header: list[str], rows: list, scope_prefix: str | N
         free = int(db.session.execute(boxes).scalar_one())
     if needing > free:
         unplaced = [(line, raw) for line, raw in rows if _needs_placing(raw, positions_given)][free:]
+        no_room = _("No box has room for it.")
         raise ImportRejected(
-            f"No box has room for {needing - free:,} of the {needing:,} samples to place (the storage has "
-            f"{free:,} free positions), so nothing was imported. Add boxes or split the file.",
+            _("No box has room for %(short)s of the %(needing)s samples to place (the storage has %(free)s free "
+              "positions), so nothing was imported. Add boxes or split the file.", short=f"{needing - free:,}",
+              needing=f"{needing:,}", free=f"{free:,}"),
             details=[{"line": line, "barcode": (raw.get("barcode") or "").strip(),
-                      "errors": ["No box has room for it."]} for line, raw in unplaced])
+                      "errors": [no_room]} for line, raw in unplaced])
 
 
 def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None = None) -> list[str]:
@@ -145,7 +153,8 @@ def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None 
         messages = [p.message for p in problems] if problems else None
         barcode = clean["barcode"]
         if isinstance(barcode, str) and seen.setdefault(barcode, line) != line:
-            messages = (messages or []) + [f"barcode {barcode} is also on line {seen[barcode]}"]
+            messages = (messages or []) + [_("barcode %(barcode)s is also on line %(line)s", barcode=barcode,
+                                             line=seen[barcode])]
         cleaned.append((line, clean, raw))
         if messages:
             errors.append({"line": line, "barcode": barcode, "errors": messages})
@@ -158,9 +167,9 @@ def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None 
 
     barcodes = {c["barcode"] for _, c, _ in cleaned if isinstance(c["barcode"], str)}
     for taken in _existing(Sample.barcode, barcodes):
-        bad(seen[taken], taken, f"barcode {taken} is already registered")
+        bad(seen[taken], taken, _("barcode %(barcode)s is already registered", barcode=taken))
     for taken in _existing(Container.barcode, barcodes):
-        bad(seen[taken], taken, f"barcode {taken} is a container's barcode")
+        bad(seen[taken], taken, _("barcode %(barcode)s is a container's barcode", barcode=taken))
     parents = {c["parent_barcode"] for _, c, _ in cleaned if c["parent_barcode"]}
     parent_ids = ids_of(parents)
     if parents:
@@ -173,7 +182,7 @@ def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None 
         parent = clean["parent_barcode"]
         parent_id = parent_ids.get(parent) if parent else None
         if parent and parent_id is None and not (parent in seen and seen[parent] < line):
-            bad(line, clean["barcode"], f"parent {parent} is not registered nor on an earlier line")
+            bad(line, clean["barcode"], _("parent %(barcode)s is not registered nor on an earlier line", barcode=parent))
         if line in by_line:
             continue
         try:
@@ -181,7 +190,7 @@ def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None 
             position = (raw.get("position") or "").strip() if positions_given else ""
             if container_id or position:
                 if not container_id.isdigit() or not position:
-                    raise InvalidInput("give both container_id (a number) and position, or neither")
+                    raise InvalidInput(_("give both container_id (a number) and position, or neither"))
                 placement = allocator.at(int(container_id), position, clean["sample_type"],
                                          clean["storage_temperature"])
                 if placement[0].id not in site_checked:  # each box's site once, not once per row
@@ -217,17 +226,19 @@ def _check_lineage(cleaned, parent_ids: dict, seen: dict, bad) -> None:
     holding = {row.sample_id for row in rows_where_in((RequestItem.sample_id, RequestItem.holds),
                                                       RequestItem.sample_id, parent_ids.values()) if row.holds}
     in_file = {clean["barcode"]: clean for _, clean, _ in cleaned if isinstance(clean["barcode"], str)}
-    for line, clean, _ in cleaned:
+    for line, clean, _raw in cleaned:
         code, barcode = clean["parent_barcode"], clean["barcode"]
         if not code:
             continue
         if code in existing:
             parent = existing[code]
             if parent.status in _GONE:
-                bad(line, barcode, f"parent {code} is {parent.status}; nothing is left for a child")
+                bad(line, barcode, _("parent %(barcode)s is %(status)s; nothing is left for a child", barcode=code,
+                                     status=status_name(parent.status)))
                 continue
             if parent.id in holding:
-                bad(line, barcode, f"parent {code} is held by a request; take it off the request first")
+                bad(line, barcode, _("parent %(barcode)s is held by a request; take it off the request first",
+                                     barcode=code))
                 continue
             donor = parent.donor
         elif code in in_file and seen.get(code, line) < line:
@@ -237,4 +248,5 @@ def _check_lineage(cleaned, parent_ids: dict, seen: dict, bad) -> None:
         if clean["donor"] is None:
             clean["donor"] = donor
         elif donor is not None and clean["donor"] != donor:
-            bad(line, barcode, f"donor {clean['donor']} is not the donor {donor} of its parent {code}")
+            bad(line, barcode, _("donor %(donor)s is not the donor %(parent_donor)s of its parent %(barcode)s",
+                                 donor=clean["donor"], parent_donor=donor, barcode=code))

@@ -9,6 +9,8 @@ and convert only to themselves.
 """
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from ..core.errors import InvalidInput
 
 SCALE = 4                           # decimal places the sample table keeps
@@ -24,8 +26,8 @@ UNIT_SIZES = {
 }
 UNITS = tuple(UNIT_SIZES)
 COUNT_KINDS = frozenset({"pieces", "slides", "cells"})
-KIND_NAMES = {"volume": "a volume", "mass": "a mass", "pieces": "a count of pieces",
-              "slides": "a count of slides", "cells": "a count of cells"}
+KIND_NAMES = {"volume": _l("a volume"), "mass": _l("a mass"), "pieces": _l("a count of pieces"),
+              "slides": _l("a count of slides"), "cells": _l("a count of cells")}
 
 
 def kind_of(unit: str | None) -> str | None:
@@ -35,22 +37,23 @@ def kind_of(unit: str | None) -> str | None:
 def amount_problem(value, unit: str | None) -> tuple[Decimal | None, str | None]:
     """(the exact amount, None) or (None, why it is refused)."""
     if isinstance(value, bool) or value is None:
-        return None, f"'{value}' is not a quantity."
+        return None, _("'%(value)s' is not a quantity.", value=value)
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        return None, f"'{value}' is not a quantity (a number more than zero)."
+        return None, _("'%(value)s' is not a quantity (a number more than zero).", value=value)
     if not amount.is_finite():
-        return None, f"'{value}' is not a quantity (a finite number more than zero)."
+        return None, _("'%(value)s' is not a quantity (a finite number more than zero).", value=value)
     if amount <= 0:
-        return None, f"A quantity must be more than zero, not {value}."
+        return None, _("A quantity must be more than zero, not %(value)s.", value=value)
     if amount > MAX_AMOUNT:
-        return None, f"{value} is more than any tube holds (at most {MAX_AMOUNT:f})."
+        return None, _("%(value)s is more than any tube holds (at most %(max)s).", value=value, max=f"{MAX_AMOUNT:f}")
     if amount != amount.quantize(STEP):
-        return None, (f"{value} {unit or ''} is finer than the {STEP} {unit or ''} quantities are kept to; "
-                      "give it with at most four decimal places (or in a smaller unit).").replace("  ", " ")
+        return None, _("%(value)s %(unit)s is finer than the %(step)s %(unit)s quantities are kept to; "
+                       "give it with at most four decimal places (or in a smaller unit).", value=value,
+                       unit=unit or "", step=STEP).replace("  ", " ")
     if kind_of(unit) in COUNT_KINDS and amount != amount.to_integral_value():
-        return None, f"{value} {unit} is not a whole number of {unit}."
+        return None, _("%(value)s %(unit)s is not a whole number of %(unit)s.", value=value, unit=unit)
     return amount.quantize(STEP), None
 
 
@@ -68,18 +71,21 @@ def convert(amount: Decimal, from_unit: str, to_unit: str) -> Decimal:
         return amount
     from_kind, to_kind = kind_of(from_unit), kind_of(to_unit)
     if from_kind is None or from_kind != to_kind:
-        raise InvalidInput(f"{amount:f} {from_unit} cannot be taken from a sample measured in {to_unit}: "
-                           f"that is {KIND_NAMES.get(to_kind, 'another kind of quantity')}.",
+        raise InvalidInput(_("%(amount)s %(unit)s cannot be taken from a sample measured in %(other)s: that is "
+                             "%(kind)s.", amount=f"{amount:f}", unit=from_unit, other=to_unit,
+                             kind=KIND_NAMES.get(to_kind) or _("another kind of quantity")),
                            code="unit_mismatch")
     converted = amount * UNIT_SIZES[from_unit][1] / UNIT_SIZES[to_unit][1]
     if converted != converted.quantize(STEP):
-        raise InvalidInput(f"{amount:f} {from_unit} is {converted.normalize():f} {to_unit}, finer than the "
-                           f"{STEP} {to_unit} the parent's quantity is kept to.", code="invalid_quantity")
+        raise InvalidInput(_("%(amount)s %(unit)s is %(converted)s %(other)s, finer than the %(step)s %(other)s the "
+                             "parent's quantity is kept to.", amount=f"{amount:f}", unit=from_unit,
+                             converted=f"{converted.normalize():f}", other=to_unit, step=STEP),
+                           code="invalid_quantity")
     return converted.quantize(STEP)
 
 
 def shown(amount: Decimal | None, unit: str | None) -> str:
     """'0.5 mL', 'unknown quantity'."""
     if amount is None:
-        return "an unknown quantity"
+        return _("an unknown quantity")
     return f"{amount.normalize():f} {unit or ''}".strip()

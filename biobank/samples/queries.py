@@ -3,6 +3,7 @@ import csv
 import io
 import math
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -22,11 +23,11 @@ def _filtered(actor, filters: dict):
     identified = allowed(actor, "samples.identified")
     if not identified:
         if filters.get("donor") or filters.get("container_id"):
-            raise NotPermitted("Researchers search the de-identified catalogue: no donor or location filters.")
+            raise NotPermitted(_("Researchers search the de-identified catalogue: no donor or location filters."))
         query = query.where(Sample.status == "available", Sample.consent_withdrawn.is_(False))
     if filters.get("overdue") is not None:
         if not identified:
-            raise NotPermitted("Researchers search the de-identified catalogue: no check-out filters.")
+            raise NotPermitted(_("Researchers search the de-identified catalogue: no check-out filters."))
         late = (Sample.status == "checked_out") & (Sample.due_back < utcnow())
         query = query.where(late if filters["overdue"] else ~late | Sample.due_back.is_(None))
     for name in ("sample_type", "status", "donor", "diagnosis", "anatomical_site"):
@@ -145,7 +146,7 @@ def sample_record(actor, barcode: str) -> dict:
 def _hide_from_researchers(actor, barcode: str, consent_withdrawn: bool, status: str) -> None:
     if not allowed(actor, "samples.identified") and (consent_withdrawn or status != "available"):
         from ..core.errors import UnknownBarcode
-        raise UnknownBarcode(f"No catalogue sample has the barcode {barcode}.")
+        raise UnknownBarcode(_("No catalogue sample has the barcode %(barcode)s.", barcode=barcode))
 
 
 def sample_for(actor, barcode: str) -> Sample:

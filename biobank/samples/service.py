@@ -2,11 +2,13 @@
 models and appends its custody event, and never commits."""
 from collections import defaultdict
 
+from flask_babel import gettext as _, pgettext
 from sqlalchemy import bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import (Conflict, ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
                            NotPermitted, SlotOccupied, UnknownBarcode)
+from ..core import display as names
 from ..core.db import bulk_insert
 from ..core.permissions import require, require_at
 from ..core.time import utcnow
@@ -32,7 +34,7 @@ def get_sample(barcode: str) -> Sample:
     sample = find_sample(barcode) if isinstance(barcode, str) else None
     if sample is None:
         check_barcode(barcode)
-        raise UnknownBarcode(f"No sample has the barcode {barcode}.")
+        raise UnknownBarcode(_("No sample has the barcode %(barcode)s.", barcode=barcode))
     return sample
 
 
@@ -44,10 +46,45 @@ def locked_sample(barcode: str) -> Sample:
     return sample if sample is not None else get_sample(barcode)  # get_sample raises the clear error
 
 
+def status_name(status: str) -> str:
+    """A sample status as it reads inside a sentence ("checked out")."""
+    return str(names.display(status, "status"))
+
+
+def _cannot_be(verb: str) -> str:
+    """The past participle of "it cannot be …", in the reader's language."""
+    participles = {
+        "checked out": pgettext("it cannot be …", "checked out"),
+        "returned": pgettext("it cannot be …", "returned"),
+        "discarded": pgettext("it cannot be …", "discarded"),
+        "moved": pgettext("it cannot be …", "moved"),
+        "used up": pgettext("it cannot be …", "used up"),
+        "reserved": pgettext("it cannot be …", "reserved"),
+        "released": pgettext("it cannot be …", "released"),
+        "shipped": pgettext("it cannot be …", "shipped"),
+        "received": pgettext("it cannot be …", "received"),
+        "named missing": pgettext("it cannot be …", "named missing"),
+        "shipped between sites": pgettext("it cannot be …", "shipped between sites"),
+        "returned to the collecting centre": pgettext("it cannot be …", "returned to the collecting centre"),
+        "given up its place": pgettext("it cannot be …", "given up its place"),
+        "have a child registered": pgettext("it cannot be …", "have a child registered"),
+        "be aliquoted": pgettext("it cannot be …", "be aliquoted"),
+    }
+    return participles.get(verb, verb)
+
+
+def _cannot(verb: str) -> str:
+    """The verb of "it cannot …", in the reader's language."""
+    verbs = {"have a child registered": pgettext("it cannot …", "have a child registered"),
+             "be aliquoted": pgettext("it cannot …", "be aliquoted")}
+    return verbs.get(verb, verb)
+
+
 def transition(sample: Sample, new_status: str, action: str) -> str:
     old = sample.status
     if new_status not in TRANSITIONS[old]:
-        raise InvalidTransition(f"Sample {sample.barcode} is {old.replace('_', ' ')}; it cannot be {action}.")
+        raise InvalidTransition(_("Sample %(barcode)s is %(status)s; it cannot be %(action)s.", barcode=sample.barcode,
+                                  status=status_name(old), action=_cannot_be(action)))
     sample.status = new_status
     return old
 
@@ -60,8 +97,8 @@ def _flush_placement() -> None:
         db.session.rollback()
         text = str(exc.orig).lower()
         if "barcode" in text:
-            raise DuplicateBarcode("That barcode was registered by someone else a moment ago.") from None
-        raise SlotOccupied("That position was filled by someone else a moment ago; choose another.") from None
+            raise DuplicateBarcode(_("That barcode was registered by someone else a moment ago.")) from None
+        raise SlotOccupied(_("That position was filled by someone else a moment ago; choose another.")) from None
 
 
 # -- registration (one or many) --------------------------------------------------
@@ -71,7 +108,7 @@ def resolve_location(allocator: Allocator, location: dict | None, clean: dict, a
     location = location or {"strategy": "compact"}
     if location.get("container_id") is not None:
         if not location.get("position"):
-            raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
+            raise InvalidInput(_("Give a position with the container, e.g. A1."), code="invalid_position")
         placement = allocator.at(int(location["container_id"]), location["position"], clean["sample_type"],
                                  clean["storage_temperature"])
         if actor is not None:
@@ -80,7 +117,7 @@ def resolve_location(allocator: Allocator, location: dict | None, clean: dict, a
     if actor is not None:
         within = location.get("within")
         if within is not None and not isinstance(within, int):
-            raise InvalidInput("location.within is a container id.", code="invalid_location")
+            raise InvalidInput(_("location.within is a container id."), code="invalid_location")
         allocator.within = placement_scope(actor, within)
     return allocator.place(location.get("strategy") or "compact", clean["sample_type"],
                            clean["storage_temperature"], clean["donor"])
@@ -108,7 +145,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
         ready = [e for e in pending if e[2] is not None or not e[0].get("parent_barcode")
                  or e[0]["parent_barcode"] in ids]
         if not ready:
-            raise InvalidInput("Some parent barcodes refer to each other in a loop.")
+            raise InvalidInput(_("Some parent barcodes refer to each other in a loop."))
         ready_ids = {id(e) for e in ready}
         pending = [e for e in pending if id(e) not in ready_ids]
         if pending:  # the next generation refers to some of these by barcode
@@ -133,10 +170,10 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
             except IntegrityError as exc:
                 db.session.rollback()
                 if "barcode" in str(exc.orig).lower():
-                    raise DuplicateBarcode("A barcode in this batch was registered by someone else "
-                                           "meanwhile.") from None
-                raise SlotOccupied("That position was filled by someone else a moment ago; "
-                                   "choose another.") from None
+                    raise DuplicateBarcode(_("A barcode in this batch was registered by someone else "
+                                             "meanwhile.")) from None
+                raise SlotOccupied(_("That position was filled by someone else a moment ago; "
+                                     "choose another.")) from None
             if progress:
                 progress(len(rows))
         ids.update(ids_of(wanted & {e[0]["barcode"] for e in ready}))
@@ -156,7 +193,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
 
 def _registered_events(actor, entries, paths: dict):
     """The custody entry (record_many's form) of each registered sample."""
-    for clean, (box, row, col), _ in entries:
+    for clean, (box, row, col), _parent in entries:
         box_id, barcode, volume = box.id, clean["barcode"], clean.get("volume")
         yield (actor, "sample.registered", "sample", barcode,
                {"sample_barcode": barcode, "container_id": box_id,
@@ -203,13 +240,13 @@ def register_sample(actor, *, location: dict | None = None, **fields) -> Sample:
     clean, problems = clean_fields(fields)
     raise_first(problems)
     if find_sample(clean["barcode"]) is not None:
-        raise DuplicateBarcode(f"The barcode {clean['barcode']} is already registered.")
+        raise DuplicateBarcode(_("The barcode %(barcode)s is already registered.", barcode=clean["barcode"]))
     if db.session.execute(select(Container.id).where(Container.barcode == clean["barcode"])).first():
-        raise DuplicateBarcode(f"{clean['barcode']} is a container's barcode.")
+        raise DuplicateBarcode(_("%(barcode)s is a container's barcode.", barcode=clean["barcode"]))
     parent, taken = None, None
     if clean["parent_barcode"]:
         if find_sample(clean["parent_barcode"]) is None:
-            raise UnknownBarcode(f"The parent {clean['parent_barcode']} is not registered.")
+            raise UnknownBarcode(_("The parent %(barcode)s is not registered.", barcode=clean["parent_barcode"]))
         parent = locked_sample(clean["parent_barcode"])
         _check_may_divide(parent, "have a child registered")
         clean["donor"] = _child_donor(parent, clean["donor"])
@@ -240,9 +277,15 @@ def holding_request(sample: Sample) -> int | None:
 def _refuse_if_requested(sample: Sample, verb: str) -> None:
     request_id = holding_request(sample)
     if request_id is not None:
-        how = "picked" if sample.status == "checked_out" else "reserved"
-        raise Conflict(f"Sample {sample.barcode} is {how} for request {request_id}; it cannot be {verb} while "
-                       f"that request holds it. Take it off request {request_id} (or cancel the request) first.",
+        if sample.status == "checked_out":
+            message = _("Sample %(barcode)s is picked for request %(request)s; it cannot be %(action)s while that "
+                        "request holds it. Take it off request %(request)s (or cancel the request) first.",
+                        barcode=sample.barcode, request=request_id, action=_cannot_be(verb))
+        else:
+            message = _("Sample %(barcode)s is reserved for request %(request)s; it cannot be %(action)s while that "
+                        "request holds it. Take it off request %(request)s (or cancel the request) first.",
+                        barcode=sample.barcode, request=request_id, action=_cannot_be(verb))
+        raise Conflict(message,
                        code="held_by_request", details={"request_id": request_id, "barcode": sample.barcode})
 
 
@@ -300,16 +343,16 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     require(actor, "samples.handle")
     sample = locked_sample(barcode)
     if sample.status not in ("available", "reserved") or not sample.container_id:
-        raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}, not in storage; "
-                                "return it instead of moving it.")
+        raise InvalidTransition(_("Sample %(barcode)s is %(status)s, not in storage; return it instead of moving it.",
+                                  barcode=barcode, status=status_name(sample.status)))
     require_at(actor, "samples.handle", sample)
     if from_container_id is not None or from_position is not None:
         from ..storage.positions import parse
         expected = (from_container_id if from_container_id is not None else sample.container_id,
                     parse(from_position) if from_position else (sample.pos_row, sample.pos_col))
         if expected != (sample.container_id, (sample.pos_row, sample.pos_col)):
-            raise Conflict(f"Sample {barcode} is no longer where you saw it: it is now at "
-                           f"{sample.location_path}.", code="moved_meanwhile")
+            raise Conflict(_("Sample %(barcode)s is no longer where you saw it: it is now at %(place)s.",
+                             barcode=barcode, place=sample.location_path), code="moved_meanwhile")
     _refuse_if_requested(sample, "moved")
     allocator = Allocator()
     old_path = sample.location_path
@@ -336,7 +379,7 @@ def _due_back(value):
     except ValueError as exc:
         raise InvalidInput(str(exc), code="invalid_due_back") from None
     if due is not None and due <= utcnow():
-        raise InvalidInput(f"The due-back time {value} has already passed; give a later one.",
+        raise InvalidInput(_("The due-back time %(value)s has already passed; give a later one.", value=value),
                            code="invalid_due_back")
     return due
 
@@ -349,14 +392,16 @@ def checkout_sample(actor, barcode: str, *, reason: str | None = None, due_back=
     due = _due_back(due_back)
     require_at(actor, "samples.handle", sample)
     if sample.consent_withdrawn and request_id is not None:
-        raise ConsentWithdrawn(f"The donor of {barcode} withdrew consent; it cannot leave for a request.")
+        raise ConsentWithdrawn(_("The donor of %(barcode)s withdrew consent; it cannot leave for a request.",
+                                 barcode=barcode))
     if sample.status in ("in_transit", "missing"):
-        raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')} between sites; it is "
-                                "received with its shipment, not checked out.", code="in_transit")
+        raise InvalidTransition(_("Sample %(barcode)s is %(status)s between sites; it is received with its shipment, "
+                                  "not checked out.", barcode=barcode, status=status_name(sample.status)),
+                                code="in_transit")
     if sample.status == "reserved" and request_id is None:
         holder = holding_request(sample)
-        raise InvalidTransition(f"Sample {barcode} is reserved for request {holder}; it leaves storage only by "
-                                "picking that request.", code="sample_reserved",
+        raise InvalidTransition(_("Sample %(barcode)s is reserved for request %(request)s; it leaves storage only by "
+                                  "picking that request.", barcode=barcode, request=holder), code="sample_reserved",
                                 details={"request_id": holder, "barcode": barcode})
     old_path = sample.location_path
     old = transition(sample, "checked_out", "checked out")
@@ -386,8 +431,8 @@ def return_sample(actor, barcode: str, *, thawed: bool, container_id: int | None
     require(actor, "samples.handle")
     sample = locked_sample(barcode)
     if sample.status != "checked_out":
-        raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}; only a checked-out "
-                                "sample can be returned.")
+        raise InvalidTransition(_("Sample %(barcode)s is %(status)s; only a checked-out sample can be returned.",
+                                  barcode=barcode, status=status_name(sample.status)))
     _refuse_if_requested(sample, "returned")
     return _put_back(actor, sample, thawed=thawed, container_id=container_id, position=position,
                      reason=reason or ("thawed" if thawed else "kept frozen"))
@@ -398,11 +443,11 @@ def _put_back(actor, sample: Sample, *, thawed: bool, container_id=None, positio
     home = (sample.home_container_id, sample.home_row, sample.home_col) if sample.home_container_id else None
     if container_id is None:
         if home is None:
-            raise InvalidInput(f"Sample {barcode} has no place held for it; say where it goes.",
+            raise InvalidInput(_("Sample %(barcode)s has no place held for it; say where it goes.", barcode=barcode),
                                code="invalid_position")
         container_id = home[0]
     elif not position:
-        raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
+        raise InvalidInput(_("Give a position with the container, e.g. A1."), code="invalid_position")
     target_box = get_container(container_id)
     if position and target_box.is_grid:
         target = (target_box.id, *parse_position(position, target_box.rows, target_box.cols))
@@ -445,14 +490,14 @@ def release_home(actor, barcode: str, *, reason: str) -> Sample:
     """Give up the position held for a checked-out tube, on purpose, with a reason."""
     require(actor, "samples.handle")
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("Say why the tube's place is given up.", code="reason_required")
+        raise InvalidInput(_("Say why the tube's place is given up."), code="reason_required")
     sample = locked_sample(barcode)
     require_at(actor, "samples.handle", sample)
     if sample.status != "checked_out":
-        raise InvalidTransition(f"Sample {barcode} is {sample.status.replace('_', ' ')}; only a checked-out "
-                                "tube has a place held for it.")
+        raise InvalidTransition(_("Sample %(barcode)s is %(status)s; only a checked-out tube has a place held for it.",
+                                  barcode=barcode, status=status_name(sample.status)))
     if not sample.home_container_id:
-        raise InvalidTransition(f"No place is held for {barcode}.", code="no_place_held")
+        raise InvalidTransition(_("No place is held for %(barcode)s.", barcode=barcode), code="no_place_held")
     _refuse_if_requested(sample, "given up its place")
     box_id, path = sample.home_container_id, sample.home_path
     _leave_position(sample)
@@ -464,7 +509,7 @@ def release_home(actor, barcode: str, *, reason: str) -> Sample:
 def discard_sample(actor, barcode: str, *, reason: str) -> Sample:
     require(actor, "samples.handle")
     if not (reason or "").strip():
-        raise InvalidInput("Say why the sample is discarded.", code="reason_required")
+        raise InvalidInput(_("Say why the sample is discarded."), code="reason_required")
     sample = locked_sample(barcode)
     _refuse_if_requested(sample, "discarded")
     require_at(actor, "samples.handle", sample)
@@ -486,14 +531,14 @@ def _check_may_divide(parent: Sample, verb: str) -> None:
     """A child comes only from material that is still here and not promised to a request."""
     _refuse_if_requested(parent, verb)
     if parent.status not in ("available", "checked_out"):
-        raise InvalidTransition(f"Sample {parent.barcode} is {parent.status.replace('_', ' ')}; "
-                                f"it cannot {verb}.")
+        raise InvalidTransition(_("Sample %(barcode)s is %(status)s; it cannot %(action)s.", barcode=parent.barcode,
+                                  status=status_name(parent.status), action=_cannot(verb)))
 
 
 def _child_donor(parent: Sample, donor: str | None) -> str | None:
     if donor is not None and parent.donor is not None and donor != parent.donor:
-        raise InvalidInput(f"A child has its parent's donor: {parent.barcode} is from {parent.donor}, "
-                           f"not {donor}.", code="donor_mismatch")
+        raise InvalidInput(_("A child has its parent's donor: %(parent)s is from %(donor)s, not %(given)s.",
+                             parent=parent.barcode, donor=parent.donor, given=donor), code="donor_mismatch")
     return parent.donor if parent.donor is not None else donor
 
 
@@ -505,12 +550,14 @@ def _portion(parent: Sample, count: int, amount, unit: str | None):
     parent of unknown quantity gives whatever the children say (or nothing)."""
     if amount is None:
         if parent.volume is not None:
-            raise InvalidInput(f"{parent.barcode} holds {shown(parent.volume, parent.unit)}; say how much each "
-                               "child takes.", code="quantity_required")
+            raise InvalidInput(_("%(barcode)s holds %(quantity)s; say how much each child takes.",
+                                 barcode=parent.barcode, quantity=shown(parent.volume, parent.unit)),
+                               code="quantity_required")
         return None
     unit = unit or parent.unit or "mL"
     if unit not in UNITS:
-        raise InvalidInput(f"'{unit}' is not a unit; use one of {', '.join(UNITS)}.", code="invalid_unit")
+        raise InvalidInput(_("'%(unit)s' is not a unit; use one of %(units)s.", unit=unit, units=", ".join(UNITS)),
+                           code="invalid_unit")
     each = parse_amount(amount, unit)
     if parent.unit is None or parent.volume is None:
         if parent.unit is not None:
@@ -518,8 +565,9 @@ def _portion(parent: Sample, count: int, amount, unit: str | None):
         return each, None
     taken = convert(each, unit, parent.unit) * count
     if taken > parent.volume:
-        raise InvalidInput(f"{parent.barcode} holds {shown(parent.volume, parent.unit)}; "
-                           f"{count} × {shown(each, unit)} does not fit.", code="insufficient_volume")
+        raise InvalidInput(_("%(barcode)s holds %(quantity)s; %(count)s × %(each)s does not fit.",
+                             barcode=parent.barcode, quantity=shown(parent.volume, parent.unit), count=count,
+                             each=shown(each, unit)), code="insufficient_volume")
     return each, taken
 
 
@@ -567,10 +615,10 @@ def aliquot_sample(actor, barcode: str, *, count: int, volume=None, unit: str | 
     require_at(actor, "samples.handle", parent)
     _check_may_divide(parent, "be aliquoted")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 96:
-        raise InvalidInput("Make 1..96 aliquots at a time.")
+        raise InvalidInput(_("Make 1..96 aliquots at a time."))
     portion = _portion(parent, count, volume, unit)
     if positions is not None and (container_id is None or len(positions) != count):
-        raise InvalidInput("Give a container and one position per aliquot.", code="invalid_position")
+        raise InvalidInput(_("Give a container and one position per aliquot."), code="invalid_position")
     # Aliquots stay at the parent's site (its tree), or the actor's own site.
     home = scope.site_of(parent)
     allocator = Allocator(within=f"/{home.container_id}/" if home is not None else placement_scope(actor))
@@ -606,25 +654,26 @@ def _require_donor_at_own_site(actor, donor: str, count: int) -> None:
         .where(Sample.donor == donor, or_(*[Container.lineage.like(p + "%") for p in prefixes]) if prefixes
                else false()).limit(1)).first()
     if not held_here:
-        raise NotPermitted(f"None of donor {donor}'s samples is at your sites; a manager where they are, or a "
-                           "network manager, records the withdrawal.", code="other_site")
+        raise NotPermitted(_("None of donor %(donor)s's samples is at your sites; a manager where they are, or a "
+                             "network manager, records the withdrawal.", donor=donor), code="other_site")
 
 
 def withdraw_consent(actor, donor: str, *, reason: str) -> dict:
     """Block every sample of a donor from requests at once, and record it."""
     require(actor, "consent.withdraw")
     if not (reason or "").strip():
-        raise InvalidInput("Record why consent was withdrawn (e.g. the form reference).", code="reason_required")
+        raise InvalidInput(_("Record why consent was withdrawn (e.g. the form reference)."), code="reason_required")
     record = db.session.execute(select(Donor).where(Donor.code == donor)).scalar_one_or_none()
     count = db.session.execute(select(db.func.count()).select_from(Sample).where(Sample.donor == donor)).scalar_one()
     if record is None and count == 0:
-        raise NotFound(f"No donor {donor} is known.", code="unknown_donor")
+        raise NotFound(_("No donor %(donor)s is known.", donor=donor), code="unknown_donor")
     _require_donor_at_own_site(actor, donor, count)
     if record is None:
         record = Donor(code=donor)
         db.session.add(record)
     if record.consent_withdrawn_at is not None:
-        raise InvalidTransition(f"Donor {donor} already withdrew consent on {record.consent_withdrawn_at:%Y-%m-%d}.")
+        raise InvalidTransition(_("Donor %(donor)s already withdrew consent on %(date)s.", donor=donor,
+                                  date=f"{record.consent_withdrawn_at:%Y-%m-%d}"))
     record.consent_withdrawn_at, record.consent_withdrawn_reason = utcnow(), reason
     db.session.execute(update(Sample).where(Sample.donor == donor).values(consent_withdrawn=True),
                        execution_options={"synchronize_session": "fetch"})

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from ..core.errors import InvalidBarcode, InvalidInput
 from ..core.time import to_naive_utc, utcnow
 from .models import SAMPLE_TYPES, TEMPERATURES
@@ -20,9 +22,10 @@ SPREC_RE = re.compile(r"\A[A-Z0-9]{3}(-[A-Z0-9]{1,3}){6}\Z")
 MAX_NOTES = 4000
 FUTURE_TOLERANCE = timedelta(days=1)  # how far ahead of now a collection time may be
 # Coded fields: (field, pattern, what a valid value looks like).
-CODED_FIELDS = (("anatomical_site", ICDO3_TOPOGRAPHY_RE, "an ICD-O-3 topography code such as C50.9"),
-                ("diagnosis", ICD10_RE, "an ICD-10 code such as C50.9"),
-                ("sprec", SPREC_RE, "a SPREC code such as TIS-ZZZ-A-B-C-D-E"))
+CODED_FIELDS = (("anatomical_site", ICDO3_TOPOGRAPHY_RE,
+                 _l("'%(value)s' is not an ICD-O-3 topography code such as C50.9.")),
+                ("diagnosis", ICD10_RE, _l("'%(value)s' is not an ICD-10 code such as C50.9.")),
+                ("sprec", SPREC_RE, _l("'%(value)s' is not a SPREC code such as TIS-ZZZ-A-B-C-D-E.")))
 
 
 @dataclass
@@ -34,11 +37,11 @@ class Problem:
 
 def barcode_problem(barcode) -> str | None:
     if not isinstance(barcode, str) or not barcode:
-        return "A barcode is required."
+        return _("A barcode is required.")
     if not BARCODE_RE.fullmatch(barcode):
         shown = barcode if len(barcode) <= 40 else barcode[:40] + "…"
-        return (f"'{shown}' is not a valid barcode: use 3..64 characters of "
-                "A-Z a-z 0-9 - _ . (no spaces or other symbols).")
+        return _("'%(barcode)s' is not a valid barcode: use 3..64 characters of "
+                 "A-Z a-z 0-9 - _ . (no spaces or other symbols).", barcode=shown)
     return None
 
 
@@ -58,7 +61,8 @@ def parse_datetime(value) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise ValueError(f"'{text}' is not a date/time; use ISO 8601 such as 2025-07-21T07:15:00Z.") from None
+        raise ValueError(_("'%(value)s' is not a date/time; use ISO 8601 such as 2025-07-21T07:15:00Z.",
+                           value=text)) from None
     return to_naive_utc(parsed)
 
 
@@ -94,31 +98,36 @@ def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Pro
     if isinstance(sample_type, str):
         sample_type = sample_type.strip()
     if sample_type not in _SAMPLE_TYPES:
-        problems.append(Problem("sample_type", f"'{sample_type or ''}' is not a sample type; use one of "
-                                               f"{', '.join(SAMPLE_TYPES)}.", "invalid_sample_type"))
+        problems.append(Problem("sample_type", _("'%(value)s' is not a sample type; use one of %(types)s.",
+                                                 value=sample_type or "", types=", ".join(SAMPLE_TYPES)),
+                                "invalid_sample_type"))
 
     temperature = get("storage_temperature")
     if _blank(temperature):
         temperature = None
     elif temperature not in _TEMPERATURES:
-        problems.append(Problem("storage_temperature", f"'{temperature}' is not a temperature class; use one "
-                                                       f"of {', '.join(TEMPERATURES)}."))
+        problems.append(Problem("storage_temperature", _("'%(value)s' is not a temperature class; use one of "
+                                                         "%(classes)s.", value=temperature,
+                                                         classes=", ".join(TEMPERATURES))))
 
     donor = _text(get("donor"))
     if donor is not None and not DONOR_RE.fullmatch(donor):
-        problems.append(Problem("donor", f"'{donor}' is not a donor pseudonym (1..64 of A-Z a-z 0-9 - _ .)."))
+        problems.append(Problem("donor", _("'%(value)s' is not a donor pseudonym (1..64 of A-Z a-z 0-9 - _ .).",
+                                           value=donor)))
 
     try:
         collected = parse_datetime(get("collected_at"))
         if collected is not None and collected > (now or utcnow()) + FUTURE_TOLERANCE:
-            problems.append(Problem("collected_at", f"Collection time {get('collected_at')} is in the future."))
+            problems.append(Problem("collected_at", _("Collection time %(value)s is in the future.",
+                                                      value=get("collected_at"))))
     except ValueError as exc:
         problems.append(Problem("collected_at", str(exc), "invalid_date"))
         collected = None
 
     unit = _text(get("unit"))
     if unit is not None and unit not in _UNITS:
-        problems.append(Problem("unit", f"'{unit}' is not a unit; use one of {', '.join(UNITS)}."))
+        problems.append(Problem("unit", _("'%(unit)s' is not a unit; use one of %(units)s.", unit=unit,
+                                          units=", ".join(UNITS))))
 
     volume = _text(get("volume"))
     if volume is not None:
@@ -128,18 +137,18 @@ def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Pro
 
     clean = {"barcode": barcode, "sample_type": sample_type, "storage_temperature": temperature, "donor": donor,
              "collected_at": collected, "volume": volume, "unit": unit or ("mL" if volume is not None else None)}
-    for field, pattern, what in CODED_FIELDS:
+    for field, pattern, refusal in CODED_FIELDS:
         value = _text(get(field))
         if value is not None:
             value = value.upper()
             if not pattern.fullmatch(value):
-                problems.append(Problem(field, f"'{value}' is not {what}."))
+                problems.append(Problem(field, str(refusal) % {"value": value}))
         clean[field] = value
 
     notes = get("notes")
     notes = None if _blank(notes) else str(notes)
     if notes is not None and len(notes) > MAX_NOTES:
-        problems.append(Problem("notes", f"Notes are limited to {MAX_NOTES} characters."))
+        problems.append(Problem("notes", _("Notes are limited to %(num)d characters.", num=MAX_NOTES)))
     clean["notes"] = notes
 
     clean["parent_barcode"] = _text(get("parent_barcode"))

@@ -4,6 +4,7 @@ Each form view parses its form, calls one service, flashes and redirects. A
 domain error re-renders the form with the message next to the field.
 """
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -20,6 +21,7 @@ from ..core.requests import current_actor
 from ..core.time import utcnow
 from ..extensions import db
 from ..storage.models import Container
+from ..storage.lazy_text import lazy_gettext as _l
 from ..storage.placement import STRATEGIES
 from . import importer, queries, service
 from .models import SAMPLE_TYPES, STATUSES, TEMPERATURES, Sample
@@ -28,45 +30,47 @@ from .quantities import UNITS
 blp = Blueprint("samples_web", __name__)
 
 PER_PAGE = 25
-_PLACEMENTS = [("compact", "Automatic: first box with room (compact)"),
-               ("spread", "Automatic: spread a donor's aliquots over tanks"),
-               ("position", "At a position I choose")]
+_PLACEMENTS = [("compact", _l("Automatic: first box with room (compact)")),
+               ("spread", _l("Automatic: spread a donor's aliquots over tanks")),
+               ("position", _l("At a position I choose"))]
+# The placement strategies by name, as the import form lists them.
+_STRATEGY_NAMES = {"compact": _l("compact"), "spread": _l("spread")}
 
 
 # -- forms ---------------------------------------------------------------------------
 class RegisterForm(FlaskForm):
-    barcode = StringField("Barcode", validators=[DataRequired("Scan or type the tube's barcode."), Length(max=64)])
-    sample_type = SelectField("Sample type", choices=choices([("", "— choose —")] + names.options('sample_type', SAMPLE_TYPES)),
-                              validators=[DataRequired("Choose the sample type.")])
-    donor = StringField("Donor pseudonym", validators=[Optional(), Length(max=64)])
-    collected_at = StringField("Collected at (UTC)", validators=[Optional()])
-    volume = StringField("Volume", validators=[Optional(), Length(max=20)])
-    unit = SelectField("Unit", choices=choices([(u, u) for u in UNITS]), default="mL")
-    anatomical_site = StringField("Anatomical site (ICD-O-3)", validators=[Optional(), Length(max=16)])
-    diagnosis = StringField("Diagnosis (ICD-10)", validators=[Optional(), Length(max=16)])
-    storage_temperature = SelectField("Storage temperature", default="",
-                                      choices=choices([("", "— any —")] + names.options('temperature', TEMPERATURES)))
-    sprec = StringField("SPREC code", validators=[Optional(), Length(max=40)])
-    parent_barcode = StringField("Parent barcode (for a derivative)", validators=[Optional(), Length(max=64)])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
-    placement = RadioField("Where does it go?", choices=choices(_PLACEMENTS), default="compact")
-    container = StringField("Box (scan its label or type its id)", validators=[Length(max=64)])
-    position = StringField("Position", validators=[Length(max=8)])
+    barcode = StringField(_l("Barcode"), validators=[DataRequired(_l("Scan or type the tube's barcode.")), Length(max=64)])
+    sample_type = SelectField(_l("Sample type"), choices=choices([("", _l("— choose —"))] + names.options('sample_type', SAMPLE_TYPES)),
+                              validators=[DataRequired(_l("Choose the sample type."))])
+    donor = StringField(_l("Donor pseudonym"), validators=[Optional(), Length(max=64)])
+    collected_at = StringField(_l("Collected at (UTC)"), validators=[Optional()])
+    volume = StringField(_l("Volume"), validators=[Optional(), Length(max=20)])
+    unit = SelectField(_l("Unit"), choices=choices([(u, u) for u in UNITS]), default="mL")
+    anatomical_site = StringField(_l("Anatomical site (ICD-O-3)"), validators=[Optional(), Length(max=16)])
+    diagnosis = StringField(_l("Diagnosis (ICD-10)"), validators=[Optional(), Length(max=16)])
+    storage_temperature = SelectField(_l("Storage temperature"), default="",
+                                      choices=choices([("", _l("— any —"))] + names.options('temperature', TEMPERATURES)))
+    sprec = StringField(_l("SPREC code"), validators=[Optional(), Length(max=40)])
+    parent_barcode = StringField(_l("Parent barcode (for a derivative)"), validators=[Optional(), Length(max=64)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+    placement = RadioField(_l("Where does it go?"), choices=choices(_PLACEMENTS), default="compact")
+    container = StringField(_l("Box (scan its label or type its id)"), validators=[Length(max=64)])
+    position = StringField(_l("Position"), validators=[Length(max=8)])
 
     def validate_container(self, field):
         if self.placement.data == "position" and not (field.data or "").strip():
-            raise ValidationError("Scan the box, or choose automatic placement.")
+            raise ValidationError(_("Scan the box, or choose automatic placement."))
 
     def validate_position(self, field):
         if self.placement.data == "position" and not (field.data or "").strip():
-            raise ValidationError("Give the position, such as A1.")
+            raise ValidationError(_("Give the position, such as A1."))
 
 
 class ImportForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file."),
-                                             FileAllowed(["csv", "txt"], "Upload a .csv file.")])
-    strategy = SelectField("Placement for rows without container_id/position",
-                           choices=choices([(s, s) for s in STRATEGIES]), default="compact")
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file.")),
+                                                 FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
+    strategy = SelectField(_l("Placement for rows without container_id/position"),
+                           choices=choices([(s, _STRATEGY_NAMES.get(s, s)) for s in STRATEGIES]), default="compact")
 
 
 class ImportConfirmForm(FlaskForm):
@@ -78,20 +82,20 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False  # a search (GET) form changes nothing
 
-    q = StringField("Text", validators=[Optional(), Length(max=64)])
-    sample_type = SelectField("Type", choices=choices([("", "any type")] + names.options('sample_type', SAMPLE_TYPES)), default="")
-    status = SelectField("Status", choices=choices([("", "any status")] + names.options('status', STATUSES)),
+    q = StringField(_l("Text"), validators=[Optional(), Length(max=64)])
+    sample_type = SelectField(_l("Type"), choices=choices([("", _l("any type"))] + names.options('sample_type', SAMPLE_TYPES)), default="")
+    status = SelectField(_l("Status"), choices=choices([("", _l("any status"))] + names.options('status', STATUSES)),
                          default="")
-    donor = StringField("Donor", validators=[Optional(), Length(max=64)])
-    container = StringField("In container (barcode)", validators=[Optional(), Length(max=64)])
+    donor = StringField(_l("Donor"), validators=[Optional(), Length(max=64)])
+    container = StringField(_l("In container (barcode)"), validators=[Optional(), Length(max=64)])
 
 
 class MoveForm(FlaskForm):
-    container = StringField("Target box (scan its label)", validators=[DataRequired("Scan the target box."),
-                                                                       Length(max=64)])
-    position = StringField("Position", validators=[DataRequired("Scan or type the position, such as A1."),
-                                                   Length(max=8)])
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+    container = StringField(_l("Target box (scan its label)"), validators=[DataRequired(_l("Scan the target box.")),
+                                                                           Length(max=64)])
+    position = StringField(_l("Position"), validators=[DataRequired(_l("Scan or type the position, such as A1.")),
+                                                       Length(max=8)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=2000)])
     from_scan = HiddenField()
     # Where the tube was when the form was shown: a move by someone else meanwhile is refused.
     seen_container = HiddenField()
@@ -99,41 +103,41 @@ class MoveForm(FlaskForm):
 
 
 class CheckoutForm(FlaskForm):
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
-    due_back = StringField("Due back (UTC, optional)", validators=[Optional(), Length(max=40)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=2000)])
+    due_back = StringField(_l("Due back (UTC, optional)"), validators=[Optional(), Length(max=40)])
     from_scan = HiddenField()
 
 
 class ReturnForm(FlaskForm):
-    thawed = RadioField("Did it thaw?", choices=choices([("no", "No, it stayed frozen"), ("yes", "Yes, it thawed")]),
-                        validators=[InputRequired("Say whether the sample thawed.")])
-    container = StringField("Box (empty: back to its old place)", validators=[Optional(), Length(max=64)])
-    position = StringField("Position", validators=[Optional(), Length(max=8)])
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+    thawed = RadioField(_l("Did it thaw?"), choices=choices([("no", _l("No, it stayed frozen")), ("yes", _l("Yes, it thawed"))]),
+                        validators=[InputRequired(_l("Say whether the sample thawed."))])
+    container = StringField(_l("Box (empty: back to its old place)"), validators=[Optional(), Length(max=64)])
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=8)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=2000)])
     from_scan = HiddenField()
 
 
 class AliquotForm(FlaskForm):
-    count = IntegerField("How many aliquots", default=2,
-                         validators=[InputRequired("How many aliquots?"), NumberRange(1, 96)])
-    volume = StringField("Quantity of each (empty when the parent's is unknown)",
+    count = IntegerField(_l("How many aliquots"), default=2,
+                         validators=[InputRequired(_l("How many aliquots?")), NumberRange(1, 96)])
+    volume = StringField(_l("Quantity of each (empty when the parent's is unknown)"),
                          validators=[Optional(), Length(max=20)])
-    unit = SelectField("Unit", choices=choices([("", "the parent's unit")] + [(u, u) for u in UNITS]), default="")
-    strategy = SelectField("Placement", choices=choices([("spread", "spread over tanks"), ("compact", "compact")]),
+    unit = SelectField(_l("Unit"), choices=choices([("", _l("the parent's unit"))] + [(u, u) for u in UNITS]), default="")
+    strategy = SelectField(_l("Placement"), choices=choices([("spread", _l("spread over tanks")), ("compact", _l("compact"))]),
                            default="spread")
     from_scan = HiddenField()
 
 
 class ReleaseHomeForm(FlaskForm):
-    reason = StringField("Why is its place given up?", validators=[DataRequired("Say why its place is given up."),
-                                                                    Length(max=2000)])
+    reason = StringField(_l("Why is its place given up?"), validators=[DataRequired(_l("Say why its place is given up.")),
+                                                                        Length(max=2000)])
 
 
 class DiscardForm(FlaskForm):
-    reason = StringField("Why is it discarded?", validators=[DataRequired("Say why the sample is discarded."),
-                                                              Length(max=2000)])
-    confirm = StringField("Scan the tube again to confirm", validators=[DataRequired(
-        "Scan the tube again to confirm.")])
+    reason = StringField(_l("Why is it discarded?"), validators=[DataRequired(_l("Say why the sample is discarded.")),
+                                                                  Length(max=2000)])
+    confirm = StringField(_l("Scan the tube again to confirm"), validators=[DataRequired(
+        _l("Scan the tube again to confirm."))])
     from_scan = HiddenField()
 
 
@@ -147,7 +151,7 @@ def _container_id(text: str) -> int:
     except UnknownBarcode:
         if text.isdigit():
             return get_container(int(text)).id
-        raise UnknownBarcode(f"No box has the barcode {text}.") from None
+        raise UnknownBarcode(_("No box has the barcode %(barcode)s.", barcode=text)) from None
 
 
 def _attach(form: FlaskForm, error: DomainError, default_field: str) -> None:
@@ -156,7 +160,7 @@ def _attach(form: FlaskForm, error: DomainError, default_field: str) -> None:
     for detail in error.details if isinstance(error.details, list) else []:
         name = detail.get("field") if isinstance(detail, dict) else None
         if name and hasattr(form, name):
-            getattr(form, name).errors = list(getattr(form, name).errors) + [detail["message"]]
+            getattr(form, name).errors = list(getattr(form, name).errors) + [str(detail["message"])]
             placed = True
     if not placed:
         field = getattr(form, default_field)
@@ -177,7 +181,7 @@ def _started_from_scan(form) -> bool:
 
 
 def _field_errors(form) -> list[str]:
-    return [message for name, messages in form.errors.items() if name != "csrf_token" for message in messages]
+    return [str(message) for name, messages in form.errors.items() if name != "csrf_token" for message in messages]
 
 
 def _form_status(form) -> int:
@@ -262,7 +266,7 @@ def register():
                     and form.placement.data == "position" else "barcode")
             status = exc.status
         else:
-            flash(f"Registered {sample.barcode} at {sample.location_path}.", "success")
+            flash(_("Registered %(barcode)s at %(place)s.", barcode=sample.barcode, place=sample.location_path), "success")
             return redirect(url_for("samples_web.detail", barcode=sample.barcode, new=1))
     elif form.errors:
         status = 422
@@ -307,7 +311,7 @@ def _decode(upload) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("The file is not UTF-8 text; save it as CSV (UTF-8).", code="invalid_encoding") from None
+        raise InvalidInput(_("The file is not UTF-8 text; save it as CSV (UTF-8)."), code="invalid_encoding") from None
 
 
 @blp.route("/samples/import", methods=["GET", "POST"])
@@ -338,19 +342,19 @@ def import_confirm():
     actor = _handle()
     form = ImportConfirmForm()
     if not form.validate_on_submit():
-        flash("The import form was incomplete; upload the file again.", "error")
+        flash(_("The import form was incomplete; upload the file again."), "error")
         return redirect(url_for("samples_web.import_csv"))
     try:
         barcodes = importer.import_samples(actor, form.csv_text.data.replace("\r\n", "\n"),
                                            strategy=form.strategy.data)
     except ImportRejected as exc:
         return render_template("samples/import.html", form=ImportForm(formdata=None), rejected=exc,
-                               filename="the file"), exc.status
+                               filename=_("the file")), exc.status
     boxes = set()
     for start in range(0, len(barcodes), 500):
         boxes |= {r[0] for r in db.session.execute(select(Sample.container_id).where(
             Sample.barcode.in_(barcodes[start:start + 500])).distinct())}
-    flash(f"Imported {len(barcodes)} samples.", "success")
+    flash(ngettext("Imported %(num)d samples.", "Imported %(num)d samples.", len(barcodes)), "success")
     return redirect(url_for("samples_web.import_done", count=len(barcodes),
                             boxes=",".join(str(b) for b in sorted(boxes) if b)))
 
@@ -393,7 +397,7 @@ def move(barcode):
             _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
             status = exc.status
         else:
-            flash(f"Moved {barcode} to {moved.location_path}.", "success")
+            flash(_("Moved %(barcode)s to %(place)s.", barcode=barcode, place=moved.location_path), "success")
             return _after_action(barcode, from_scan)
     elif form.errors:
         if from_scan:
@@ -401,7 +405,7 @@ def move(barcode):
                                      form_errors=_field_errors(form))
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="move", from_scan=from_scan,
-                           title=f"Move {barcode}", submit="Move"), status
+                           title=_("Move %(barcode)s", barcode=barcode), submit=_("Move")), status
 
 
 @blp.route("/samples/<barcode>/checkout", methods=["GET", "POST"])
@@ -420,13 +424,17 @@ def checkout(barcode):
             _attach(form, exc, "due_back" if exc.code == "invalid_due_back" else "reason")
             status = exc.status
         else:
-            held = f" Its place {sample.home_path} is held." if sample.home_container_id else ""
-            flash(f"Checked out {barcode}: it is now with {actor.username}.{held}", "success")
+            if sample.home_container_id:
+                flash(_("Checked out %(barcode)s: it is now with %(who)s. Its place %(place)s is held.",
+                        barcode=barcode, who=actor.username, place=sample.home_path), "success")
+            else:
+                flash(_("Checked out %(barcode)s: it is now with %(who)s.", barcode=barcode, who=actor.username),
+                      "success")
             return _after_action(barcode, from_scan)
     elif form.errors:
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="checkout", from_scan=from_scan,
-                           title=f"Check out {barcode}", submit="Check out"), status
+                           title=_("Check out %(barcode)s", barcode=barcode), submit=_("Check out")), status
 
 
 @blp.route("/samples/<barcode>/return", methods=["GET", "POST"])
@@ -453,8 +461,12 @@ def return_sample(barcode):
             _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
             status = exc.status
         else:
-            thaw = f" Freeze–thaw count is now {returned.freeze_thaw_count}." if form.thawed.data == "yes" else ""
-            flash(f"Returned {barcode} to {returned.location_path}.{thaw}", "success")
+            if form.thawed.data == "yes":
+                flash(_("Returned %(barcode)s to %(place)s. Freeze–thaw count is now %(count)d.", barcode=barcode,
+                        place=returned.location_path, count=returned.freeze_thaw_count), "success")
+            else:
+                flash(_("Returned %(barcode)s to %(place)s.", barcode=barcode, place=returned.location_path),
+                      "success")
             return _after_action(barcode, from_scan)
     elif form.errors:
         if from_scan and (form.container.data or "").strip():
@@ -463,7 +475,7 @@ def return_sample(barcode):
         status = 422
     home = sample.home_path if sample.status == "checked_out" else None
     return render_template("samples/action.html", sample=sample, form=form, action="return", home=home, from_scan=from_scan,
-                           title=f"Return {barcode}", submit="Return"), status
+                           title=_("Return %(barcode)s", barcode=barcode), submit=_("Return")), status
 
 
 @blp.route("/samples/<barcode>/aliquot", methods=["GET", "POST"])
@@ -484,14 +496,18 @@ def aliquot(barcode):
                                                         "unit_mismatch", "invalid_unit") else "count")
             status = exc.status
         else:
-            flash(f"Made {len(children)} aliquot(s) of {barcode}: "
-                  + ", ".join(f"{c.barcode} at {c.location_path}" for c in children)
-                  + (". Scan the next tube." if from_scan else ". Print their labels below."), "success")
+            made = ", ".join(_("%(barcode)s at %(place)s", barcode=c.barcode, place=c.location_path) for c in children)
+            if from_scan:
+                flash(_("Made %(num)d aliquot(s) of %(barcode)s: %(made)s. Scan the next tube.", num=len(children),
+                        barcode=barcode, made=made), "success")
+            else:
+                flash(_("Made %(num)d aliquot(s) of %(barcode)s: %(made)s. Print their labels below.",
+                        num=len(children), barcode=barcode, made=made), "success")
             return _after_action(barcode, from_scan)
     elif form.errors:
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="aliquot", from_scan=from_scan,
-                           title=f"Aliquot {barcode}", submit="Make aliquots"), status
+                           title=_("Aliquot %(barcode)s", barcode=barcode), submit=_("Make aliquots")), status
 
 
 @blp.route("/samples/<barcode>/discard", methods=["GET", "POST"])
@@ -504,8 +520,8 @@ def discard(barcode):
     status = 200
     if form.validate_on_submit():
         if form.confirm.data.strip() != barcode:
-            form.confirm.errors = [f"You scanned {form.confirm.data.strip()}: that is not {barcode}. Nothing was "
-                                   f"discarded; scan the same tube again to confirm."]
+            form.confirm.errors = [_("You scanned %(scanned)s: that is not %(barcode)s. Nothing was discarded; scan "
+                                     "the same tube again to confirm.", scanned=form.confirm.data.strip(), barcode=barcode)]
             form.confirm.data = ""   # the next scan goes into an empty field
             status = 422
         else:
@@ -515,12 +531,12 @@ def discard(barcode):
                 _attach(form, exc, "reason")
                 status = exc.status
             else:
-                flash(f"Discarded {barcode}.", "success")
+                flash(_("Discarded %(barcode)s.", barcode=barcode), "success")
                 return _after_action(barcode, from_scan)
     elif form.errors:
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="discard", from_scan=from_scan,
-                           title=f"Discard {barcode}", submit="Discard for good"), status
+                           title=_("Discard %(barcode)s", barcode=barcode), submit=_("Discard for good")), status
 
 
 @blp.route("/samples/<barcode>/release-home", methods=["GET", "POST"])
@@ -539,12 +555,12 @@ def release_home(barcode):
             _attach(form, exc, "reason")
             status = exc.status
         else:
-            flash(f"Released {path}: other tubes may be stored there now.", "success")
+            flash(_("Released %(place)s: other tubes may be stored there now.", place=path), "success")
             return redirect(url_for("samples_web.detail", barcode=barcode))
     elif form.errors:
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="release_home",
-                           title=f"Release the place of {barcode}", submit="Release its place"), status
+                           title=_("Release the place of %(barcode)s", barcode=barcode), submit=_("Release its place")), status
 
 
 @blp.get("/checkouts/overdue")

@@ -6,14 +6,22 @@ them costs nothing however many samples there are.
 """
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core import display as names
 from ..core.time import utcnow
 from ..extensions import db
 
 # Kinds whose subtree counts as one "tank" for the spread strategy and pick lists.
 TANK_KINDS = ("tank", "freezer")
+
+
+
+def kind_name(kind: str) -> str:
+    """A container kind as it reads inside a sentence ("box", "tank"), in the reader's language."""
+    return str(names.display(kind, "kind")).lower()
 
 
 class Container(db.Model):
@@ -71,9 +79,9 @@ class Container(db.Model):
     def accepts(self, sample_type: str, temperature: str | None) -> str | None:
         """Why a sample may not be stored here, or None when it may."""
         if self.effective_types and sample_type not in self.effective_types:
-            return (f"{self.path} takes only {', '.join(self.effective_types)}, "
-                    f"not {sample_type}.")
+            return _("%(path)s takes only %(types)s, not %(type)s.", path=self.path,
+                     types=", ".join(self.effective_types), type=sample_type)
         if self.effective_temperature and temperature and temperature != self.effective_temperature:
-            return (f"{self.path} is stored at {self.effective_temperature}; "
-                    f"this sample needs {temperature}.")
+            return _("%(path)s is stored at %(temperature)s; this sample needs %(needed)s.", path=self.path,
+                     temperature=self.effective_temperature, needed=temperature)
         return None

@@ -13,6 +13,7 @@ than deadlocks. A store that read the box before the move committed notices
 the box's new lineage after its counter update and is refused (409
 `moved_meanwhile`, see service.adjust_usage).
 """
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
 
 from ..core.errors import Conflict, InvalidInput, NotAllowedHere
@@ -20,7 +21,7 @@ from ..core.permissions import require, require_at
 from ..custody import service as custody
 from ..extensions import db
 from . import positions
-from .models import TANK_KINDS, Container
+from .models import TANK_KINDS, Container, kind_name
 from .service import get_container
 
 # How far down the usual tree a kind sits; a container goes only under one that
@@ -54,17 +55,20 @@ def _subtree(container: Container) -> list[Container]:
 
 def _check_shape(container: Container, parent: Container) -> None:
     if parent.id == container.id or parent.lineage.startswith(container.lineage):
-        raise InvalidMove(f"{container.path} cannot go into {parent.path}: that is itself or inside it.")
+        raise InvalidMove(_("%(path)s cannot go into %(target)s: that is itself or inside it.", path=container.path,
+                            target=parent.path))
     if parent.is_grid:
-        raise InvalidMove(f"{parent.path} is a box; boxes hold tubes, not {container.kind}s.")
+        raise InvalidMove(_("%(target)s is a box; boxes hold tubes, not %(kind)ss.", target=parent.path,
+                            kind=kind_name(container.kind)))
     if container.parent_id is None:
-        raise InvalidMove(f"{container.path} is a top-level {container.kind}; it does not move into another "
-                          "container.")
+        raise InvalidMove(_("%(path)s is a top-level %(kind)s; it does not move into another container.",
+                            path=container.path, kind=kind_name(container.kind)))
     mine, theirs = LEVELS.get(container.kind), LEVELS.get(parent.kind)
     if mine is not None and theirs is not None and theirs >= mine:
-        raise InvalidMove(f"A {container.kind} does not go into a {parent.kind} ({parent.path}).")
+        raise InvalidMove(_("A %(kind)s does not go into a %(target_kind)s (%(target)s).",
+                            kind=kind_name(container.kind), target_kind=kind_name(parent.kind), target=parent.path))
     if container.parent_id == parent.id:
-        raise InvalidMove(f"{container.path} is already in {parent.path}.")
+        raise InvalidMove(_("%(path)s is already in %(target)s.", path=container.path, target=parent.path))
 
 
 def _inherited(container: Container, parent: Container, subtree: list[Container]) -> dict[int, tuple]:
@@ -82,11 +86,14 @@ def _check_restrictions(container: Container, parent: Container, subtree: list[C
     from ..samples.models import Sample
     temp = parent.effective_temperature
     if temp and container.storage_temperature and container.storage_temperature != temp:
-        raise NotAllowedHere(f"{container.path} is kept at {container.storage_temperature}; {parent.path} is at {temp}.")
+        raise NotAllowedHere(_("%(path)s is kept at %(temperature)s; %(target)s is at %(target_temperature)s.",
+                               path=container.path, temperature=container.storage_temperature, target=parent.path,
+                               target_temperature=temp))
     types = parent.effective_types
     if types and container.allowed_types and not set(container.allowed_types) <= set(types):
-        raise NotAllowedHere(f"{container.path} is for {', '.join(container.allowed_types)}; {parent.path} takes "
-                          f"only {', '.join(types)}.")
+        raise NotAllowedHere(_("%(path)s is for %(types)s; %(target)s takes only %(target_types)s.",
+                               path=container.path, types=", ".join(container.allowed_types), target=parent.path,
+                               target_types=", ".join(types)))
     boxes = {c.id: c for c in subtree if c.is_grid}
     if not boxes:
         return
@@ -96,13 +103,14 @@ def _check_restrictions(container: Container, parent: Container, subtree: list[C
             held_in.in_(list(boxes)), Sample.status.in_(("available", "reserved", "checked_out")))
         .group_by(held_in, Sample.sample_type, Sample.storage_temperature)).all()
     for box_id, sample_type, sample_temp in kinds:
-        eff_temp, eff_types, _ = after[box_id]
+        eff_temp, eff_types, _held = after[box_id]
         if eff_types and sample_type not in eff_types:
-            raise NotAllowedHere(f"{parent.path} takes only {', '.join(eff_types)}; {boxes[box_id].path} holds "
-                                 f"{sample_type}.")
+            raise NotAllowedHere(_("%(target)s takes only %(types)s; %(box)s holds %(type)s.", target=parent.path,
+                                   types=", ".join(eff_types), box=boxes[box_id].path, type=sample_type))
         if eff_temp and sample_temp and sample_temp != eff_temp:
-            raise NotAllowedHere(f"{parent.path} is stored at {eff_temp}; {boxes[box_id].path} holds samples "
-                                 f"that need {sample_temp}.")
+            raise NotAllowedHere(_("%(target)s is stored at %(temperature)s; %(box)s holds samples that need "
+                                   "%(needed)s.", target=parent.path, temperature=eff_temp, box=boxes[box_id].path,
+                                   needed=sample_temp))
 
 
 def _shift_counters(old_ids: list[int], new_ids: list[int], capacity: int, used: int, held: int) -> None:
@@ -146,7 +154,7 @@ def move_container(actor, container_id: int, *, parent_id: int, reason: str | No
     from_parent_id: where the technician saw it; if it has moved since, 409 moved_meanwhile."""
     require(actor, "containers.move")
     if reason is not None and len(reason) > 2000:
-        raise InvalidInput("A reason is at most 2000 characters.")
+        raise InvalidInput(_("A reason is at most %(num)d characters.", num=2000))
     container, parent = get_container(container_id), get_container(parent_id)
     _check_shape(container, parent)
     subtree = _subtree(container)
@@ -155,12 +163,14 @@ def move_container(actor, container_id: int, *, parent_id: int, reason: str | No
     locked = _locked(set(old_ancestors) | set(new_ancestors) | {c.id for c in subtree})
     container, parent = locked.get(container_id), locked.get(parent_id)
     if container is None or parent is None:
-        raise Conflict("The container or its new place was changed meanwhile; try again.", code="moved_meanwhile")
+        raise Conflict(_("The container or its new place was changed meanwhile; try again."), code="moved_meanwhile")
     if from_parent_id is not None and container.parent_id != from_parent_id:
-        raise Conflict(f"{container.name} is no longer where you saw it: it is now in {container.path}.",
+        raise Conflict(_("%(name)s is no longer where you saw it: it is now in %(path)s.", name=container.name,
+                         path=container.path),
                        code="moved_meanwhile")
     if container.ancestor_ids[:-1] != old_ancestors or parent.ancestor_ids != new_ancestors:
-        raise Conflict(f"{container.path} or {parent.path} was moved meanwhile; look again and retry.",
+        raise Conflict(_("%(path)s or %(target)s was moved meanwhile; look again and retry.", path=container.path,
+                         target=parent.path),
                        code="moved_meanwhile")
     _check_shape(container, parent)
     subtree = _subtree(container)

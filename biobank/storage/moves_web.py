@@ -2,6 +2,7 @@
 Enter) and the move field on the container page. The step is checked when the rack is
 scanned, so a refusal sounds at once; the post calls the one service."""
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..core.errors import DomainError, InvalidInput, UnknownBarcode
@@ -27,13 +28,13 @@ CONTAINER_STEPS.append(scan_move_step)
 def _parent_of(text: str):
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("Scan or type the barcode of the rack or tank it goes into.", code="invalid_input")
+        raise InvalidInput(_("Scan or type the barcode of the rack or tank it goes into."), code="invalid_input")
     try:
         return service.container_by_barcode(text)
     except UnknownBarcode:
         if text.isdigit():
             return service.get_container(int(text))
-        raise UnknownBarcode(f"No rack or tank has the barcode {text}.") from None
+        raise UnknownBarcode(_("No rack or tank has the barcode %(barcode)s.", barcode=text)) from None
 
 
 @blp.post("/containers/<int:container_id>/move")
@@ -53,7 +54,8 @@ def move_container(container_id):
             return render_scan(exc.status, error=exc.message, held_box=service.get_container(container_id))
         flash(exc.message, "error")
         return redirect(url_for("storage_web.container", container_id=container_id))
-    flash(f"Moved {moved.name} ({moved.barcode}) to {moved.path}, with everything in it.", "success")
+    flash(_("Moved %(name)s (%(barcode)s) to %(path)s, with everything in it.", name=moved.name, barcode=moved.barcode,
+            path=moved.path), "success")
     if request.form.get("from_scan"):
         return redirect(url_for("core_web.scan"))
     return redirect(url_for("storage_web.container", container_id=moved.id))

@@ -17,6 +17,7 @@ IMMEDIATE).
 """
 from collections import defaultdict
 
+from flask_babel import gettext as _
 from sqlalchemy import select, text
 
 from ..core.errors import InvalidInput, InvalidPosition, NoFreePosition, SlotOccupied
@@ -24,7 +25,7 @@ from ..core.permissions import require_at
 from ..extensions import db
 from ..network import scope
 from . import positions
-from .models import TANK_KINDS, Container
+from .models import TANK_KINDS, Container, kind_name
 from .service import get_container
 
 STRATEGIES = ("compact", "spread")
@@ -40,9 +41,9 @@ def _taken_message(box: Container, row: int, col: int) -> str:
     holder = db.session.execute(select(Sample.barcode, Sample.container_id).where(
         Sample.home_container_id == box.id, Sample.home_row == row, Sample.home_col == col)).first()
     if holder is not None and holder.container_id is None:
-        return (f"{where} is held for {holder.barcode}, which is checked out; it goes back there. "
-                "Choose another position, or release that tube's place first.")
-    return f"{where} is already occupied."
+        return _("%(place)s is held for %(barcode)s, which is checked out; it goes back there. "
+                 "Choose another position, or release that tube's place first.", place=where, barcode=holder.barcode)
+    return _("%(place)s is already occupied.", place=where)
 
 
 def placement_scope(actor, within: int | None = None) -> str | None:
@@ -117,7 +118,8 @@ class Allocator:
            occupant_ok: str | None = None) -> tuple[Container, int, int]:
         box = get_container(container_id)
         if not box.is_grid:
-            raise InvalidPosition(f"{box.path} is a {box.kind}, not a box with positions.")
+            raise InvalidPosition(_("%(path)s is a %(kind)s, not a box with positions.", path=box.path,
+                                    kind=kind_name(box.kind)))
         row, col = positions.parse(position, box.rows, box.cols)
         self._check_accepts(box, sample_type, temperature)
         if (row, col) not in self._free_positions(box):
@@ -140,7 +142,8 @@ class Allocator:
             return self.compact(sample_type, temperature)
         if strategy == "spread":
             return self.spread(donor, sample_type, temperature)
-        raise InvalidInput(f"Unknown placement strategy '{strategy}'; use {' or '.join(STRATEGIES)}.",
+        raise InvalidInput(_("Unknown placement strategy '%(strategy)s'; use %(strategies)s.", strategy=strategy,
+                             strategies=" or ".join(STRATEGIES)),
                            code="invalid_strategy")
 
     def _one_at_a_time(self) -> None:
@@ -196,14 +199,24 @@ class Allocator:
         """The first box with room, positions in row order."""
         found = self._first_free(sample_type, temperature)
         if found is None:
-            where = f" in {self._scope_name()}" if self.within else ""
-            raise NoFreePosition(f"No box has room for a {sample_type} sample"
-                                 + (f" at {temperature}" if temperature else "") + f"{where}.")
+            raise NoFreePosition(self._no_room(sample_type, temperature))
         return found
+
+    def _no_room(self, sample_type: str, temperature: str | None) -> str:
+        """Why no position was found: for this type (at this temperature), in this scope."""
+        values = {"type": sample_type, "temperature": temperature}
+        if self.within:
+            values["scope"] = self._scope_name()
+            if temperature:
+                return _("No box has room for a %(type)s sample at %(temperature)s in %(scope)s.", **values)
+            return _("No box has room for a %(type)s sample in %(scope)s.", **values)
+        if temperature:
+            return _("No box has room for a %(type)s sample at %(temperature)s.", **values)
+        return _("No box has room for a %(type)s sample.", **values)
 
     def _scope_name(self) -> str:
         top = db.session.get(Container, int(self.within.strip("/").split("/")[-1]))
-        return top.path if top is not None else "this site"
+        return top.path if top is not None else _("this site")
 
     def _tanks_of(self, donor: str) -> set:
         if donor not in self._donor_tanks:

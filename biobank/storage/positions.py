@@ -2,6 +2,8 @@
 import re
 from functools import lru_cache
 
+from flask_babel import gettext as _
+
 from ..core.errors import InvalidPosition
 
 _LABEL = re.compile(r"\A\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*\Z")
@@ -30,12 +32,13 @@ def parse(text: str, rows: int | None = None, cols: int | None = None) -> tuple[
     """"B03" -> (2, 3); checked against the grid when its size is given."""
     match = _LABEL.fullmatch(str(text or ""))
     if not match:
-        raise InvalidPosition(f"'{text}' is not a position; use a row letter and a column number such as A1.")
+        raise InvalidPosition(_("'%(text)s' is not a position; use a row letter and a column number such as A1.",
+                                 text=text))
     row = 0
     for ch in match.group(1).upper():
         row = row * 26 + (ord(ch) - 64)
     col = int(match.group(2))
     if col < 1 or (rows is not None and (row > rows or col > cols)):
         last = label(rows, cols) if rows else "?"
-        raise InvalidPosition(f"Position {text} is outside this box (A1..{last}).")
+        raise InvalidPosition(_("Position %(text)s is outside this box (A1..%(last)s).", text=text, last=last))
     return row, col

@@ -1,4 +1,5 @@
 """Read side of storage: box maps."""
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 
 from ..core.errors import InvalidInput
@@ -7,7 +8,7 @@ from ..extensions import db
 from ..samples.models import Sample
 from . import positions
 from ..network.models import Site
-from .models import Container
+from .models import Container, kind_name
 from .service import get_container
 
 
@@ -32,7 +33,8 @@ def box_map(actor, container_id: int) -> dict:
     if box is None:
         get_container(container_id)  # raises the usual unknown-container error
     if box["rows"] is None or box["cols"] is None:
-        raise InvalidInput(f"{box['path']} is a {box['kind']}; only boxes have a map.", code="not_a_box")
+        raise InvalidInput(_("%(path)s is a %(kind)s; only boxes have a map.", path=box["path"],
+                             kind=kind_name(box["kind"])), code="not_a_box")
     occupied, held = {}, {}
     for row, col, barcode, sample_type, status, stored_in, due_back, withdrawn in connection.execute(
             _OCCUPANTS, {"box_id": container_id}).all():

@@ -2,6 +2,7 @@
 import re
 from collections import defaultdict
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
 
 from ..core.errors import Conflict, InvalidInput, NotFound, NotPermitted, UnknownBarcode
@@ -19,14 +20,14 @@ _BARCODE = re.compile(r"\A[A-Za-z0-9\-_.]{3,64}\Z")
 def get_container(container_id: int) -> Container:
     container = db.session.get(Container, container_id)
     if container is None:
-        raise NotFound(f"There is no container {container_id}.", code="unknown_container")
+        raise NotFound(_("There is no container %(id)s.", id=container_id), code="unknown_container")
     return container
 
 
 def container_by_barcode(barcode: str) -> Container:
     container = db.session.execute(select(Container).where(Container.barcode == barcode)).scalar_one_or_none()
     if container is None:
-        raise UnknownBarcode(f"No container has the barcode {barcode}.")
+        raise UnknownBarcode(_("No container has the barcode %(barcode)s.", barcode=barcode))
     return container
 
 
@@ -36,14 +37,15 @@ def _check_types(allowed_types):
         return None
     bad = [t for t in allowed_types if t not in SAMPLE_TYPES]
     if bad:
-        raise InvalidInput(f"Unknown sample type(s): {', '.join(bad)}.", code="invalid_sample_type")
+        raise InvalidInput(_("Unknown sample type(s): %(types)s.", types=", ".join(bad)), code="invalid_sample_type")
     return list(allowed_types) or None
 
 
 def _check_temperature(temperature):
     from ..samples.models import TEMPERATURES
     if temperature is not None and temperature not in TEMPERATURES:
-        raise InvalidInput(f"Unknown storage temperature {temperature}; use one of {', '.join(TEMPERATURES)}.",
+        raise InvalidInput(_("Unknown storage temperature %(value)s; use one of %(classes)s.", value=temperature,
+                             classes=", ".join(TEMPERATURES)),
                            code="invalid_temperature")
     return temperature
 
@@ -112,7 +114,7 @@ def _check_not_moved(read: dict[int, str]) -> None:
         for box_id, lineage in db.session.execute(select(table.c.id, table.c.lineage).where(
                 table.c.id.in_(ids[start:start + 500]))):
             if lineage != read[box_id]:
-                raise Conflict("The box was moved to another place at the same moment; look again and retry.",
+                raise Conflict(_("The box was moved to another place at the same moment; look again and retry."),
                                code="moved_meanwhile")
 
 
@@ -158,29 +160,29 @@ def create_container(actor, *, name: str, kind: str, parent_id: int | None = Non
     require(actor, "storage.layout")
     name, kind = (name or "").strip(), (kind or "").strip().lower()
     if not name or not kind:
-        raise InvalidInput("A container needs a name and a kind.")
+        raise InvalidInput(_("A container needs a name and a kind."))
     new_site = parent_id is None and kind == "site"
     if parent_id is None and not new_site:
         default = scope.default_site()  # containers other than sites go under the default site
         parent_id = default.container_id if default is not None else None
     if new_site and not scope.is_network_actor(actor):
-        raise NotPermitted("Only an admin or a network manager adds a site to the network.", code="other_site")
+        raise NotPermitted(_("Only an admin or a network manager adds a site to the network."), code="other_site")
     if (rows is None) != (cols is None):
-        raise InvalidInput("Give both rows and cols for a box, or neither.")
+        raise InvalidInput(_("Give both rows and cols for a box, or neither."))
     if rows is not None and not (1 <= rows <= MAX_GRID and 1 <= cols <= MAX_GRID):
-        raise InvalidInput(f"A box has 1..{MAX_GRID} rows and columns.")
+        raise InvalidInput(_("A box has 1..%(max)d rows and columns.", max=MAX_GRID))
     parent = get_container(parent_id) if parent_id is not None else None
     if parent is not None:
         require_at(actor, "storage.layout", parent)
     if parent is not None and parent.is_grid:
-        raise InvalidInput(f"{parent.path} is a box; boxes hold samples, not containers.")
+        raise InvalidInput(_("%(path)s is a box; boxes hold samples, not containers.", path=parent.path))
     allowed_types = _check_types(allowed_types)
     _check_temperature(storage_temperature)
     if barcode:
         if not _BARCODE.fullmatch(barcode):
-            raise InvalidInput("A barcode is 3..64 characters of A-Z a-z 0-9 - _ .", code="invalid_barcode")
+            raise InvalidInput(_("A barcode is 3..64 characters of A-Z a-z 0-9 - _ ."), code="invalid_barcode")
         if _barcode_taken(barcode):
-            raise Conflict(f"The barcode {barcode} is already in use.", code="duplicate_barcode")
+            raise Conflict(_("The barcode %(barcode)s is already in use.", barcode=barcode), code="duplicate_barcode")
     else:
         barcode = _generated_barcode(parent, kind)
     container = Container(
@@ -214,7 +216,7 @@ def build_layout(actor, *, name: str, kind: str = "tank", racks: int, boxes_per_
     """A whole tank (or freezer) with its racks and boxes, one custody event."""
     require(actor, "storage.layout")
     if not (1 <= racks <= 100 and 1 <= boxes_per_rack <= 100):
-        raise InvalidInput("A layout has 1..100 racks and 1..100 boxes per rack.")
+        raise InvalidInput(_("A layout has 1..100 racks and 1..100 boxes per rack."))
     top = create_container(actor, name=name, kind=kind, parent_id=parent_id,
                            storage_temperature=storage_temperature, allowed_types=allowed_types, record=False)
     for r in range(1, racks + 1):

@@ -1,6 +1,7 @@
 """Storage pages: the tree with capacity bars, box maps, acting on a position,
 and the layout builder. Views only read or call one service."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
@@ -16,6 +17,7 @@ from ..core.requests import current_actor
 from ..extensions import db
 from ..samples.models import TEMPERATURES, Sample
 from . import positions, queries, service
+from .lazy_text import lazy_gettext as _l
 from .models import Container
 from .service import MAX_GRID
 
@@ -28,23 +30,23 @@ def position_label(row: int, col: int) -> str:
 
 
 class LayoutForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="Give the tank a name."), Length(max=120)])
-    kind = SelectField("Kind", choices=choices([("tank", "Tank"), ("freezer", "Freezer")]), default="tank")
-    parent_id = SelectField("Inside", coerce=str, default="")
-    racks = IntegerField("Racks", default=10, validators=[InputRequired("How many racks?"), NumberRange(1, 100)])
-    boxes_per_rack = IntegerField("Boxes per rack", default=10,
-                                  validators=[InputRequired("How many boxes per rack?"), NumberRange(1, 100)])
-    rows = IntegerField("Rows per box", default=9,
-                        validators=[InputRequired("How many rows per box?"), NumberRange(1, MAX_GRID)])
-    cols = IntegerField("Columns per box", default=9,
-                        validators=[InputRequired("How many columns per box?"), NumberRange(1, MAX_GRID)])
-    storage_temperature = SelectField("Storage temperature", default="",
-                                      choices=choices([("", "— not restricted —")] + names.options('temperature', TEMPERATURES)))
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the tank a name.")), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=choices(names.options("kind", ("tank", "freezer"))), default="tank")
+    parent_id = SelectField(_l("Inside"), coerce=str, default="")
+    racks = IntegerField(_l("Racks"), default=10, validators=[InputRequired(_l("How many racks?")), NumberRange(1, 100)])
+    boxes_per_rack = IntegerField(_l("Boxes per rack"), default=10,
+                                  validators=[InputRequired(_l("How many boxes per rack?")), NumberRange(1, 100)])
+    rows = IntegerField(_l("Rows per box"), default=9,
+                        validators=[InputRequired(_l("How many rows per box?")), NumberRange(1, MAX_GRID)])
+    cols = IntegerField(_l("Columns per box"), default=9,
+                        validators=[InputRequired(_l("How many columns per box?")), NumberRange(1, MAX_GRID)])
+    storage_temperature = SelectField(_l("Storage temperature"), default="",
+                                      choices=choices([("", _l("— not restricted —"))] + names.options('temperature', TEMPERATURES)))
 
 
 class StoreForm(FlaskForm):
-    barcode = StringField("Sample barcode", validators=[DataRequired("Scan the tube to put here."), Length(max=64)])
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=2000)])
+    barcode = StringField(_l("Sample barcode"), validators=[DataRequired(_l("Scan the tube to put here.")), Length(max=64)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=2000)])
 
 
 def _identified():
@@ -84,7 +86,7 @@ def position(container_id, position):
     _identified()
     box = service.get_container(container_id)
     if not box.is_grid:
-        flash(f"{box.path} has no positions.", "error")
+        flash(_("%(path)s has no positions.", path=box.path), "error")
         return redirect(url_for("storage_web.container", container_id=box.id))
     row, col = positions.parse(position, box.rows, box.cols)
     label = positions.label(row, col)
@@ -110,7 +112,7 @@ def position(container_id, position):
             form.barcode.errors.append(exc.message)
             status = exc.status
         else:
-            flash(f"Moved {moved.barcode} to {moved.location_path}.", "success")
+            flash(_("Moved %(barcode)s to %(place)s.", barcode=moved.barcode, place=moved.location_path), "success")
             return redirect(url_for("storage_web.container", container_id=box.id, highlight=label))
     elif form.errors:
         status = 422
@@ -126,7 +128,7 @@ def layout():
     require(actor, "storage.layout")
     form = LayoutForm()
     parents = [c for c in queries.roots() if not c.is_grid]
-    form.parent_id.choices = choices([("", "— top level —")] + [(str(c.id), c.path) for c in parents])
+    form.parent_id.choices = choices([("", _("— top level —"))] + [(str(c.id), c.path) for c in parents])
     status = 200
     if form.validate_on_submit():
         try:
@@ -139,8 +141,9 @@ def layout():
             form.name.errors.append(exc.message)
             status = exc.status
         else:
-            flash(f"Built {tank.path}: {form.racks.data} racks × {form.boxes_per_rack.data} boxes of "
-                  f"{form.rows.data}×{form.cols.data} ({tank.capacity} positions), label {tank.barcode}.", "success")
+            flash(_("Built %(path)s: %(racks)s racks × %(boxes)s boxes of %(rows)s×%(cols)s (%(capacity)s positions), "
+                    "label %(barcode)s.", path=tank.path, racks=form.racks.data, boxes=form.boxes_per_rack.data,
+                    rows=form.rows.data, cols=form.cols.data, capacity=tank.capacity, barcode=tank.barcode), "success")
             return redirect(url_for("storage_web.container", container_id=tank.id))
     elif form.errors:
         status = 422
