@@ -1,7 +1,7 @@
 """API shapes of users, password changes and one-time reset codes."""
-from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.permissions import ROLES
 from ..core.schemas import PageSchema
 from ..network.staff import site_codes_of

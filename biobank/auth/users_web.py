@@ -2,12 +2,13 @@
 reset. Each post parses its form, calls one service, flashes and redirects (the reset code is
 the exception: it is shown once, on the answer to the post, and never stored in clear)."""
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import DomainError
 from ..core.permissions import ROLES, require
 from ..core.requests import current_actor

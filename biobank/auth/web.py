@@ -1,10 +1,11 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import DomainError, NotAuthenticated
 from ..core.permissions import allowed
 from ..core.redirects import local_path

@@ -9,7 +9,7 @@ name a whole phrase.
 """
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import lazy_gettext as _l
+from .lazy_text import lazy_gettext as _l
 
 SAMPLE_TYPES = {
     "tissue_frozen": _l("Frozen tissue"),

@@ -1,6 +1,7 @@
 """The role matrix of DESIGN.md, enforced by services (not only by views)."""
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 
+from .lazy_text import lazy_gettext as _l
 from ..network import scope
 from .display import ROLES as ROLE_NAMES
 from .errors import NotPermitted

@@ -6,8 +6,9 @@ box label lands in a position field, the stored barcode when a scan differs from
 it only by case. The scan page shows the answer with the error sound and keeps
 focus in the field that takes the next scan.
 """
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 
+from .lazy_text import lazy_gettext as _l
 from ..samples import queries as sample_queries
 from ..samples.service import find_sample
 from ..storage import positions, queries as storage_queries

@@ -5,10 +5,11 @@ it next. Every change is a form post to the sample or storage pages, which call
 one service each.
 """
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup, escape
 
+from .lazy_text import lazy_gettext as _l
 from ..extensions import db
 from . import display as names, js_strings, scan as answers
 from .errors import UnknownBarcode

@@ -15,7 +15,7 @@ from ..core.db import write_intent
 from ..core.errors import InvalidInput
 from ..core.permissions import require
 from ..core.requests import current_actor
-from ..storage.lazy_text import lazy_gettext as _l
+from ..core.lazy_text import lazy_gettext as _l
 from . import service
 from .api import send
 from .cli import RAW_PORT, send_to_printer

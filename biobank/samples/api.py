@@ -9,7 +9,7 @@ from ..core.schemas import ApiErrorSchema, error_responses
 from ..custody.schemas import EventSchema
 from . import corrections, importer, queries, service
 from .correction_schemas import CorrectionQuerySchema, CorrectionResultSchema, SampleCorrectionSchema
-from .schemas import (AliquotResultSchema, AliquotSchema, CheckoutSchema, ImportResultSchema, MoveSchema, ReasonSchema,
+from .schemas import (AliquotResultSchema, AliquotSchema, CheckoutSchema, ImportResultSchema, MoveSchema,
                       RequiredReasonSchema, ReturnSchema, SampleCreateSchema, SamplePageSchema, SampleQuerySchema,
                       SampleSchema, WithdrawResultSchema, WithdrawSchema)
 

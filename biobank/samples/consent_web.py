@@ -1,12 +1,13 @@
 """Consent pages (managers): withdraw a donor's consent in two steps (reason, then confirm), and
 the worklist of that donor's tubes still held, each closed by a discard or a return."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.permissions import require
 from ..core.requests import current_actor
 from . import consent, service

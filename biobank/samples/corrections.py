@@ -7,13 +7,14 @@ donor per lineage (a donor correction carries the sample's descendants with
 it), and consent. Each corrected sample gets one `sample.corrected` custody
 event with the before and after of every changed field and the reason.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import (ConsentWithdrawn, DomainError, InvalidInput, NotAllowedHere, NotPermitted,
                            UnknownBarcode)
 from ..core.permissions import allowed, require, require_at

@@ -17,7 +17,7 @@ from ..core.permissions import require
 from ..core.requests import current_actor
 from ..core.web import choices
 from ..extensions import db
-from ..storage.lazy_text import lazy_gettext as _l
+from ..core.lazy_text import lazy_gettext as _l
 from . import corrections, service
 from .models import SAMPLE_TYPES, TEMPERATURES
 from .validation import UNITS

@@ -9,8 +9,9 @@ and convert only to themselves.
 """
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import InvalidInput
 
 SCALE = 4                           # decimal places the sample table keeps

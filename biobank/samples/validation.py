@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import InvalidBarcode, InvalidInput
 from ..core.time import to_naive_utc, utcnow
 from .models import SAMPLE_TYPES, TEMPERATURES

@@ -21,7 +21,7 @@ from ..core.requests import current_actor
 from ..core.time import utcnow
 from ..extensions import db
 from ..storage.models import Container
-from ..storage.lazy_text import lazy_gettext as _l
+from ..core.lazy_text import lazy_gettext as _l
 from ..storage.placement import STRATEGIES
 from . import importer, queries, service
 from .models import SAMPLE_TYPES, STATUSES, TEMPERATURES, Sample

@@ -17,7 +17,7 @@ from ..core.requests import current_actor
 from ..extensions import db
 from ..samples.models import TEMPERATURES, Sample
 from . import positions, queries, service
-from .lazy_text import lazy_gettext as _l
+from ..core.lazy_text import lazy_gettext as _l
 from .models import Container
 from .service import MAX_GRID
 

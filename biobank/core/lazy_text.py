@@ -3,8 +3,8 @@
 Flask-Babel's lazy strings hand themselves to templates as markup (`__html__`
 returns the text unescaped), so "the tube's barcode" in a validator message
 would reach the page as a raw apostrophe, and a `<` in one as a tag. This lazy
-string escapes itself as a plain string does. The forms of samples, storage and
-labels mark their labels and messages with it, under the usual name `_l`.
+string escapes itself as a plain string does. Every lazy text of the app (forms, human
+names) is one of these, under the usual name `_l`.
 """
 from flask_babel import gettext
 from flask_babel.speaklater import LazyString
