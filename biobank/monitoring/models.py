@@ -7,6 +7,7 @@ Readings are measurements, not custody: a tank reporting every minute writes
 """
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,7 +15,8 @@ from ..core.time import utcnow
 from ..extensions import db
 
 ALARM_KINDS = ("temperature", "level", "silent")
-ALARM_KIND_NAMES = {"temperature": "Temperature excursion", "level": "Low LN2 level", "silent": "Silent sensor"}
+ALARM_KIND_NAMES = {"temperature": _l("Temperature excursion"), "level": _l("Low LN2 level"),
+                    "silent": _l("Silent sensor")}
 LOG_KINDS = ("refill", "maintenance")
 
 
@@ -86,7 +88,7 @@ class Alarm(db.Model):
 
     @property
     def kind_name(self) -> str:
-        return ALARM_KIND_NAMES.get(self.kind, self.kind)
+        return str(ALARM_KIND_NAMES.get(self.kind, self.kind))
 
 
 class TankLogEntry(db.Model):
