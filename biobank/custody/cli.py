@@ -1,5 +1,6 @@
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from ..core.db import write_intent
 from . import service
@@ -13,9 +14,10 @@ def verify():
     write_intent.set(False)
     result = service.verify()
     if result.ok:
-        click.echo(f"Chain intact: {result.events_checked} events verified.")
+        click.echo(_("Chain intact: %(num)s events verified.", num=result.events_checked))
         return
     bad = result.first_bad_event
-    click.echo(f"Chain BROKEN at event {bad['seq']} ({bad.get('action') or '?'} {bad.get('subject') or ''}): "
-               f"{bad['problem']}. {result.events_checked} events before it verified.", err=True)
+    click.echo(_("Chain BROKEN at event %(seq)s (%(action)s %(subject)s): %(problem)s. %(num)s events before it "
+                 "verified.", seq=bad["seq"], action=bad.get("action") or "?", subject=bad.get("subject") or "",
+                 problem=bad["problem"], num=result.events_checked), err=True)
     raise SystemExit(1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
+from flask_babel import gettext as _
 from sqlalchemy import select, text
 
 from ..core.db import bulk_insert, is_postgres
@@ -165,11 +166,11 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
             body["at"] = timestamp_text(body["at"])
         problem = None
         if seq != expected_seq:
-            problem = f"sequence jumps from {expected_seq - 1} to {seq}: events are missing"
+            problem = _("sequence jumps from %(last)s to %(seq)s: events are missing", last=expected_seq - 1, seq=seq)
         elif stored_prev != prev:
-            problem = "its previous-hash does not match the event before it"
+            problem = _("its previous-hash does not match the event before it")
         elif body_hash(body, prev) != stored_hash:
-            problem = "its content does not match its hash: it was changed after it was written"
+            problem = _("its content does not match its hash: it was changed after it was written")
         if problem:
             return VerifyResult(False, checked, {"seq": seq, "action": body["action"],
                                                  "subject": body["subject"], "problem": problem})
@@ -178,7 +179,8 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
     if head is not None and (head.seq != checked or head.hash != prev):
         return VerifyResult(False, checked, {"seq": checked + 1 if head.seq > checked else head.seq,
                                              "action": None, "subject": None,
-                                             "problem": f"the chain head says {head.seq} events but "
-                                                        f"{checked} are stored: events were removed"},
+                                             "problem": _("the chain head says %(head)s events but %(checked)s are "
+                                                          "stored: events were removed", head=head.seq,
+                                                          checked=checked)},
                             head_seq=head.seq)
     return VerifyResult(True, checked, None, head_seq=checked)

@@ -4,6 +4,7 @@ import json
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..core import display as names
@@ -42,7 +43,7 @@ def _short(value) -> str:
 def _actor():
     actor = current_actor()
     if not allowed(actor, "reports.read"):
-        abort(403, description=f"A {actor.role} may not open the custody log.")
+        abort(403, description=_("A %(role)s may not open the custody log.", role=actor.role))
     return actor
 
 
@@ -57,18 +58,18 @@ def _filters() -> tuple[dict, dict, list]:
         if raw["site"].isdigit():
             filters["site"] = int(raw["site"])
         else:
-            problems.append("Site is a site number.")
+            problems.append(_("Site is a site number."))
     if raw["container_id"]:
         if raw["container_id"].isdigit():
             filters["container_id"] = int(raw["container_id"])
         else:
-            problems.append("Container is a container number.")
+            problems.append(_("Container is a container number."))
     for name in ("since", "until"):
         if raw[name]:
             try:
                 filters[name] = date.fromisoformat(raw[name])
             except ValueError:
-                problems.append(f"'{raw[name]}' is not a date (YYYY-MM-DD).")
+                problems.append(_("'%(value)s' is not a date (YYYY-MM-DD).", value=raw[name]))
     return filters, {k: v for k, v in raw.items() if v}, problems
 
 
@@ -103,7 +104,7 @@ def verify():
     from ..reports import service
     run = service.record_verification(_actor())
     if run.ok:
-        flash(f"Chain intact: {run.events_checked} events verified.", "success")
+        flash(_("Chain intact: %(num)s events verified.", num=run.events_checked), "success")
     else:
-        flash(f"Chain BROKEN at event {run.first_bad_seq}: {run.problem}.", "error")
+        flash(_("Chain BROKEN at event %(seq)s: %(problem)s.", seq=run.first_bad_seq, problem=run.problem), "error")
     return redirect(url_for("custody_web.audit_log", **{k: v for k, v in request.args.items()}))

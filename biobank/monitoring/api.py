@@ -3,6 +3,7 @@ import math
 
 from flask import request
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
 from ..core.errors import InvalidInput
@@ -56,7 +57,7 @@ class ReadingsImport(MethodView):
         upload = request.files.get("file")
         data = upload.read() if upload else request.get_data()
         if not data:
-            raise InvalidInput("Send the logger's CSV file (multipart field `file`).", code="no_file")
+            raise InvalidInput(_("Send the logger's CSV file (multipart field `file`)."), code="no_file")
         items = readings_csv.parse(data, default_sensor=request.args.get("sensor"))
         return _ingest_answer(service.record_readings(current_actor(), container_id, items, source="csv",
                                                       skip_duplicates=query["skip_duplicates"]))

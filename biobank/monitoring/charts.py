@@ -8,6 +8,8 @@ cross-hatched span labelled with its number and kind. Gaps (no readings) break t
 """
 from datetime import datetime
 
+from flask_babel import gettext as _
+from ..core.lazy_text import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 _PATTERNS = """<defs>
@@ -21,6 +23,8 @@ _PATTERNS = """<defs>
 </defs>"""
 
 W, LEFT, RIGHT, TOP, BOTTOM = 760, 64, 16, 34, 46
+# The alarm kinds as a chart's alarm labels name them.
+KIND_WORDS = {"temperature": _l("temperature"), "level": _l("level"), "silent": _l("silent")}
 
 
 def _fmt_time(value: datetime, span_days: float) -> str:
@@ -67,18 +71,22 @@ def series_chart(*, title: str, unit: str, series: list[dict], low_key: str, hig
                     f'font-size="10">{_fmt_time(when, span_days)}</text>')
     body.append(f'<text x="14" y="{TOP + plot_h / 2:.0f}" transform="rotate(-90 14 {TOP + plot_h / 2:.0f})" '
                 f'text-anchor="middle">{escape(unit)}</text>')
-    body.append(f'<text x="{LEFT + plot_w / 2:.0f}" y="{height - 8}" text-anchor="middle">time (UTC), '
-                f'{start.strftime("%Y-%m-%d %H:%M")} to {end.strftime("%Y-%m-%d %H:%M")}</text>')
+    axis = _("time (UTC), %(start)s to %(end)s", start=start.strftime("%Y-%m-%d %H:%M"),
+             end=end.strftime("%Y-%m-%d %H:%M"))
+    body.append(f'<text x="{LEFT + plot_w / 2:.0f}" y="{height - 8}" text-anchor="middle">{escape(axis)}</text>')
 
     shown = [a for a in alarms if a.kind in alarm_kinds]
     for number, alarm in enumerate(shown, start=1):
         x0, x1 = x(alarm.opened_at), x(alarm.closed_at or end)
+        kind = KIND_WORDS.get(alarm.kind, alarm.kind)
+        label = _("ALARM %(id)s (%(kind)s, open)", id=alarm.id, kind=kind) if alarm.closed_at is None \
+            else _("ALARM %(id)s (%(kind)s)", id=alarm.id, kind=kind)
+        hint = _("Alarm %(id)s: %(message)s", id=alarm.id, message=alarm.message)
         body.append(f'<rect x="{x0:.1f}" y="{TOP}" width="{max(2.0, x1 - x0):.1f}" height="{plot_h}" '
                     f'fill="url(#mon-alarm)" stroke="#7f1010" stroke-dasharray="2 2" data-alarm="{alarm.id}">'
-                    f'<title>Alarm {alarm.id}: {escape(alarm.message)}</title></rect>')
+                    f'<title>{escape(hint)}</title></rect>')
         body.append(f'<text x="{x0 + 3:.1f}" y="{TOP + 12 + 12 * ((number - 1) % 3)}" font-weight="700" '
-                    f'font-size="11">ALARM {alarm.id} ({escape(alarm.kind)}{", open" if alarm.closed_at is None else ""})'
-                    f'</text>')
+                    f'font-size="11">{escape(label)}</text>')
 
     # Lowest-to-highest band and the line of highest (of lowest, for a minimum limit), broken at gaps.
     runs, run, previous = [], [], None
@@ -116,13 +124,17 @@ def series_chart(*, title: str, unit: str, series: list[dict], low_key: str, hig
     count = sum(p["count"] for p in points)
     if points:
         low_seen, high_seen = min(p[low_key] for p in points), max(p[high_key] for p in points)
-        desc = (f"{count} readings in {len(points)} time steps; lowest {low_seen:g}, highest {high_seen:g} {unit}"
-                + (f"; {limit_label}; {beyond} time steps beyond it" if limit is not None else "")
-                + f"; {len(shown)} alarm(s) marked.")
+        seen = _("%(count)s readings in %(steps)s time steps; lowest %(low)s, highest %(high)s %(unit)s",
+                 count=count, steps=len(points), low=f"{low_seen:g}", high=f"{high_seen:g}", unit=unit)
+        if limit is not None:
+            seen = _("%(seen)s; %(limit)s; %(beyond)s time steps beyond it", seen=seen, limit=limit_label,
+                     beyond=beyond)
+        desc = _("%(seen)s; %(num)s alarm(s) marked.", seen=seen, num=len(shown))
     else:
-        desc = "No readings in this period."
+        desc = _("No readings in this period.")
+        empty = _("No readings in this period")
         body.append(f'<text x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" text-anchor="middle">'
-                    f'No readings in this period</text>')
+                    f'{escape(empty)}</text>')
     body.insert(0, f'<text x="{LEFT}" y="20" font-weight="700" font-size="13">{escape(title)}</text>')
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
             f'role="img" aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="12">'

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 from flask.cli import AppGroup, with_appcontext
 
 from ..core.db import unit_of_work
@@ -34,7 +35,8 @@ def monitor_cli(ctx, host, port, client_id, username, password, check_every):
     consumer = ReadingConsumer(current_app._get_current_object(), host=host, port=port, client_id=client_id,
                                username=username, password=password, check_every=check_every)
     signal.signal(signal.SIGTERM, lambda *_: consumer.stopping.set())
-    click.echo(f"Consuming biobank/readings/+ from {host}:{port} as {client_id}; Ctrl-C stops.")
+    click.echo(_("Consuming biobank/readings/+ from %(host)s:%(port)s as %(client)s; Ctrl-C stops.", host=host,
+                 port=port, client=client_id))
     consumer.run_forever()
 
 
@@ -43,10 +45,10 @@ def check_command():
     """Open an alarm for every watched container whose sensor has gone silent."""
     with unit_of_work():
         opened = service.check_silence(service.MONITOR)
-        lines = [f"alarm {alarm.id}: {alarm.message}" for alarm in opened]
+        lines = [_("alarm %(id)s: %(message)s", id=alarm.id, message=alarm.message) for alarm in opened]
     for line in lines:
         click.echo(line)
-    click.echo(f"{len(lines)} silent-sensor alarm(s) opened.")
+    click.echo(_("%(num)s silent-sensor alarm(s) opened.", num=len(lines)))
 
 
 @monitor_cli.command("import")
@@ -62,11 +64,14 @@ def import_command(file, barcode, sensor, skip_duplicates):
             items = readings_csv.parse(file.read_bytes(), default_sensor=sensor)
             result = service.record_readings(service.MONITOR, container.id, items, source="csv",
                                              skip_duplicates=skip_duplicates)
-            summary = (f"Imported {result.accepted} reading(s) into {container.path}"
-                       f"{f', skipped {len(result.skipped_duplicates)} already stored' if result.skipped_duplicates else ''}"
-                       f"; {len(result.alarms_opened)} alarm(s) opened.")
+            values = {"num": result.accepted, "path": container.path, "skipped": len(result.skipped_duplicates),
+                      "alarms": len(result.alarms_opened)}
+            summary = _("Imported %(num)s reading(s) into %(path)s, skipped %(skipped)s already stored; "
+                        "%(alarms)s alarm(s) opened.", **values) if result.skipped_duplicates else \
+                _("Imported %(num)s reading(s) into %(path)s; %(alarms)s alarm(s) opened.", **values)
     except DomainError as exc:
         for problem in (exc.details or [])[:50] if isinstance(exc.details, list) else []:
-            click.echo(f"line {problem.get('line', problem.get('index'))}: {problem['reason']}", err=True)
+            click.echo(_("line %(line)s: %(reason)s", line=problem.get("line", problem.get("index")),
+                         reason=problem["reason"]), err=True)
         raise click.ClickException(exc.message) from None
     click.echo(summary)

@@ -9,6 +9,7 @@ it was, so the plan read again after each scan is the same plan.
 """
 from collections import defaultdict
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from ..core.errors import Conflict, InvalidInput
@@ -77,12 +78,12 @@ def evacuation_plan(actor, container_id: int) -> dict:
     require(actor, "samples.identified")
     tank = get_container(container_id)
     if tank.is_grid:
-        raise InvalidInput(f"{tank.path} is a box; plan the evacuation of the tank, freezer or rack it is in.",
-                           code="not_a_tank")
+        raise InvalidInput(_("%(path)s is a box; plan the evacuation of the tank, freezer or rack it is in.",
+                             path=tank.path), code="not_a_tank")
     site = _site_of(tank)
     boxes = _destinations(tank, site)
     taken = _taken([box.id for box in boxes])
-    free = {box.id: [(r, c) for _, r, c in positions.grid(box.rows, box.cols) if (r, c) not in taken[box.id]]
+    free = {box.id: [(r, c) for _label, r, c in positions.grid(box.rows, box.cols) if (r, c) not in taken[box.id]]
             for box in boxes}
     cursor: dict[tuple, int] = {}
     moves, unplaced, per_box = [], [], defaultdict(int)
@@ -96,8 +97,10 @@ def evacuation_plan(actor, container_id: int) -> dict:
         source = f"{tube.path} / {positions.label(tube.pos_row, tube.pos_col)}"
         if index == len(boxes):
             unplaced.append({"barcode": tube.barcode, "from": source, "sample_type": tube.sample_type,
-                             "reason": f"no free position at the site takes {tube.sample_type}"
-                                       + (f" at {tube.storage_temperature}" if tube.storage_temperature else "")})
+                             "reason": _("no free position at the site takes %(type)s at %(temperature)s",
+                                         type=tube.sample_type, temperature=tube.storage_temperature)
+                             if tube.storage_temperature else
+                             _("no free position at the site takes %(type)s", type=tube.sample_type)})
             continue
         box = boxes[index]
         row, col = free[box.id].pop(0)
@@ -126,12 +129,14 @@ def carry_out_move(actor, container_id: int, barcode: str, *, box_barcode: str |
     if move is None:
         stuck = next((u for u in plan["unplaced"] if u["barcode"] == barcode), None)
         if stuck is not None:
-            raise Conflict(f"{barcode} has no place in the plan: {stuck['reason']}.", code="no_free_position")
-        raise InvalidInput(f"{barcode} is not a tube stored in {plan['tank']['path']}; nothing was moved.",
-                           code="not_in_plan")
+            raise Conflict(_("%(barcode)s has no place in the plan: %(reason)s.", barcode=barcode,
+                             reason=stuck["reason"]), code="no_free_position")
+        raise InvalidInput(_("%(barcode)s is not a tube stored in %(path)s; nothing was moved.", barcode=barcode,
+                             path=plan["tank"]["path"]), code="not_in_plan")
     if box_barcode and box_barcode.strip() != move["to_box_barcode"]:
-        raise Conflict(f"Wrong box: {barcode} goes to {move['to']} (box {move['to_box_barcode']}), "
-                       f"not box {box_barcode.strip()}. Nothing was moved.", code="wrong_box")
+        raise Conflict(_("Wrong box: %(barcode)s goes to %(to)s (box %(box)s), not box %(scanned)s. Nothing was "
+                         "moved.", barcode=barcode, to=move["to"], box=move["to_box_barcode"],
+                         scanned=box_barcode.strip()), code="wrong_box")
     samples.move_sample(actor, barcode, container_id=move["to_container_id"], position=move["to_position"],
                         reason=f"Evacuation of {plan['tank']['path']}",
                         from_container_id=move["from_container_id"], from_position=move["from_position"])

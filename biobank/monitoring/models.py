@@ -10,11 +10,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.time import utcnow
 from ..extensions import db
 
 ALARM_KINDS = ("temperature", "level", "silent")
-ALARM_KIND_NAMES = {"temperature": "Temperature excursion", "level": "Low LN2 level", "silent": "Silent sensor"}
+ALARM_KIND_NAMES = {"temperature": _l("Temperature excursion"), "level": _l("Low LN2 level"),
+                    "silent": _l("Silent sensor")}
 LOG_KINDS = ("refill", "maintenance")
 
 
@@ -86,7 +88,7 @@ class Alarm(db.Model):
 
     @property
     def kind_name(self) -> str:
-        return ALARM_KIND_NAMES.get(self.kind, self.kind)
+        return str(ALARM_KIND_NAMES.get(self.kind, self.kind))
 
 
 class TankLogEntry(db.Model):

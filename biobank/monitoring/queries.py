@@ -2,6 +2,7 @@
 alarms, the tank log, and the open-alarm summary for page headers and home pages."""
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, cast, func, literal, select
 
 from ..core.db import is_postgres
@@ -21,14 +22,14 @@ MAX_READINGS = 50_000   # one answer; a month of one-minute readings is 43,200
 def period(since, until, default_days: int = 1) -> tuple[datetime, datetime]:
     """since/until as sent (ISO 8601 or empty) -> naive UTC; default: the last day."""
     try:
-        end = parse_time(until) if until else utcnow()
-        start = parse_time(since) if since else end - timedelta(days=default_days)
+        end = parse_time(until, of_reading=False) if until else utcnow()
+        start = parse_time(since, of_reading=False) if since else end - timedelta(days=default_days)
     except (ValueError, OverflowError) as exc:
-        raise InvalidInput(str(exc).replace("at ", "", 1) + ".", code="invalid_time") from None
+        raise InvalidInput(str(exc) + ".", code="invalid_time") from None
     if start >= end:
-        raise InvalidInput("since must be before until.", code="invalid_period")
+        raise InvalidInput(_("since must be before until."), code="invalid_period")
     if end - start > timedelta(days=400):
-        raise InvalidInput("Ask for at most 400 days at once.", code="invalid_period")
+        raise InvalidInput(_("Ask for at most 400 days at once."), code="invalid_period")
     return start, end
 
 

@@ -9,6 +9,8 @@ name given with it. Comma or semicolon separated; UTF-8 (with or without BOM).
 import csv
 import io
 
+from flask_babel import gettext as _
+
 from ..core.csv_input import checked
 from ..core.errors import InvalidInput
 
@@ -34,25 +36,25 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 def parse(data: bytes, default_sensor: str | None = None) -> list[dict]:
     if len(data) > MAX_BYTES:
-        raise InvalidInput("The logger file is larger than 20 MB; split it.", code="too_large")
+        raise InvalidInput(_("The logger file is larger than 20 MB; split it."), code="too_large")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("The logger file is not UTF-8 text.", code="invalid_file") from None
+        raise InvalidInput(_("The logger file is not UTF-8 text."), code="invalid_file") from None
     lines = text.splitlines()
     if not lines:
-        raise InvalidInput("The logger file is empty.", code="no_readings")
+        raise InvalidInput(_("The logger file is empty."), code="no_readings")
     dialect = csv.excel
     if lines[0].count(";") > lines[0].count(","):
         dialect = type("semicolon", (csv.excel,), {"delimiter": ";"})
     rows = list(checked(csv.reader(io.StringIO(text), dialect)))
     columns = _columns(rows[0])
     if "at" not in columns or not ({"temperature_c", "ln2_level"} & set(columns)):
-        raise InvalidInput("The first line names the columns: a time (at/time/timestamp) and temperature_c "
-                           "and/or ln2_level, optionally sensor.", code="invalid_header")
+        raise InvalidInput(_("The first line names the columns: a time (at/time/timestamp) and temperature_c "
+                             "and/or ln2_level, optionally sensor."), code="invalid_header")
     sensor = (default_sensor or "").strip() or None
     if "sensor" not in columns and not sensor:
-        raise InvalidInput("The file has no sensor column: say which sensor it comes from.",
+        raise InvalidInput(_("The file has no sensor column: say which sensor it comes from."),
                            code="sensor_required")
     items = []
     for line, row in enumerate(rows[1:], start=2):
@@ -64,5 +66,5 @@ def parse(data: bytes, default_sensor: str | None = None) -> list[dict]:
             item["sensor"] = sensor
         items.append(item)
     if not items:
-        raise InvalidInput("The logger file has a header but no readings.", code="no_readings")
+        raise InvalidInput(_("The logger file has a header but no readings."), code="no_readings")
     return items

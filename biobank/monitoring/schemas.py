@@ -59,7 +59,7 @@ class AlarmSchema(Schema):
         return container.path if container else None
 
     def _kind_name(self, alarm):
-        return ALARM_KIND_NAMES.get(alarm.kind, alarm.kind)
+        return str(ALARM_KIND_NAMES.get(alarm.kind, alarm.kind))
 
 
 class AlarmPageSchema(PageSchema):

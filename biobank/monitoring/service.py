@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -50,54 +51,61 @@ def _number(value, name: str, bounds: tuple) -> tuple[float | None, str | None]:
     if value is None or value == "":
         return None, None
     if isinstance(value, bool):
-        return None, f"{name} must be a number"
+        return None, _("%(name)s must be a number", name=name)
     if isinstance(value, str):
         try:
             value = float(value.strip().replace(",", "."))
         except ValueError:
-            return None, f"{name} must be a number, not {value[:20]!r}"
+            return None, _("%(name)s must be a number, not %(value)s", name=name, value=repr(value[:20]))
     if not isinstance(value, (int, float)):
-        return None, f"{name} must be a number"
+        return None, _("%(name)s must be a number", name=name)
     value = float(value)
     if not math.isfinite(value):
-        return None, f"{name} must be a finite number"
+        return None, _("%(name)s must be a finite number", name=name)
     low, high = bounds
     if not low <= value <= high:
-        return None, f"{name} {value:g} is impossible (a sensor reads {low:g} to {high:g})"
+        return None, _("%(name)s %(value)s is impossible (a sensor reads %(low)s to %(high)s)", name=name,
+                       value=f"{value:g}", low=f"{low:g}", high=f"{high:g}")
     return value, None
 
 
-def parse_time(value) -> datetime:
-    """ISO 8601 (with Z or an offset; no offset means UTC) -> naive UTC."""
+def parse_time(value, *, of_reading: bool = True) -> datetime:
+    """ISO 8601 (with Z or an offset; no offset means UTC) -> naive UTC. The ValueError's message
+    names the reading's field `at` (of_reading) or just the value."""
     if isinstance(value, datetime):
         return to_naive_utc(value)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("at is required: the time of the reading (ISO 8601)")
+        raise ValueError(_("at is required: the time of the reading (ISO 8601)") if of_reading
+                         else _("is required: the time of the reading (ISO 8601)"))
     text = value.strip()
     try:
         return to_naive_utc(datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text))
     except ValueError:
-        raise ValueError(f"at {text[:40]!r} is not a time (use ISO 8601, e.g. 2026-03-01T14:05:00Z)") from None
+        raise ValueError(_("at %(value)s is not a time (use ISO 8601, e.g. 2026-03-01T14:05:00Z)",
+                           value=repr(text[:40])) if of_reading else
+                         _("%(value)s is not a time (use ISO 8601, e.g. 2026-03-01T14:05:00Z)",
+                           value=repr(text[:40]))) from None
 
 
 def check_reading(item, now: datetime) -> tuple[dict | None, str | None, str | None]:
     """One reading as sent -> (clean values, None, None) or (None, reason, code)."""
     if not isinstance(item, dict):
-        return None, "a reading is an object {at, temperature_c?, ln2_level?, sensor}", "invalid_reading"
+        return None, _("a reading is an object {at, temperature_c?, ln2_level?, sensor}"), "invalid_reading"
     try:
         at = parse_time(item.get("at"))
     except (ValueError, OverflowError) as exc:
         return None, str(exc), "invalid_time"
     if at > now + FUTURE_TOLERANCE:
-        return None, f"at {at.isoformat()}Z is in the future", "future_reading"
+        return None, _("at %(time)sZ is in the future", time=at.isoformat()), "future_reading"
     if at < EARLIEST:
-        return None, f"at {at.isoformat()}Z is before {EARLIEST.year}: the logger's clock is wrong", "invalid_time"
+        return None, _("at %(time)sZ is before %(year)s: the logger's clock is wrong", time=at.isoformat(),
+                       year=EARLIEST.year), "invalid_time"
     sensor = item.get("sensor")
     if not isinstance(sensor, str) or not sensor.strip():
-        return None, "sensor is required: the name of the probe", "invalid_reading"
+        return None, _("sensor is required: the name of the probe"), "invalid_reading"
     sensor = sensor.strip()
     if len(sensor) > 64 or not sensor.isprintable():
-        return None, "sensor is a name of at most 64 printable characters", "invalid_reading"
+        return None, _("sensor is a name of at most 64 printable characters"), "invalid_reading"
     temperature, problem = _number(item.get("temperature_c"), "temperature_c", TEMPERATURE_RANGE)
     if problem:
         return None, problem, "impossible_value"
@@ -105,7 +113,7 @@ def check_reading(item, now: datetime) -> tuple[dict | None, str | None, str | N
     if problem:
         return None, problem, "impossible_value"
     if temperature is None and level is None:
-        return None, "a reading needs temperature_c or ln2_level", "invalid_reading"
+        return None, _("a reading needs temperature_c or ln2_level"), "invalid_reading"
     return {"at": at, "sensor": sensor, "temperature_c": temperature, "ln2_level": level}, None, None
 
 
@@ -113,11 +121,11 @@ def _locked_container(container_id) -> Container:
     """The container, locked: readings of one container are taken one batch at a time, so two
     writers cannot both open the same alarm or both store a reading."""
     if not isinstance(container_id, int) or isinstance(container_id, bool):
-        raise NotFound(f"There is no container {container_id}.", code="unknown_container")
+        raise NotFound(_("There is no container %(id)s.", id=container_id), code="unknown_container")
     container = db.session.execute(select(Container).where(Container.id == container_id).with_for_update()
                                    ).scalar_one_or_none()
     if container is None:
-        raise NotFound(f"There is no container {container_id}.", code="unknown_container")
+        raise NotFound(_("There is no container %(id)s.", id=container_id), code="unknown_container")
     return container
 
 
@@ -147,10 +155,10 @@ def record_readings(actor, container_id: int, items, *, source: str = "http", sk
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list) or not items:
-        raise InvalidInput("Send a list of readings [{at, temperature_c?, ln2_level?, sensor}, ...].",
+        raise InvalidInput(_("Send a list of readings [{at, temperature_c?, ln2_level?, sensor}, ...]."),
                            code="no_readings")
     if len(items) > MAX_BATCH:
-        raise InvalidInput(f"At most {MAX_BATCH} readings at once; send the rest in another batch.",
+        raise InvalidInput(_("At most %(num)s readings at once; send the rest in another batch.", num=MAX_BATCH),
                            code="too_many_readings")
     container = _locked_container(container_id)
     require_at(actor, "monitoring.ingest", container)
@@ -165,7 +173,7 @@ def record_readings(actor, container_id: int, items, *, source: str = "http", sk
         key = (reading["sensor"], reading["at"])
         if key in seen:
             problems.append(_problem(index, line, "duplicate_reading",
-                                     f"the same sensor and time as reading {seen[key]}"))
+                                     _("the same sensor and time as reading %(index)s", index=seen[key])))
             continue
         seen[key] = index
         reading["index"], reading["line"] = index, line
@@ -175,15 +183,18 @@ def record_readings(actor, container_id: int, items, *, source: str = "http", sk
     for reading in clean:
         if (reading["sensor"], reading["at"]) in stored:
             entry = _problem(reading["index"], reading["line"], "duplicate_reading",
-                             f"{reading['sensor']} at {reading['at'].isoformat()}Z is already stored")
+                             _("%(sensor)s at %(time)sZ is already stored", sensor=reading["sensor"],
+                               time=reading["at"].isoformat()))
             (skipped if skip_duplicates else problems).append(entry)
     if problems:
         problems.sort(key=lambda p: p["index"])
         first = problems[0]
-        noun = "reading was" if len(problems) == 1 else "readings were"
-        where = f"line {first['line']}" if "line" in first else f"reading {first['index']}"
-        raise InvalidInput(f"{len(problems)} {noun} refused, nothing was stored; {where}: "
-                           f"{first['reason']}.", code=_batch_code(problems), details=problems)
+        where = _("line %(line)s", line=first["line"]) if "line" in first \
+            else _("reading %(index)s", index=first["index"])
+        raise InvalidInput(ngettext("%(num)d reading was refused, nothing was stored; %(where)s: %(reason)s.",
+                                    "%(num)d readings were refused, nothing was stored; %(where)s: %(reason)s.",
+                                    len(problems), where=where, reason=first["reason"]),
+                           code=_batch_code(problems), details=problems)
     skipped_index = {s["index"] for s in skipped}
     rows = [{"container_id": container.id, "at": r["at"], "sensor": r["sensor"],
              "temperature_c": r["temperature_c"], "ln2_level": r["ln2_level"], "source": source,
@@ -194,8 +205,8 @@ def record_readings(actor, container_id: int, items, *, source: str = "http", sk
     try:
         bulk_insert(Reading.__table__, rows)
     except IntegrityError:  # the unique constraint is the last word on duplicates
-        raise Conflict("A reading of this batch is already stored (same container, sensor and time); "
-                       "nothing was stored.", code="duplicate_reading") from None
+        raise Conflict(_("A reading of this batch is already stored (same container, sensor and time); "
+                         "nothing was stored."), code="duplicate_reading") from None
     watch = _monitored(container)
     newest = max(r["at"] for r in rows)
     if watch.last_reading_at is None or newest > watch.last_reading_at:
@@ -232,16 +243,19 @@ def _evaluate(container: Container, watch: Monitored, rows: list[dict], result: 
         if temperature is not None and (rules.max_temperature_c is not None or rules.min_temperature_c is not None):
             too_warm = rules.max_temperature_c is not None and temperature > rules.max_temperature_c
             too_cold = rules.min_temperature_c is not None and temperature < rules.min_temperature_c
-            message = (f"{container.path}: {temperature:g} °C from {row['sensor']}, above the limit of "
-                       f"{rules.max_temperature_c:g} °C" if too_warm else
-                       f"{container.path}: {temperature:g} °C from {row['sensor']}, below the limit of "
-                       f"{rules.min_temperature_c:g} °C" if too_cold else "")
+            message = (_("%(path)s: %(value)s °C from %(sensor)s, above the limit of %(limit)s °C",
+                         path=container.path, value=f"{temperature:g}", sensor=row["sensor"],
+                         limit=f"{rules.max_temperature_c:g}") if too_warm else
+                       _("%(path)s: %(value)s °C from %(sensor)s, below the limit of %(limit)s °C",
+                         path=container.path, value=f"{temperature:g}", sensor=row["sensor"],
+                         limit=f"{rules.min_temperature_c:g}") if too_cold else "")
             _step(container, "temperature", row, temperature, too_warm or too_cold, message, open_now, result,
                   cold=too_cold)
         if level is not None and rules.min_ln2_level is not None:
             low = level < rules.min_ln2_level
-            message = (f"{container.path}: LN2 level {level:g} from {row['sensor']}, below the limit of "
-                       f"{rules.min_ln2_level:g}" if low else "")
+            message = (_("%(path)s: LN2 level %(value)s from %(sensor)s, below the limit of %(limit)s",
+                         path=container.path, value=f"{level:g}", sensor=row["sensor"],
+                         limit=f"{rules.min_ln2_level:g}") if low else "")
             _step(container, "level", row, level, low, message, open_now, result, cold=True)
         if "silent" in open_now:
             _step(container, "silent", row, None, False, "", open_now, result)
@@ -287,9 +301,9 @@ def alarm_opened(actor, alarm: Alarm, container: Container) -> None:
                    to_location=container.path, reason=alarm.message,
                    changes={"kind": [None, alarm.kind], "value": [None, alarm.first_value],
                             "opened_at": [None, alarm.opened_at.isoformat() + "Z"]})
-    notify("alarm.opened", f"ALARM: {container.path}: {alarm.kind}",
-           f"{alarm.message}\n\nOpened at {alarm.opened_at.isoformat()}Z. Acknowledge it on the monitoring page "
-           "once someone is on it; it closes when readings are back in range.",
+    notify("alarm.opened", _("ALARM: %(path)s: %(kind)s", path=container.path, kind=alarm.kind),
+           _("%(message)s\n\nOpened at %(time)sZ. Acknowledge it on the monitoring page once someone is on it; it "
+             "closes when readings are back in range.", message=alarm.message, time=alarm.opened_at.isoformat()),
            roles=("admin", "manager", "technician"))
 
 
@@ -307,7 +321,7 @@ def get_alarm(alarm_id: int, lock: bool = False) -> Alarm:
         query = query.with_for_update()
     alarm = db.session.execute(query).scalar_one_or_none()
     if alarm is None:
-        raise NotFound(f"There is no alarm {alarm_id}.", code="unknown_alarm")
+        raise NotFound(_("There is no alarm %(id)s.", id=alarm_id), code="unknown_alarm")
     return alarm
 
 
@@ -317,14 +331,14 @@ def acknowledge_alarm(actor, alarm_id: int, *, note: str | None) -> Alarm:
     require(actor, "alarms.acknowledge")
     note = (note or "").strip()
     if not note:
-        raise InvalidInput("Say what you found or did: a note is required to acknowledge an alarm.",
+        raise InvalidInput(_("Say what you found or did: a note is required to acknowledge an alarm."),
                            code="note_required")
     if len(note) > 2000:
-        raise InvalidInput("The note is at most 2000 characters.", code="note_too_long")
+        raise InvalidInput(_("The note is at most 2000 characters."), code="note_too_long")
     alarm = get_alarm(alarm_id, lock=True)
     if alarm.acknowledged_at is not None:
-        raise InvalidTransition(f"Alarm {alarm.id} was already acknowledged by {alarm.acknowledged_by}.",
-                                code="already_acknowledged")
+        raise InvalidTransition(_("Alarm %(id)s was already acknowledged by %(user)s.", id=alarm.id,
+                                  user=alarm.acknowledged_by), code="already_acknowledged")
     container = get_container(alarm.container_id)
     require_at(actor, "alarms.acknowledge", container)
     alarm.acknowledged_by, alarm.acknowledged_at, alarm.acknowledge_note = actor.username, utcnow(), note
@@ -366,8 +380,9 @@ def check_silence(actor=MONITOR, now: datetime | None = None) -> list[Alarm]:
             continue
         minutes = int((now - watch.last_reading_at).total_seconds() // 60)
         alarm = Alarm(container_id=container.id, kind="silent", opened_at=now,
-                      message=(f"{container.path}: no reading for {minutes} minutes (limit "
-                               f"{rules.max_silence_minutes}); last at {watch.last_reading_at.isoformat()}Z")[:400],
+                      message=_("%(path)s: no reading for %(minutes)s minutes (limit %(limit)s); last at %(time)sZ",
+                                path=container.path, minutes=minutes, limit=rules.max_silence_minutes,
+                                time=watch.last_reading_at.isoformat())[:400],
                       last_reading_at=watch.last_reading_at, in_range=False)
         db.session.add(alarm)
         db.session.flush()
@@ -384,7 +399,7 @@ def set_limits(actor, container_id: int, **values) -> Monitored:
     require_at(actor, "monitoring.limits", container)
     unknown = set(values) - set(limit_rules.LIMIT_FIELDS)
     if unknown:
-        raise InvalidInput(f"Unknown limit(s): {', '.join(sorted(unknown))}.", code="invalid_limit")
+        raise InvalidInput(_("Unknown limit(s): %(names)s.", names=", ".join(sorted(unknown))), code="invalid_limit")
     bounds = {"max_temperature_c": TEMPERATURE_RANGE, "min_temperature_c": TEMPERATURE_RANGE,
               "min_ln2_level": LEVEL_RANGE, "max_silence_minutes": (1, 7 * 24 * 60)}
     clean = {}
@@ -394,14 +409,14 @@ def set_limits(actor, container_id: int, **values) -> Monitored:
             raise InvalidInput(problem + ".", code="invalid_limit")
         if name == "max_silence_minutes" and number is not None:
             if number != int(number):
-                raise InvalidInput("max_silence_minutes is a whole number of minutes.", code="invalid_limit")
+                raise InvalidInput(_("max_silence_minutes is a whole number of minutes."), code="invalid_limit")
             number = int(number)
         clean[name] = number
     watch = _monitored(container)
     low = clean.get("min_temperature_c", watch.min_temperature_c)
     high = clean.get("max_temperature_c", watch.max_temperature_c)
     if low is not None and high is not None and low >= high:
-        raise InvalidInput("The lowest temperature must be below the highest.", code="invalid_limit")
+        raise InvalidInput(_("The lowest temperature must be below the highest."), code="invalid_limit")
     before = limit_rules.effective(watch, container.effective_temperature).as_dict()
     for name, number in clean.items():
         setattr(watch, name, number)
@@ -419,7 +434,7 @@ def record_tank_work(actor, container_id: int, *, kind: str, at=None, litres=Non
     """An LN2 refill (litres) or a maintenance visit on a tank, by the acting user."""
     require(actor, "monitoring.record")
     if kind not in LOG_KINDS:
-        raise InvalidInput(f"kind is one of {', '.join(LOG_KINDS)}.", code="invalid_kind")
+        raise InvalidInput(_("kind is one of %(kinds)s.", kinds=", ".join(LOG_KINDS)), code="invalid_kind")
     container = get_container(container_id)
     require_at(actor, "monitoring.record", container)
     now = utcnow()
@@ -428,19 +443,19 @@ def record_tank_work(actor, container_id: int, *, kind: str, at=None, litres=Non
     except (ValueError, OverflowError) as exc:
         raise InvalidInput(str(exc) + ".", code="invalid_time") from None
     if when > now + FUTURE_TOLERANCE:
-        raise InvalidInput("The time of the work is in the future.", code="future_time")
+        raise InvalidInput(_("The time of the work is in the future."), code="future_time")
     if when < EARLIEST:
-        raise InvalidInput(f"The time of the work is before {EARLIEST.year}.", code="invalid_time")
+        raise InvalidInput(_("The time of the work is before %(year)s.", year=EARLIEST.year), code="invalid_time")
     amount, problem = _number(litres, "litres", (0.0, 100_000.0))
     if problem:
         raise InvalidInput(problem + ".", code="invalid_litres")
     if kind == "refill" and not amount:
-        raise InvalidInput("How many litres of LN2 went in?", code="litres_required")
+        raise InvalidInput(_("How many litres of LN2 went in?"), code="litres_required")
     note = (note or "").strip() or None
     if kind == "maintenance" and not note:
-        raise InvalidInput("Say what was done: a note is required for maintenance.", code="note_required")
+        raise InvalidInput(_("Say what was done: a note is required for maintenance."), code="note_required")
     if note and len(note) > 2000:
-        raise InvalidInput("The note is at most 2000 characters.", code="note_too_long")
+        raise InvalidInput(_("The note is at most 2000 characters."), code="note_too_long")
     entry = TankLogEntry(container_id=container.id, kind=kind, at=when, performed_by=actor.username,
                          litres=amount, note=note)
     db.session.add(entry)

@@ -4,8 +4,10 @@ only parse input, call one service or query, and render."""
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.db import write_intent
 from ..core.errors import DomainError
 from ..core.permissions import allowed
@@ -21,14 +23,14 @@ from .models import ALARM_KIND_NAMES
 blp = Blueprint("monitoring_web", __name__)
 
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
-LIMIT_NAMES = {"max_temperature_c": "Highest temperature (°C)", "min_temperature_c": "Lowest temperature (°C)",
-               "min_ln2_level": "Lowest LN2 level", "max_silence_minutes": "Longest sensor silence (minutes)"}
+LIMIT_NAMES = {"max_temperature_c": _l("Highest temperature (°C)"), "min_temperature_c": _l("Lowest temperature (°C)"),
+               "min_ln2_level": _l("Lowest LN2 level"), "max_silence_minutes": _l("Longest sensor silence (minutes)")}
 
 
 def page_actor(permission: str = "monitoring.read"):
     actor = current_actor()
     if not allowed(actor, permission):
-        abort(403, description=f"A {actor.role} may not open this page.")
+        abort(403, description=_("A %(role)s may not open this page.", role=actor.role))
     return actor
 
 
@@ -43,7 +45,7 @@ def alarm_banner():
 
 @blp.app_template_filter("alarm_kind")
 def alarm_kind(kind: str) -> str:
-    return ALARM_KIND_NAMES.get(kind, kind)
+    return str(ALARM_KIND_NAMES.get(kind, kind))
 
 
 @blp.get("/monitoring")
@@ -81,8 +83,10 @@ def summary():
 def acknowledge(alarm_id):
     actor = page_actor()
     alarm = service.acknowledge_alarm(actor, alarm_id, note=request.form.get("note"))
-    state = "closed (readings back in range)" if alarm.closed_at else "acknowledged; it closes when readings are back in range"
-    flash(f"Alarm {alarm.id} {state}.", "success")
+    if alarm.closed_at:
+        flash(_("Alarm %(id)s closed (readings back in range).", id=alarm.id), "success")
+    else:
+        flash(_("Alarm %(id)s acknowledged; it closes when readings are back in range.", id=alarm.id), "success")
     return redirect(local_path(request.form.get("next")) or url_for("monitoring_web.index"))
 
 
@@ -98,7 +102,8 @@ def _period():
     return choice, end - PERIODS[choice], end
 
 
-def _charts(container, start, end) -> list:
+def _charts(container, start, end) -> tuple[list, list, object]:
+    """([(kind, svg)...], alarms, limits) for the period."""
     seconds = max(1.0, (end - start).total_seconds() / 360)
     series = queries.chart_series(container.id, start, end, buckets=360)
     alarms = queries.alarms_in(container.id, start, end)
@@ -106,18 +111,18 @@ def _charts(container, start, end) -> list:
     made = []
     if any(s["t_min"] is not None for s in series) or not any(s["l_min"] is not None for s in series):
         limit = rules.max_temperature_c
-        made.append(charts.series_chart(
-            title=f"Temperature of {container.path}", unit="°C", series=series, low_key="t_min", high_key="t_max",
-            start=start, end=end, seconds_per_bucket=seconds, limit=limit,
-            limit_label=f"limit {limit:g} °C" if limit is not None else "", limit_is_min=False,
-            alarms=alarms, alarm_kinds=("temperature", "silent")))
+        made.append(("temperature", charts.series_chart(
+            title=_("Temperature of %(path)s", path=container.path), unit="°C", series=series, low_key="t_min",
+            high_key="t_max", start=start, end=end, seconds_per_bucket=seconds, limit=limit,
+            limit_label=_("limit %(value)s °C", value=f"{limit:g}") if limit is not None else "",
+            limit_is_min=False, alarms=alarms, alarm_kinds=("temperature", "silent"))))
     if any(s["l_min"] is not None for s in series):
         limit = rules.min_ln2_level
-        made.append(charts.series_chart(
-            title=f"LN2 level of {container.path}", unit="level", series=series, low_key="l_min", high_key="l_max",
-            start=start, end=end, seconds_per_bucket=seconds, limit=limit,
-            limit_label=f"lowest allowed {limit:g}" if limit is not None else "", limit_is_min=True,
-            alarms=alarms, alarm_kinds=("level", "silent")))
+        made.append(("level", charts.series_chart(
+            title=_("LN2 level of %(path)s", path=container.path), unit=_("level"), series=series, low_key="l_min",
+            high_key="l_max", start=start, end=end, seconds_per_bucket=seconds, limit=limit,
+            limit_label=_("lowest allowed %(value)s", value=f"{limit:g}") if limit is not None else "",
+            limit_is_min=True, alarms=alarms, alarm_kinds=("level", "silent"))))
     return made, alarms, rules
 
 
@@ -132,7 +137,8 @@ def container(container_id):
         flash(exc.message, "error")
         return redirect(url_for("monitoring_web.container", container_id=container_id))
     made, alarms, rules = _charts(tank, start, end)
-    return render_template("monitoring/container.html", tank=tank, charts=made, alarms=alarms, rules=rules,
+    return render_template("monitoring/container.html", tank=tank, charts=[svg for _kind, svg in made],
+                           alarms=alarms, rules=rules,
                            limit_names=LIMIT_NAMES, limit_fields=LIMIT_FIELDS, period=choice, start=start, end=end,
                            latest=queries.latest_reading(tank.id), log=queries.tank_log(actor, tank.id, limit=20),
                            can_edit_limits=allowed(actor, "monitoring.limits"),
@@ -146,12 +152,11 @@ def chart_svg(container_id, kind):
     page_actor()
     tank = get_container(container_id)
     try:
-        _, start, end = _period()
+        _choice, start, end = _period()
     except DomainError as exc:
         abort(422, description=exc.message)
-    made, _, _ = _charts(tank, start, end)
-    wanted = {"temperature": "Temperature", "level": "LN2 level"}.get(kind)
-    svg = next((c for c in made if wanted and f"<title>{wanted} of" in str(c)), None)
+    made, _alarms, _rules = _charts(tank, start, end)
+    svg = dict(made).get(kind)
     if svg is None:
         abort(404)
     return Response(str(svg), mimetype="image/svg+xml")
@@ -166,7 +171,7 @@ def limits(container_id):
         raw = (request.form.get(name) or "").strip()
         values[name] = raw or None
     service.set_limits(actor, container_id, **values)
-    flash("Limits saved; empty fields use the default of the storage temperature.", "success")
+    flash(_("Limits saved; empty fields use the default of the storage temperature."), "success")
     return redirect(url_for("monitoring_web.container", container_id=container_id))
 
 
@@ -177,8 +182,10 @@ def tank_log(container_id):
     entry = service.record_tank_work(actor, container_id, kind=request.form.get("kind", ""),
                                      at=request.form.get("at") or None, litres=request.form.get("litres") or None,
                                      note=request.form.get("note"))
-    what = f"LN2 refill of {entry.litres:g} L" if entry.kind == "refill" else "Maintenance"
-    flash(f"{what} recorded.", "success")
+    if entry.kind == "refill":
+        flash(_("LN2 refill of %(litres)s L recorded.", litres=f"{entry.litres:g}"), "success")
+    else:
+        flash(_("Maintenance recorded."), "success")
     return redirect(url_for("monitoring_web.container", container_id=container_id))
 
 
@@ -188,7 +195,7 @@ def import_csv(container_id):
     actor = page_actor("monitoring.ingest")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose the data logger's CSV file.", "error")
+        flash(_("Choose the data logger's CSV file."), "error")
         return redirect(url_for("monitoring_web.container", container_id=container_id))
     try:
         items = readings_csv.parse(upload.read(), default_sensor=request.form.get("sensor"))
@@ -196,13 +203,17 @@ def import_csv(container_id):
                                          skip_duplicates=bool(request.form.get("skip_duplicates")))
     except DomainError as exc:
         db.session.rollback()
-        lines = [f"line {p.get('line', p.get('index'))}: {p['reason']}" for p in
+        lines = [_("line %(line)s: %(reason)s", line=p.get("line", p.get("index")), reason=p["reason"]) for p in
                  (exc.details if isinstance(exc.details, list) else [])[:10]]
         flash(exc.message + (" " + "; ".join(lines) if len(lines) > 1 else ""), "error")
         return redirect(url_for("monitoring_web.container", container_id=container_id)), 303
     skipped = len(result.skipped_duplicates)
-    flash(f"Imported {result.accepted} reading(s)" + (f", skipped {skipped} already stored" if skipped else "")
-          + f"; {len(result.alarms_opened)} alarm(s) opened.", "success")
+    if skipped:
+        flash(_("Imported %(num)s reading(s), skipped %(skipped)s already stored; %(alarms)s alarm(s) opened.",
+                num=result.accepted, skipped=skipped, alarms=len(result.alarms_opened)), "success")
+    else:
+        flash(_("Imported %(num)s reading(s); %(alarms)s alarm(s) opened.", num=result.accepted,
+                alarms=len(result.alarms_opened)), "success")
     return redirect(url_for("monitoring_web.container", container_id=container_id))
 
 
@@ -225,7 +236,7 @@ def evacuation_page(container_id):
     plan = evacuation.evacuation_plan(actor, container_id)
     target = next((m for m in plan["moves"] if m["barcode"] == pending), None) if pending else None
     if pending and target is None and request.method == "GET":
-        flash(f"{pending} is not a tube of this plan.", "error")
+        flash(_("%(barcode)s is not a tube of this plan.", barcode=pending), "error")
         status = 404
     return render_template("monitoring/evacuation.html", plan=plan, moved=moved, target=target,
                            can_move=allowed(actor, "samples.handle")), status

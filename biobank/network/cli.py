@@ -1,5 +1,6 @@
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from ..core.actor import system_actor
 from ..core.db import unit_of_work
@@ -13,7 +14,8 @@ sites_cli = AppGroup("sites", help="Sites of the network.")
 def list_sites():
     """Every site: code, name, time zone."""
     for site in service.list_sites(system_actor("cli")):
-        click.echo(f"{site.code:<12} {site.name:<40} {site.time_zone}" + ("  (default)" if site.is_default else ""))
+        click.echo(f"{site.code:<12} {site.name:<40} {site.time_zone}" + ("  " + _("(default)") if site.is_default
+                                                                           else ""))
 
 
 @sites_cli.command("create")
@@ -28,7 +30,7 @@ def create_site(code, name, address, time_zone):
             service.create_site(system_actor("cli"), code=code, name=name, address=address, time_zone=time_zone)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Created site {code} ({name}).")
+    click.echo(_("Created site %(code)s (%(name)s).", code=code, name=name))
 
 
 def set_sites_command(users_cli):
@@ -43,5 +45,5 @@ def set_sites_command(users_cli):
                 view = service.set_user_sites(system_actor("cli"), username, list(codes))
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
-        click.echo(f"{username} works at {', '.join(view['sites'])}.")
+        click.echo(_("%(name)s works at %(sites)s.", name=username, sites=", ".join(view["sites"])))
     return user_sites

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.time import utcnow
 from ..extensions import db
 
@@ -33,10 +34,18 @@ class Site(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-SHIPPING_CONDITIONS = {"dry_ice": "Dry ice", "LN2_dry_shipper": "LN2 dry shipper", "2to8": "2–8 °C",
-                       "ambient": "Ambient"}
+SHIPPING_CONDITIONS = {"dry_ice": _l("Dry ice"), "LN2_dry_shipper": _l("LN2 dry shipper"), "2to8": _l("2–8 °C"),
+                       "ambient": _l("Ambient")}
 SHIPMENT_STATUSES = ("draft", "in_transit", "closed", "cancelled")
 ITEM_STATUSES = ("packed", "in_transit", "received", "stored", "missing", "unexpected")
+# What a person reads for each status of a shipment or of an item on it.
+STATUS_NAMES = {"draft": _l("draft"), "in_transit": _l("in transit"), "closed": _l("closed"),
+                "cancelled": _l("cancelled"), "packed": _l("packed"), "received": _l("received"),
+                "stored": _l("stored"), "missing": _l("missing"), "unexpected": _l("unexpected")}
+
+
+def status_name(status: str) -> str:
+    return str(STATUS_NAMES.get(status, status.replace("_", " ")))
 
 
 class Shipment(db.Model):

@@ -51,7 +51,7 @@ def shipment_view(shipment, with_items: bool = True) -> dict:
     view = {name: getattr(shipment, name) for name in (
         "id", "code", "from_site", "to_site", "condition", "courier", "tracking", "status", "excursion",
         "created_at", "created_by", "dispatched_at", "dispatched_by", "closed_at", "closed_by")}
-    view["condition_name"] = SHIPPING_CONDITIONS.get(shipment.condition, shipment.condition)
+    view["condition_name"] = str(SHIPPING_CONDITIONS.get(shipment.condition, shipment.condition))
     view["counts"] = shipments.shipment_counts(shipment)
     if with_items:
         view["items"] = item_rows(shipment)

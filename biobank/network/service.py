@@ -5,6 +5,7 @@ acting user, check permissions, append custody events and never commit."""
 import re
 from zoneinfo import available_timezones
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from ..auth.models import User
@@ -20,29 +21,31 @@ from .models import Site
 _CODE = re.compile(r"^[A-Za-z0-9\-_.]{2,32}$")
 
 
-def _check_network(actor, what: str) -> None:
+def _check_network(actor, message: str) -> None:
+    """`message` says who may do it, for anyone else."""
     if not scope.is_network_actor(actor):
-        raise NotPermitted(f"Only an admin or a network manager {what}.", code="not_permitted")
+        raise NotPermitted(message, code="not_permitted")
 
 
 def _time_zone(value) -> str:
     value = (value or "UTC").strip() if isinstance(value, str) or value is None else None
     if value not in available_timezones() and value != "UTC":
-        raise InvalidInput(f"'{value}' is not a time zone name such as Asia/Tashkent.", code="invalid_time_zone")
+        raise InvalidInput(_("'%(zone)s' is not a time zone name such as Asia/Tashkent.", zone=value),
+                           code="invalid_time_zone")
     return value
 
 
 def get_site(site_id) -> Site:
     site = db.session.get(Site, site_id) if isinstance(site_id, int) else None
     if site is None:
-        raise NotFound(f"There is no site {site_id}.", code="unknown_site")
+        raise NotFound(_("There is no site %(id)s.", id=site_id), code="unknown_site")
     return site
 
 
 def site_by_code(code: str) -> Site:
     site = db.session.execute(select(Site).where(Site.code == code)).scalar_one_or_none()
     if site is None:
-        raise NotFound(f"No site has the code {code}.", code="unknown_site")
+        raise NotFound(_("No site has the code %(code)s.", code=code), code="unknown_site")
     return site
 
 
@@ -54,12 +57,12 @@ def list_sites(actor) -> list[Site]:
 def create_site(actor, *, code: str, name: str, address: str | None = None, time_zone: str | None = None) -> Site:
     """A new site with its own storage tree (a top-level container of kind site)."""
     require(actor, "storage.layout")
-    _check_network(actor, "adds a site")
+    _check_network(actor, _("Only an admin or a network manager adds a site."))
     code = (code or "").strip()
     if not _CODE.match(code):
-        raise InvalidInput("A site code is 2..32 characters of A-Z a-z 0-9 - _ .", code="invalid_code")
+        raise InvalidInput(_("A site code is 2..32 characters of A-Z a-z 0-9 - _ ."), code="invalid_code")
     if db.session.execute(select(Site.id).where(Site.code == code)).first():
-        raise Conflict(f"A site with the code {code} exists already.", code="duplicate_site")
+        raise Conflict(_("A site with the code %(code)s exists already.", code=code), code="duplicate_site")
     zone = _time_zone(time_zone)
     container = storage.create_container(actor, name=name, kind="site", barcode=code, record=False)
     site = scope.site_of(container)
@@ -75,12 +78,12 @@ def update_site(actor, site_id: int, *, name: str | None = None, code: str | Non
                 address: str | None = None, time_zone: str | None = None) -> Site:
     """Rename a site (its container and paths follow) or change its address and time zone."""
     require(actor, "storage.layout")
-    _check_network(actor, "changes a site")
+    _check_network(actor, _("Only an admin or a network manager changes a site."))
     site = get_site(site_id)
     changes = {}
     if code is not None and code != site.code:
         if not _CODE.match(code) or db.session.execute(select(Site.id).where(Site.code == code)).first():
-            raise InvalidInput(f"{code} is not a free site code.", code="invalid_code")
+            raise InvalidInput(_("%(code)s is not a free site code.", code=code), code="invalid_code")
         changes["code"], site.code = [site.code, code], code
     if time_zone is not None and time_zone != site.time_zone:
         zone = _time_zone(time_zone)
@@ -114,10 +117,10 @@ def set_user_sites(actor, username: str, codes: list[str]) -> dict:
     require(actor, "users.manage")
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"There is no user {username}.", code="unknown_user")
+        raise NotFound(_("There is no user %(name)s.", name=username), code="unknown_user")
     chosen = staff.sites_by_codes(codes)
     if not chosen:
-        raise InvalidInput("A user works at one site at least.", code="no_sites")
+        raise InvalidInput(_("A user works at one site at least."), code="no_sites")
     before = staff.site_codes_of(user.id)
     staff.set_links(user.id, chosen)
     after = [s.code for s in sorted(chosen, key=lambda s: s.id)]

@@ -13,8 +13,11 @@ by position or strategy (`location`). Closing names every discrepancy: the
 items that did not arrive (missing) and what came that was not on the manifest
 (unexpected); nothing is left in transit silently.
 """
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from ..core.lazy_text import lazy_gettext as _l
+from ..core.display import display
 from ..core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, UnknownBarcode
 from ..core.permissions import require, require_at
 from ..core.time import utcnow
@@ -29,17 +32,19 @@ from ..storage.models import Container
 from ..storage.placement import Allocator, placement_scope
 from ..storage.service import adjust_usage, get_container
 from . import scope, staff
-from .models import SHIPPING_CONDITIONS, Shipment, ShipmentItem, Site
+from .models import SHIPPING_CONDITIONS, Shipment, ShipmentItem, Site, status_name
 
 MAX_ITEMS = 2000
 OPEN = ("draft", "in_transit")
+# The free-text particulars, as their messages name them.
+TEXT_FIELDS = {"courier": _l("courier"), "tracking": _l("tracking"), "excursion": _l("excursion"), "note": _l("note")}
 
 
 # -- lookups ---------------------------------------------------------------------------
 def get_shipment(shipment_id) -> Shipment:
     shipment = db.session.get(Shipment, shipment_id) if isinstance(shipment_id, int) else None
     if shipment is None:
-        raise NotFound(f"There is no shipment {shipment_id}.", code="unknown_shipment")
+        raise NotFound(_("There is no shipment %(id)s.", id=shipment_id), code="unknown_shipment")
     return shipment
 
 
@@ -54,7 +59,7 @@ def visible_shipment(actor, shipment_id: int) -> Shipment:
     require(actor, "shipments.handle")
     shipment = get_shipment(shipment_id)
     if not (scope.acts_at(actor, shipment.from_site) or scope.acts_at(actor, shipment.to_site)):
-        raise NotFound(f"There is no shipment {shipment_id}.", code="unknown_shipment")
+        raise NotFound(_("There is no shipment %(id)s.", id=shipment_id), code="unknown_shipment")
     return shipment
 
 
@@ -75,7 +80,9 @@ def list_shipments(actor, *, status: str | None = None, site: int | None = None)
 def _site(site_id, role: str) -> Site:
     site = db.session.get(Site, site_id) if isinstance(site_id, int) else None
     if site is None:
-        raise InvalidInput(f"There is no site {site_id} to ship {role}.", code="unknown_site")
+        message = _("There is no site %(id)s to ship from.", id=site_id) if role == "from" \
+            else _("There is no site %(id)s to ship to.", id=site_id)
+        raise InvalidInput(message, code="unknown_site")
     return site
 
 
@@ -83,10 +90,11 @@ def _text(value, name: str, limit: int = 120) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"The {name} must be text.")
+        raise InvalidInput(_("The %(field)s must be text.", field=TEXT_FIELDS[name]))
     value = value.strip()
     if len(value) > limit:
-        raise InvalidInput(f"The {name} is longer than {limit} characters.")
+        raise InvalidInput(_("The %(field)s is longer than %(limit)s characters.", field=TEXT_FIELDS[name],
+                             limit=limit))
     return value or None
 
 
@@ -101,10 +109,10 @@ def create_shipment(actor, *, from_site, to_site, condition, courier=None, track
     sender, receiver = _site(from_site, "from"), _site(to_site, "to")
     require_at(actor, "shipments.handle", sender)
     if sender.id == receiver.id:
-        raise InvalidInput("A shipment goes to another site; use a move within a site.", code="same_site")
+        raise InvalidInput(_("A shipment goes to another site; use a move within a site."), code="same_site")
     if condition not in SHIPPING_CONDITIONS:
-        raise InvalidInput(f"Unknown shipping condition {condition}; use one of {', '.join(SHIPPING_CONDITIONS)}.",
-                           code="invalid_condition")
+        raise InvalidInput(_("Unknown shipping condition %(condition)s; use one of %(codes)s.", condition=condition,
+                             codes=", ".join(SHIPPING_CONDITIONS)), code="invalid_condition")
     shipment = Shipment(from_site_id=sender.id, to_site_id=receiver.id, condition=condition,
                         courier=_text(courier, "courier"), tracking=_text(tracking, "tracking"), status="draft",
                         created_at=utcnow(), created_by=actor.username)
@@ -129,10 +137,15 @@ def _open_item_of(*, sample_id=None, container_id=None) -> ShipmentItem | None:
 def _refuse_taken(item: ShipmentItem | None, barcode: str, shipment: Shipment) -> None:
     if item is None:
         return
-    where = "this shipment" if item.shipment_id == shipment.id else f"shipment {item.shipment.code}"
-    inside = " (in its box)" if item.box_item_id else ""
-    raise Conflict(f"{barcode} is already on {where}{inside}.", code="already_on_shipment",
-                   details={"barcode": barcode, "shipment_id": item.shipment_id})
+    if item.shipment_id == shipment.id:
+        message = _("%(barcode)s is already on this shipment (in its box).", barcode=barcode) if item.box_item_id \
+            else _("%(barcode)s is already on this shipment.", barcode=barcode)
+    elif item.box_item_id:
+        message = _("%(barcode)s is already on shipment %(code)s (in its box).", barcode=barcode,
+                    code=item.shipment.code)
+    else:
+        message = _("%(barcode)s is already on shipment %(code)s.", barcode=barcode, code=item.shipment.code)
+    raise Conflict(message, code="already_on_shipment", details={"barcode": barcode, "shipment_id": item.shipment_id})
 
 
 def _tube_item(shipment, sample: Sample, box_item: ShipmentItem | None = None) -> ShipmentItem:
@@ -144,12 +157,17 @@ def _tube_item(shipment, sample: Sample, box_item: ShipmentItem | None = None) -
 
 def _packable(sample: Sample, shipment: Shipment) -> None:
     if sample.status != "available" or not sample.container_id:
-        why = "reserved for a request" if sample.status == "reserved" else sample.status.replace("_", " ")
-        raise Conflict(f"{sample.barcode} is {why}; only a tube in storage and available can be shipped.",
-                       code="not_shippable", details={"barcode": sample.barcode})
+        why = _("reserved for a request") if sample.status == "reserved" else display(sample.status, "status")
+        raise Conflict(_("%(barcode)s is %(why)s; only a tube in storage and available can be shipped.",
+                         barcode=sample.barcode, why=why), code="not_shippable", details={"barcode": sample.barcode})
     if scope.site_of(sample.container) is None or scope.site_of(sample.container).id != shipment.from_site_id:
-        raise Conflict(f"{sample.barcode} is not at {shipment.from_site.name}, where this shipment leaves from.",
-                       code="not_at_sender", details={"barcode": sample.barcode})
+        raise Conflict(_not_at_sender(sample.barcode, shipment), code="not_at_sender",
+                       details={"barcode": sample.barcode})
+
+
+def _not_at_sender(barcode: str, shipment: Shipment) -> str:
+    return _("%(barcode)s is not at %(site)s, where this shipment leaves from.", barcode=barcode,
+             site=shipment.from_site.name)
 
 
 def add_item(actor, shipment_id: int, barcode) -> Shipment:
@@ -158,13 +176,13 @@ def add_item(actor, shipment_id: int, barcode) -> Shipment:
     shipment = _locked(shipment_id)
     require_at(actor, "shipments.handle", shipment.from_site)
     if shipment.status != "draft":
-        raise InvalidTransition(f"Shipment {shipment.code} is {shipment.status.replace('_', ' ')}; items are "
-                                "added before dispatch.", code="not_draft")
+        raise InvalidTransition(_("Shipment %(code)s is %(status)s; items are added before dispatch.",
+                                  code=shipment.code, status=status_name(shipment.status)), code="not_draft")
     if not isinstance(barcode, str) or not barcode.strip():
-        raise InvalidInput("Scan a barcode.", code="invalid_barcode")
+        raise InvalidInput(_("Scan a barcode."), code="invalid_barcode")
     barcode = barcode.strip()
     if len(shipment.items) >= MAX_ITEMS:
-        raise InvalidInput(f"A shipment holds at most {MAX_ITEMS} items.", code="too_many_items")
+        raise InvalidInput(_("A shipment holds at most %(num)s items.", num=MAX_ITEMS), code="too_many_items")
     sample = samples.find_sample(barcode)
     if sample is not None:
         _refuse_taken(_open_item_of(sample_id=sample.id), barcode, shipment)
@@ -175,15 +193,15 @@ def add_item(actor, shipment_id: int, barcode) -> Shipment:
         box = db.session.execute(select(Container).where(Container.barcode == barcode)).scalar_one_or_none()
         if box is None:
             check_barcode(barcode)
-            raise UnknownBarcode(f"No tube or box has the barcode {barcode}.")
+            raise UnknownBarcode(_("No tube or box has the barcode %(barcode)s.", barcode=barcode))
         if not box.is_grid:
-            raise InvalidInput(f"{barcode} is a {box.kind}; a shipment takes tubes and boxes.", code="not_a_box")
+            raise InvalidInput(_("%(barcode)s is a %(kind)s; a shipment takes tubes and boxes.", barcode=barcode,
+                                 kind=box.kind), code="not_a_box")
         _refuse_taken(_open_item_of(container_id=box.id), barcode, shipment)
         box_item = ShipmentItem(kind="box", barcode=barcode, container_id=box.id,
                                 status="packed", from_container_id=box.parent_id, from_location=box.path)
         if scope.site_of(box) is None or scope.site_of(box).id != shipment.from_site_id:
-            raise Conflict(f"{barcode} is not at {shipment.from_site.name}, where this shipment leaves from.",
-                           code="not_at_sender", details={"barcode": barcode})
+            raise Conflict(_not_at_sender(barcode, shipment), code="not_at_sender", details={"barcode": barcode})
         shipment.items.append(box_item)
         db.session.flush()
         added = [barcode]
@@ -210,11 +228,12 @@ def remove_item(actor, shipment_id: int, barcode: str) -> Shipment:
     shipment = _locked(shipment_id)
     require_at(actor, "shipments.handle", shipment.from_site)
     if shipment.status != "draft":
-        raise InvalidTransition(f"Shipment {shipment.code} has left; nothing is taken off it now.", code="not_draft")
+        raise InvalidTransition(_("Shipment %(code)s has left; nothing is taken off it now.", code=shipment.code),
+                                code="not_draft")
     item = next((i for i in shipment.items if i.barcode == barcode and i.box_item_id is None), None)
     if item is None:
-        raise NotFound(f"{barcode} is not on shipment {shipment.code} (a tube in a box goes with its box).",
-                       code="not_on_shipment")
+        raise NotFound(_("%(barcode)s is not on shipment %(code)s (a tube in a box goes with its box).",
+                         barcode=barcode, code=shipment.code), code="not_on_shipment")
     gone = [i for i in shipment.items if i is item or i.box_item_id == item.id]
     for each in gone:
         shipment.items.remove(each)
@@ -231,8 +250,8 @@ def cancel_shipment(actor, shipment_id: int, *, reason: str | None = None) -> Sh
     shipment = _locked(shipment_id)
     require_at(actor, "shipments.handle", shipment.from_site)
     if shipment.status != "draft":
-        raise InvalidTransition(f"Shipment {shipment.code} is {shipment.status.replace('_', ' ')}; only a draft "
-                                "is cancelled.", code="not_draft")
+        raise InvalidTransition(_("Shipment %(code)s is %(status)s; only a draft is cancelled.", code=shipment.code,
+                                  status=status_name(shipment.status)), code="not_draft")
     shipment.status = "cancelled"
     custody.record(actor, "shipment.cancelled", "shipment", shipment.code, reason=reason,
                    container_id=shipment.from_site.container_id, changes={"status": ["draft", "cancelled"]})
@@ -273,10 +292,11 @@ def dispatch(actor, shipment_id: int) -> Shipment:
     shipment = _locked(shipment_id)
     require_at(actor, "shipments.handle", shipment.from_site)
     if shipment.status != "draft":
-        raise InvalidTransition(f"Shipment {shipment.code} is {shipment.status.replace('_', ' ')}; it was "
-                                "dispatched already.", code="not_draft")
+        raise InvalidTransition(_("Shipment %(code)s is %(status)s; it was dispatched already.", code=shipment.code,
+                                  status=status_name(shipment.status)), code="not_draft")
     if not shipment.items:
-        raise InvalidInput(f"Shipment {shipment.code} is empty; scan what goes in it first.", code="empty_shipment")
+        raise InvalidInput(_("Shipment %(code)s is empty; scan what goes in it first.", code=shipment.code),
+                           code="empty_shipment")
     label = f"In transit {shipment.code}"
     events = []
     boxes = [i for i in shipment.items if i.kind == "box"]
@@ -288,9 +308,10 @@ def dispatch(actor, shipment_id: int) -> Shipment:
         sample = samples.locked_sample(item.barcode)
         here = (sample.container_id, sample.pos_row, sample.pos_col)
         if sample.status != "available" or here != (item.from_container_id, item.from_row, item.from_col):
-            now = sample.location_path or sample.status.replace("_", " ")
-            raise Conflict(f"{item.barcode} is no longer where it was packed ({item.from_location}): it is now "
-                           f"{now}. Nothing was dispatched; take it off or pack it again.", code="moved_meanwhile",
+            now = sample.location_path or display(sample.status, "status")
+            raise Conflict(_("%(barcode)s is no longer where it was packed (%(packed)s): it is now %(now)s. Nothing "
+                             "was dispatched; take it off or pack it again.", barcode=item.barcode,
+                             packed=item.from_location, now=now), code="moved_meanwhile",
                            details={"barcode": item.barcode})
         samples.transition(sample, "in_transit", "shipped between sites")
         item.status = "in_transit"
@@ -324,12 +345,16 @@ def dispatch(actor, shipment_id: int) -> Shipment:
                     "to_location": shipment.to_site.name,
                     "changes": {"status": ["draft", "in_transit"], "items": [None, len(shipment.items)]}}))
     custody.record_many(events)
-    notify("shipment.dispatched", f"Shipment {shipment.code} is on its way from {shipment.from_site.name}",
-           f"{shipment.from_site.name} dispatched shipment {shipment.code} to {shipment.to_site.name}: "
-           f"{len(shipment.items)} item(s), {shipment.condition}"
-           + (f", {shipment.courier}" if shipment.courier else "")
-           + (f", tracking {shipment.tracking}" if shipment.tracking else "")
-           + ".\n\nScan each item as it arrives on the shipment's page; close the receipt when all are in.",
+    particulars = [_("%(num)s item(s)", num=len(shipment.items)), shipment.condition]
+    if shipment.courier:
+        particulars.append(shipment.courier)
+    if shipment.tracking:
+        particulars.append(_("tracking %(tracking)s", tracking=shipment.tracking))
+    notify("shipment.dispatched", _("Shipment %(code)s is on its way from %(site)s", code=shipment.code,
+                                    site=shipment.from_site.name),
+           _("%(sender)s dispatched shipment %(code)s to %(receiver)s: %(particulars)s.\n\nScan each item as it "
+             "arrives on the shipment's page; close the receipt when all are in.", sender=shipment.from_site.name,
+             code=shipment.code, receiver=shipment.to_site.name, particulars=", ".join(particulars)),
            user_ids=staff.staff_ids(shipment.to_site))
     return shipment
 
@@ -338,8 +363,8 @@ def _sync_box(shipment: Shipment, box_item: ShipmentItem) -> None:
     """A box travels with the tubes in it at dispatch: tubes put in or taken out since packing count."""
     box = get_container(box_item.container_id)
     if scope.site_of(box) is None or scope.site_of(box).id != shipment.from_site_id:
-        raise Conflict(f"Box {box.barcode} is no longer at {shipment.from_site.name}.", code="moved_meanwhile",
-                       details={"barcode": box.barcode})
+        raise Conflict(_("Box %(box)s is no longer at %(site)s.", box=box.barcode, site=shipment.from_site.name),
+                       code="moved_meanwhile", details={"barcode": box.barcode})
     inside = {t.id: t for t in _tubes_in(box)}
     packed = {i.sample_id: i for i in shipment.items if i.box_item_id == box_item.id}
     for sample_id, item in packed.items():
@@ -371,35 +396,36 @@ def receive(actor, shipment_id: int, *, barcode, condition: str | None = None, p
     shipment = _locked(shipment_id)
     require_at(actor, "shipments.handle", shipment.to_site)
     if shipment.status != "in_transit":
-        raise InvalidTransition(f"Shipment {shipment.code} is {shipment.status.replace('_', ' ')}; only a shipment "
-                                "in transit is received.", code="not_in_transit")
+        raise InvalidTransition(_("Shipment %(code)s is %(status)s; only a shipment in transit is received.",
+                                  code=shipment.code, status=status_name(shipment.status)), code="not_in_transit")
     if not isinstance(barcode, str) or not barcode.strip():
-        raise InvalidInput("Scan a barcode.", code="invalid_barcode")
+        raise InvalidInput(_("Scan a barcode."), code="invalid_barcode")
     barcode = barcode.strip()
     check_barcode(barcode)
     if condition not in (None, "ok", "damaged"):
-        raise InvalidInput("The condition is ok or damaged.", code="invalid_condition")
+        raise InvalidInput(_("The condition is ok or damaged."), code="invalid_condition")
     excursion, note = _text(excursion, "excursion", 2000), _text(note, "note", 2000)
     item = item_on(shipment, barcode)
     if item is None:
         return {"shipment": shipment, "item": _unexpected(actor, shipment, barcode, note), "outcome": "unexpected"}
     if item.box_item_id is not None:
         box = next(i for i in shipment.items if i.id == item.box_item_id)
-        raise Conflict(f"{barcode} travels in box {box.barcode} at "
-                       f"{positions.label(item.from_row, item.from_col)}; scan the box.", code="in_a_box",
+        raise Conflict(_("%(barcode)s travels in box %(box)s at %(position)s; scan the box.", barcode=barcode,
+                         box=box.barcode, position=positions.label(item.from_row, item.from_col)), code="in_a_box",
                        details={"barcode": barcode, "box": box.barcode})
     outcome = "stored" if item.status == "stored" else "received"
     if item.status == "in_transit":
         _arrive(actor, shipment, item, condition or "ok", excursion, note)
     elif parent_id is None and location is None:
-        raise Conflict(f"{barcode} was received already ({item.received_at:%H:%M} by {item.received_by}).",
+        raise Conflict(_("%(barcode)s was received already (%(time)s by %(user)s).", barcode=barcode,
+                         time=f"{item.received_at:%H:%M}", user=item.received_by),
                        code="already_received", details={"barcode": barcode})
     if excursion and excursion not in (shipment.excursion or ""):
         shipment.excursion = "; ".join(x for x in (shipment.excursion, excursion) if x)
     if parent_id is not None or location is not None:
         if item.status == "stored" and item.kind == "sample":
-            raise Conflict(f"{barcode} is stored already, at {item.to_location}; move it as usual.",
-                           code="already_stored", details={"barcode": barcode})
+            raise Conflict(_("%(barcode)s is stored already, at %(place)s; move it as usual.", barcode=barcode,
+                             place=item.to_location), code="already_stored", details={"barcode": barcode})
         _store(actor, shipment, item, parent_id, location)
         outcome = "stored"
     db.session.flush()
@@ -470,17 +496,17 @@ def _store(actor, shipment, item, parent_id, location) -> None:
     reason = f"stored on receipt of {shipment.code}"
     if item.kind == "box":
         if parent_id is None:
-            raise InvalidInput(f"{item.barcode} is a box: scan the rack it goes into (parent_id).",
-                               code="parent_required")
+            raise InvalidInput(_("%(barcode)s is a box: scan the rack it goes into (parent_id).",
+                                 barcode=item.barcode), code="parent_required")
         parent = get_container(parent_id)
         require_at(actor, "shipments.handle", parent)
         if getattr(scope.site_of(parent), "id", None) != shipment.to_site_id:
-            raise Conflict(f"{parent.path} is not at {shipment.to_site.name}.", code="not_at_receiver")
+            raise Conflict(_not_at_receiver(parent, shipment), code="not_at_receiver")
         if parent.is_grid:
-            raise InvalidInput(f"{parent.path} is a box; a box goes into a rack.", code="not_a_rack")
+            raise InvalidInput(_("%(path)s is a box; a box goes into a rack.", path=parent.path), code="not_a_rack")
         box = get_container(item.container_id)
         if parent.id == box.id or parent.lineage.startswith(box.lineage):
-            raise Conflict("A box cannot go inside itself.", code="invalid_move")
+            raise Conflict(_("A box cannot go inside itself."), code="invalid_move")
         old = box.path
         _shift_counters([cid for cid in box.ancestor_ids if cid != box.id], -box.capacity, -box.used)
         _attach(box, parent)
@@ -491,12 +517,12 @@ def _store(actor, shipment, item, parent_id, location) -> None:
                        changes={"parent_id": [None, parent.id]})
         return
     if not isinstance(location, dict):
-        raise InvalidInput(f"{item.barcode} is a tube: give a location (container_id and position, or a strategy).",
-                           code="location_required")
+        raise InvalidInput(_("%(barcode)s is a tube: give a location (container_id and position, or a strategy).",
+                             barcode=item.barcode), code="location_required")
     sample = samples.get_sample(item.barcode)
     if location.get("container_id") is not None:
         if not location.get("position"):
-            raise InvalidInput("Give a position with the container, e.g. A1.", code="invalid_position")
+            raise InvalidInput(_("Give a position with the container, e.g. A1."), code="invalid_position")
         container_id, position = int(location["container_id"]), location["position"]
     else:
         within = location.get("within") if location.get("within") is not None else shipment.to_site.container_id
@@ -506,10 +532,14 @@ def _store(actor, shipment, item, parent_id, location) -> None:
         container_id, position = box.id, positions.label(row, col)
     target = get_container(container_id)
     if scope.site_of(target) is None or scope.site_of(target).id != shipment.to_site_id:
-        raise Conflict(f"{target.path} is not at {shipment.to_site.name}.", code="not_at_receiver")
+        raise Conflict(_not_at_receiver(target, shipment), code="not_at_receiver")
     samples.return_sample(actor, item.barcode, thawed=False, container_id=container_id, position=position,
                           reason=reason)
     item.status, item.to_location = "stored", sample.location_path
+
+
+def _not_at_receiver(container: Container, shipment: Shipment) -> str:
+    return _("%(path)s is not at %(site)s.", path=container.path, site=shipment.to_site.name)
 
 
 def _repath_tubes(shipment, box_item, box) -> None:
@@ -526,23 +556,26 @@ def close(actor, shipment_id: int, *, missing=(), unexpected=(), excursion: str 
     shipment = _locked(shipment_id)
     require_at(actor, "shipments.handle", shipment.to_site)
     if shipment.status != "in_transit":
-        raise InvalidTransition(f"Shipment {shipment.code} is {shipment.status.replace('_', ' ')}; only a shipment "
-                                "in transit is closed.", code="not_in_transit")
+        raise InvalidTransition(_("Shipment %(code)s is %(status)s; only a shipment in transit is closed.",
+                                  code=shipment.code, status=status_name(shipment.status)), code="not_in_transit")
     for name, values in (("missing", missing), ("unexpected", unexpected)):
         if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
-            raise InvalidInput(f"{name} is a list of barcodes.", code="invalid_input")
+            raise InvalidInput(_("%(name)s is a list of barcodes.", name=name), code="invalid_input")
     missing, unexpected = {m.strip() for m in missing}, {u.strip() for u in unexpected}
     pending = {i.barcode: i for i in shipment.items if i.status == "in_transit" and i.box_item_id is None}
     scanned_unexpected = {i.barcode for i in shipment.items if i.status == "unexpected"}
     problems = []
     if set(pending) - missing:
-        problems.append("not received and not named missing: " + ", ".join(sorted(set(pending) - missing)))
+        problems.append(_("not received and not named missing: %(barcodes)s",
+                          barcodes=", ".join(sorted(set(pending) - missing))))
     if missing - set(pending):
-        problems.append("named missing but not outstanding on this shipment: " + ", ".join(sorted(missing - set(pending))))
+        problems.append(_("named missing but not outstanding on this shipment: %(barcodes)s",
+                          barcodes=", ".join(sorted(missing - set(pending)))))
     if scanned_unexpected - unexpected:
-        problems.append("scanned as unexpected but not named: " + ", ".join(sorted(scanned_unexpected - unexpected)))
+        problems.append(_("scanned as unexpected but not named: %(barcodes)s",
+                          barcodes=", ".join(sorted(scanned_unexpected - unexpected))))
     if problems:
-        raise Conflict("The receipt does not add up, so it stays open: " + "; ".join(problems) + ".",
+        raise Conflict(_("The receipt does not add up, so it stays open: %(problems)s.", problems="; ".join(problems)),
                        code="unnamed_discrepancy",
                        details={"outstanding": sorted(pending), "unexpected_scanned": sorted(scanned_unexpected)})
     for barcode in sorted(unexpected - scanned_unexpected):
@@ -581,12 +614,18 @@ def close(actor, shipment_id: int, *, missing=(), unexpected=(), excursion: str 
                                 "unexpected": [None, sorted(unexpected)], "received": [None, counts["received"]
                                                                                       + counts["stored"]]}}))
     custody.record_many(events)
-    notify("shipment.received", f"Shipment {shipment.code} was received at {shipment.to_site.name}",
-           f"{shipment.to_site.name} closed the receipt of shipment {shipment.code}: "
-           f"{counts['received'] + counts['stored']} received"
-           + (f", missing: {', '.join(sorted(missing))}" if missing else "")
-           + (f", unexpected: {', '.join(sorted(unexpected))}" if unexpected else "")
-           + (f". Excursion: {shipment.excursion}" if shipment.excursion else "") + ".",
+    outcome = [_("%(num)s received", num=counts["received"] + counts["stored"])]
+    if missing:
+        outcome.append(_("missing: %(barcodes)s", barcodes=", ".join(sorted(missing))))
+    if unexpected:
+        outcome.append(_("unexpected: %(barcodes)s", barcodes=", ".join(sorted(unexpected))))
+    outcome = ", ".join(outcome)
+    if shipment.excursion:
+        outcome = _("%(outcome)s. Excursion: %(excursion)s", outcome=outcome, excursion=shipment.excursion)
+    notify("shipment.received", _("Shipment %(code)s was received at %(site)s", code=shipment.code,
+                                  site=shipment.to_site.name),
+           _("%(site)s closed the receipt of shipment %(code)s: %(outcome)s.", site=shipment.to_site.name,
+             code=shipment.code, outcome=outcome),
            user_ids=staff.staff_ids(shipment.from_site))
     return shipment
 

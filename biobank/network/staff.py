@@ -1,4 +1,5 @@
 """Who works at which sites: the user ↔ site link, kept low so the user service can use it."""
+from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
 from ..core.errors import InvalidInput
@@ -11,13 +12,13 @@ from .models import Site, user_site
 def sites_by_codes(codes) -> list[Site]:
     """The sites for these codes, in the order given; 422 naming any unknown code."""
     if not isinstance(codes, (list, tuple)) or not all(isinstance(c, str) for c in codes):
-        raise InvalidInput("Give the sites as a list of site codes.", code="invalid_sites")
+        raise InvalidInput(_("Give the sites as a list of site codes."), code="invalid_sites")
     wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
     found = {s.code: s for s in db.session.execute(select(Site).where(Site.code.in_(wanted))).scalars()} \
         if wanted else {}
     unknown = [c for c in wanted if c not in found]
     if unknown:
-        raise InvalidInput(f"No site has the code {', '.join(unknown)}.", code="unknown_site",
+        raise InvalidInput(_("No site has the code %(code)s.", code=", ".join(unknown)), code="unknown_site",
                            details={"codes": unknown})
     return [found[c] for c in wanted]
 

@@ -8,12 +8,14 @@ CMD:AUTO for automatic placement at this site. CMD:CLOSE closes the receipt when
 is outstanding; with discrepancies the page's close form names them.
 """
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import InvalidInput
 from ..core.permissions import allowed
 from ..core.requests import current_actor
@@ -22,7 +24,7 @@ from ..extensions import db
 from ..samples.service import find_sample
 from ..storage.models import Container
 from . import queries, scope, service, shipments
-from .models import SHIPPING_CONDITIONS
+from .models import SHIPPING_CONDITIONS, STATUS_NAMES
 
 blp = Blueprint("network_web", __name__)
 
@@ -30,33 +32,34 @@ CMD_DISPATCH, CMD_AUTO, CMD_CLOSE, CMD_CANCEL = "CMD:DISPATCH", "CMD:AUTO", "CMD
 
 
 class NewShipmentForm(FlaskForm):
-    from_site = SelectField("From", coerce=int)
-    to_site = SelectField("To", coerce=int)
-    condition = SelectField("Shipping condition", choices=choices(list(SHIPPING_CONDITIONS.items())),
+    from_site = SelectField(_l("From"), coerce=int)
+    to_site = SelectField(_l("To"), coerce=int)
+    condition = SelectField(_l("Shipping condition"), choices=choices(list(SHIPPING_CONDITIONS.items())),
                             default="dry_ice")
-    courier = StringField("Courier", validators=[Optional(), Length(max=120)])
-    tracking = StringField("Tracking number", validators=[Optional(), Length(max=120)])
+    courier = StringField(_l("Courier"), validators=[Optional(), Length(max=120)])
+    tracking = StringField(_l("Tracking number"), validators=[Optional(), Length(max=120)])
 
 
 class ScanForm(FlaskForm):
-    barcode = StringField("Scan", validators=[DataRequired("Scan a barcode."), Length(max=64)])
-    condition = SelectField("Condition on arrival", choices=choices([("ok", "ok"), ("damaged", "damaged")]),
+    barcode = StringField(_l("Scan"), validators=[DataRequired(_l("Scan a barcode.")), Length(max=64)])
+    condition = SelectField(_l("Condition on arrival"), choices=choices([("ok", _l("ok")),
+                                                                         ("damaged", _l("damaged"))]),
                             default="ok")
-    excursion = StringField("Temperature excursion (logger reading), if any", validators=[Optional(),
-                                                                                          Length(max=2000)])
+    excursion = StringField(_l("Temperature excursion (logger reading), if any"), validators=[Optional(),
+                                                                                              Length(max=2000)])
 
 
 class CloseForm(FlaskForm):
     missing = StringField(validators=[Optional(), Length(max=20000)])
     unexpected = StringField(validators=[Optional(), Length(max=20000)])
-    confirm = BooleanField("I checked: these are missing and unexpected", validators=[DataRequired(
-        "Tick the box to confirm the discrepancies.")])
+    confirm = BooleanField(_l("I checked: these are missing and unexpected"), validators=[DataRequired(
+        _l("Tick the box to confirm the discrepancies."))])
 
 
 def _form_errors(form) -> None:
     for errors in form.errors.values():
         for message in errors:
-            flash(message, "error")
+            flash(str(message), "error")
 
 
 @blp.route("/shipments", methods=["GET", "POST"])
@@ -72,7 +75,7 @@ def index():
         shipment = shipments.create_shipment(actor, from_site=form.from_site.data, to_site=form.to_site.data,
                                              condition=form.condition.data, courier=form.courier.data,
                                              tracking=form.tracking.data)
-        flash(f"Shipment {shipment.code} created: scan the tubes and boxes that go in it.", "success")
+        flash(_("Shipment %(code)s created: scan the tubes and boxes that go in it.", code=shipment.code), "success")
         return redirect(url_for("network_web.detail", shipment_id=shipment.id))
     if request.method == "POST":
         _form_errors(form)
@@ -81,7 +84,7 @@ def index():
         form.to_site.data = next((s.id for s in every if s.id != mine[0].id), None)
     found = shipments.list_shipments(actor)
     return render_template("network/shipments.html", form=form, shipments=found, conditions=SHIPPING_CONDITIONS,
-                           can_create=bool(mine) and len(every) > 1)
+                           status_names=STATUS_NAMES, can_create=bool(mine) and len(every) > 1)
 
 
 def _state(actor, shipment) -> dict:
@@ -106,23 +109,27 @@ def detail(shipment_id):
     return render_template("network/shipment.html", shipment=shipment, view=view, form=ScanForm(formdata=None),
                            close_form=close_form, state=_state(actor, shipment), pending=pending,
                            target_box=target_box, prompt=prompt, outstanding=outstanding, unexpected=unexpected,
+                           status_names=STATUS_NAMES,
                            commands={"dispatch": CMD_DISPATCH, "auto": CMD_AUTO, "close": CMD_CLOSE,
                                      "cancel": CMD_CANCEL})
 
 
 def _prompt(shipment, view, pending, target_box) -> str:
     if shipment.status == "draft":
-        return "Scan a tube or a box to pack it; scan CMD:DISPATCH when everything is in."
+        return _("Scan a tube or a box to pack it; scan %(dispatch)s when everything is in.", dispatch=CMD_DISPATCH)
     if shipment.status != "in_transit":
         return ""
     item = next((i for i in view["items"] if i["barcode"] == pending), None) if pending else None
     if item and item["kind"] == "box":
-        return f"Box {pending} is here: scan the rack it goes into (or scan the next item)."
+        return _("Box %(box)s is here: scan the rack it goes into (or scan the next item).", box=pending)
     if item and target_box is not None:
-        return f"Scan or type the position in {target_box.path} for {pending}, then Enter."
+        return _("Scan or type the position in %(box)s for %(barcode)s, then Enter.", box=target_box.path,
+                 barcode=pending)
     if item:
-        return f"{pending} is in your hands: scan the box it goes into, or CMD:AUTO to place it automatically."
-    return "Scan each tube or box that arrived. CMD:CLOSE closes the receipt when nothing is outstanding."
+        return _("%(barcode)s is in your hands: scan the box it goes into, or %(auto)s to place it automatically.",
+                 barcode=pending, auto=CMD_AUTO)
+    return _("Scan each tube or box that arrived. %(close)s closes the receipt when nothing is outstanding.",
+             close=CMD_CLOSE)
 
 
 def _back(shipment_id, **state):
@@ -143,7 +150,7 @@ def scan(shipment_id):
     code = form.barcode.data.strip()
     shipment = shipments.visible_shipment(actor, shipment_id)
     if code == CMD_CANCEL:
-        flash("Cancelled; scan the next item.", "info")
+        flash(_("Cancelled; scan the next item."), "info")
         return _back(shipment_id)
     if shipment.status == "draft":
         return _pack(actor, shipment, code)
@@ -153,13 +160,13 @@ def scan(shipment_id):
 def _pack(actor, shipment, code):
     if code == CMD_DISPATCH:
         shipments.dispatch(actor, shipment.id)
-        flash(f"Shipment {shipment.code} dispatched: {len(shipment.items)} item(s) in transit to "
-              f"{shipment.to_site.name}.", "success")
+        flash(_("Shipment %(code)s dispatched: %(num)d item(s) in transit to %(site)s.", code=shipment.code,
+                num=len(shipment.items), site=shipment.to_site.name), "success")
         return _back(shipment.id)
     shipments.add_item(actor, shipment.id, code)
     counts = shipments.shipment_counts(shipment)
-    flash(f"Packed {code}. The shipment holds {counts['tubes']} tube(s) in {counts['boxes']} box(es) and "
-          "loose.", "success")
+    flash(_("Packed %(barcode)s. The shipment holds %(tubes)d tube(s) in %(boxes)d box(es) and loose.",
+            barcode=code, tubes=counts["tubes"], boxes=counts["boxes"]), "success")
     return _back(shipment.id)
 
 
@@ -168,7 +175,7 @@ def _receive(actor, shipment, code, form, pending, target):
     if code == CMD_CLOSE:
         shipments.close(actor, shipment.id, missing=[], unexpected=[i.barcode for i in shipment.items
                                                                       if i.status == "unexpected"])
-        flash(f"Receipt of {shipment.code} closed: everything arrived.", "success")
+        flash(_("Receipt of %(code)s closed: everything arrived.", code=shipment.code), "success")
         return _back(shipment.id)
     item = shipments.item_on(shipment, pending) if pending else None
     if item is not None and item.status == "received":
@@ -176,28 +183,31 @@ def _receive(actor, shipment, code, form, pending, target):
             rack = _container(code)
             if rack is not None and not rack.is_grid:
                 shipments.receive(actor, shipment.id, barcode=pending, parent_id=rack.id)
-                flash(f"Box {pending} stored in {rack.path}.", "success")
+                flash(_("Box %(box)s stored in %(rack)s.", box=pending, rack=rack.path), "success")
                 return _back(shipment.id)
         elif code == CMD_AUTO:
             result = shipments.receive(actor, shipment.id, barcode=pending, location={"strategy": "compact"})
-            flash(f"{pending} stored at {result['item'].to_location}.", "success")
+            flash(_("%(barcode)s stored at %(place)s.", barcode=pending, place=result["item"].to_location), "success")
             return _back(shipment.id)
         elif target is not None and not find_sample(code) and _container(code) is None:
             shipments.receive(actor, shipment.id, barcode=pending,
                               location={"container_id": target, "position": code})
-            flash(f"{pending} stored at {shipments.item_on(shipment, pending).to_location}.", "success")
+            flash(_("%(barcode)s stored at %(place)s.", barcode=pending,
+                    place=shipments.item_on(shipment, pending).to_location), "success")
             return _back(shipment.id)
         else:
             box = _container(code)
             if box is not None and box.is_grid:
                 return _back(shipment.id, pending=pending, target=box.id)
     if code.startswith("CMD:"):
-        raise InvalidInput(f"{code} does nothing here; scan an item of the shipment.", code="unknown_command")
+        raise InvalidInput(_("%(command)s does nothing here; scan an item of the shipment.", command=code),
+                           code="unknown_command")
     result = shipments.receive(actor, shipment.id, barcode=code, condition=condition, excursion=excursion)
     if result["outcome"] == "unexpected":
-        flash(f"{code} is not on this shipment: recorded as unexpected. Set it aside.", "error")
+        flash(_("%(barcode)s is not on this shipment: recorded as unexpected. Set it aside.", barcode=code), "error")
         return _back(shipment.id)
-    flash(f"Received {code}" + (" (damaged)" if condition == "damaged" else "") + ".", "success")
+    flash(_("Received %(barcode)s (damaged).", barcode=code) if condition == "damaged"
+          else _("Received %(barcode)s.", barcode=code), "success")
     return _back(shipment.id, pending=code)
 
 
@@ -216,8 +226,8 @@ def close(shipment_id):
     shipment = shipments.close(actor, shipment_id, missing=(form.missing.data or "").split(),
                                unexpected=(form.unexpected.data or "").split())
     counts = shipments.shipment_counts(shipment)
-    flash(f"Receipt of {shipment.code} closed: {counts['missing']} missing, {counts['unexpected']} unexpected "
-          "recorded.", "success")
+    flash(_("Receipt of %(code)s closed: %(missing)d missing, %(unexpected)d unexpected recorded.",
+            code=shipment.code, missing=counts["missing"], unexpected=counts["unexpected"]), "success")
     return _back(shipment_id)
 
 
@@ -225,7 +235,7 @@ def close(shipment_id):
 @login_required
 def manifest(shipment_id, fmt):
     if fmt not in ("pdf", "csv"):
-        raise InvalidInput("The manifest is a pdf or csv file.", code="invalid_format")
+        raise InvalidInput(_("The manifest is a pdf or csv file."), code="invalid_format")
     build = queries.manifest_pdf if fmt == "pdf" else queries.manifest_csv
     shipment, content = build(current_actor(), shipment_id)
     return Response(content, mimetype="application/pdf" if fmt == "pdf" else "text/csv", headers={

@@ -4,6 +4,7 @@ the managers who work there (and to admins and network managers) at most once a 
 Run by `biobank capacity alert` (from cron or a systemd timer, e.g. hourly)."""
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..core.time import utcnow
@@ -26,14 +27,14 @@ def mail_fill_alerts(actor, *, threshold: float | None = None, now=None) -> list
         OutboxMessage.event == EVENT, OutboxMessage.created_at >= since)).scalars())
     queued = []
     for alert in found["alerts"]:
-        subject = f"Capacity alert: {alert['path']}"
+        subject = _("Capacity alert: %(path)s", path=alert["path"])
         if subject in recent:
             continue
         site = scope.site_of(alert["id"])
         managers = staff.staff_ids(site, roles=("manager",)) if site is not None else []
         message = notify(EVENT, subject,
-                         f"{alert['message']}\n\nPlan new boxes or tanks, or move material elsewhere, before it "
-                         "fills: automatic placement refuses a full tank.",
+                         _("%(message)s\n\nPlan new boxes or tanks, or move material elsewhere, before it fills: "
+                           "automatic placement refuses a full tank.", message=alert["message"]),
                          user_ids=managers, roles=("admin", "network_manager"))
         if message is not None:
             queued.append(alert)

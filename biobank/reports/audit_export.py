@@ -12,6 +12,7 @@ import io
 import json
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..core.errors import InvalidInput
@@ -37,7 +38,7 @@ def _bound(value, end: bool):
     if isinstance(value, date):
         start = datetime(value.year, value.month, value.day)
         return start + timedelta(days=1) if end else start
-    raise InvalidInput(f"'{value}' is not a date.", code="invalid_date")
+    raise InvalidInput(_("'%(value)s' is not a date.", value=value), code="invalid_date")
 
 
 def filtered(filters: dict):
@@ -63,7 +64,7 @@ def time_bounds(since, until) -> tuple[datetime | None, datetime | None]:
     """Dates or datetimes -> naive UTC [since, until); a date `until` includes that day."""
     since, until = _bound(since, False), _bound(until, True)
     if since is not None and until is not None and until <= since:
-        raise InvalidInput("The date range ends before it starts.", code="invalid_date_range")
+        raise InvalidInput(_("The date range ends before it starts."), code="invalid_date_range")
     return since, until
 
 
@@ -92,7 +93,8 @@ def export(actor, filters: dict, fmt: str = "csv", batch: int = BATCH):
     """Check permission and filters now; return a generator of text chunks (oldest event first)."""
     require(actor, "reports.read")
     if fmt not in FORMATS:
-        raise InvalidInput(f"Unknown format '{fmt}'; use csv, json or ndjson.", code="invalid_format")
+        raise InvalidInput(_("Unknown format '%(format)s'; use csv, json or ndjson.", format=fmt),
+                           code="invalid_format")
     conditions = filtered(filters)
     return {"csv": _csv, "json": _json_array, "ndjson": _ndjson}[fmt](conditions, batch)
 

@@ -22,6 +22,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import DateTime, Integer, and_, cast, false, func, literal, or_, select
 
 from ..core.display import percent
@@ -55,7 +56,7 @@ def fill_threshold(override=None) -> float:
     environment; 0.9 and 90 both mean 90 %), else 0.9."""
     if override is not None:
         if not 0 < override <= 1:
-            raise InvalidInput("threshold is a fraction between 0 and 1, e.g. 0.9.", code="invalid_threshold")
+            raise InvalidInput(_("threshold is a fraction between 0 and 1, e.g. 0.9."), code="invalid_threshold")
         return float(override)
     raw = current_app.config.get("BIOBANK_FILL_ALERT", os.environ.get("BIOBANK_FILL_ALERT"))
     if raw is None or str(raw).strip() == "":
@@ -240,9 +241,9 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
         "alerts": alerts,
         "intake_per_week": intake_per_week(now, boxes=None if root is None and site_ids is None
                                            else set(ancestors)),
-        "forecast": {"method": forecast.METHOD, "window_weeks": forecast.WINDOW_WEEKS},
-        "by_type_note": ("Counts by sample type come from one GROUP BY over the stored samples "
-                         "(O(samples)); they are computed only with by_type=true."),
+        "forecast": {"method": str(forecast.METHOD), "window_weeks": forecast.WINDOW_WEEKS},
+        "by_type_note": _("Counts by sample type come from one GROUP BY over the stored samples "
+                          "(O(samples)); they are computed only with by_type=true."),
     }
     if by_type:
         result["by_type_totals"] = type_totals
@@ -250,13 +251,18 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
 
 
 def _alert(item: dict, threshold: float) -> dict:
+    values = {"path": item["path"], "percent": percent(item["used"] + item["held"], item["positions"]),
+              "used": item["used"], "positions": item["positions"], "held": item["held"],
+              "alert": round(threshold * 100)}
+    if item["held"]:
+        message = _("%(path)s is %(percent)s%% full (%(used)s of %(positions)s positions used, %(held)s held for "
+                    "checked-out tubes; alert at %(alert)s%%).", **values)
+    else:
+        message = _("%(path)s is %(percent)s%% full (%(used)s of %(positions)s positions used; alert at "
+                    "%(alert)s%%).", **values)
     return {"id": item["id"], "barcode": item["barcode"], "kind": item["kind"], "path": item["path"],
             "fraction": item["fraction"], "used": item["used"], "positions": item["positions"],
-            "threshold": threshold, "held": item["held"],
-            "message": f"{item['path']} is {percent(item['used'] + item['held'], item['positions'])}% full "
-                       f"({item['used']} of {item['positions']} positions used"
-                       + (f", {item['held']} held for checked-out tubes" if item["held"] else "")
-                       + f"; alert at {round(threshold * 100)}%)."}
+            "threshold": threshold, "held": item["held"], "message": message}
 
 
 def fill_alerts(actor, threshold: float | None = None, limit: int = 10) -> dict:

@@ -4,6 +4,7 @@ Every bar carries its number as text, filled parts use hatching patterns, and
 containers over the alert threshold get a cross-hatch and the word ALERT, so
 the charts read the same in greyscale and printed.
 """
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ..core.display import display, percent
@@ -51,14 +52,16 @@ def fill_chart(items: list[dict], threshold: float, width: int = 760) -> Markup:
         taken = item["used"] + item.get("held", 0)
         text = f'{taken}/{item["positions"]} ({percent(taken, item["positions"])}%)'
         if item.get("alert"):
-            text += " ALERT"
+            text += " " + _("ALERT")
         weight = ' font-weight="700"' if item.get("alert") else ""
         body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 15}"{weight}>{escape(text)}</text>')
+    line_label = _("alert at %(threshold)s", threshold=f"{threshold:.0%}")
     body.append(f'<line x1="{x_threshold:.1f}" y1="20" x2="{x_threshold:.1f}" y2="{height - 18}" stroke="#1b1f24" '
                 f'stroke-dasharray="4 3"/><text x="{x_threshold:.1f}" y="{height - 5}" text-anchor="middle">'
-                f'alert at {threshold:.0%}</text>')
-    return _svg(width, height, "Fill by container",
-                f"Used and free positions per container; dashed line: alert threshold {threshold:.0%}.", body)
+                f'{escape(line_label)}</text>')
+    return _svg(width, height, _("Fill by container"),
+                _("Used and free positions per container; dashed line: alert threshold %(threshold)s.",
+                  threshold=f"{threshold:.0%}"), body)
 
 
 def intake_chart(weeks: list[dict], width: int = 760, height: int = 220) -> Markup:
@@ -75,17 +78,19 @@ def intake_chart(weeks: list[dict], width: int = 760, height: int = 220) -> Mark
         x = left + i * step
         h = plot_h * week["registered"] / peak
         if week["registered"]:
+            hint = _("week of %(week)s: %(num)s", week=week["week_start"], num=week["registered"])
             body.append(f'<rect x="{x + 1:.1f}" y="{top + plot_h - h:.1f}" width="{max(1.0, step - 2):.1f}" '
                         f'height="{h:.1f}" fill="url(#dots-intake)" stroke="#1b1f24">'
-                        f'<title>week of {week["week_start"]}: {week["registered"]}</title></rect>')
+                        f'<title>{escape(hint)}</title></rect>')
             body.append(f'<text x="{x + step / 2:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle" '
                         f'font-size="9">{week["registered"]}</text>')
         if i % 4 == 0 or i == len(weeks) - 1:
             body.append(f'<text x="{x + step / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
                         f'font-size="9">{week["week_start"][5:]}</text>')
-    body.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 6}" text-anchor="middle">week starting '
-                f'(month-day), {weeks[0]["week_start"][:4] if weeks else ""} to '
-                f'{weeks[-1]["week_start"][:4] if weeks else ""}</text>')
+    axis = _("week starting (month-day), %(first)s to %(last)s", first=weeks[0]["week_start"][:4] if weeks else "",
+             last=weeks[-1]["week_start"][:4] if weeks else "")
+    body.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 6}" text-anchor="middle">{escape(axis)}</text>')
     total = sum(w["registered"] for w in weeks)
-    return _svg(width, height, "Samples registered per week",
-                f"{total} samples registered in the last {len(weeks)} weeks; tallest week {peak}.", body)
+    return _svg(width, height, _("Samples registered per week"),
+                _("%(total)s samples registered in the last %(weeks)s weeks; tallest week %(peak)s.", total=total,
+                  weeks=len(weeks), peak=peak), body)

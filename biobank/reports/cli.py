@@ -3,6 +3,7 @@ import json
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from ..core.actor import system_actor
 from ..core.errors import DomainError
@@ -38,4 +39,5 @@ def alert_command(threshold):
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from None
-    click.echo(f"{len(queued)} capacity alert(s) queued for e-mail." + "".join(f"\n  {a['message']}" for a in queued))
+    click.echo(_("%(num)s capacity alert(s) queued for e-mail.", num=len(queued))
+               + "".join(f"\n  {a['message']}" for a in queued))

@@ -17,6 +17,7 @@ import io
 import os
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..core.errors import InvalidInput
@@ -45,7 +46,8 @@ def _setting(name: str, default=None):
 def min_count(asked: int | None = None) -> int:
     floor = int(_setting("BIOBANK_DIRECTORY_MIN_COUNT", DEFAULT_MIN_COUNT))
     if asked is not None and asked < floor:
-        raise InvalidInput(f"Counts under {floor} are always suppressed; min_count can only be raised.",
+        raise InvalidInput(_("Counts under %(floor)s are always suppressed; min_count can only be raised.",
+                             floor=floor),
                            code="min_count_too_low")
     return max(floor, asked or floor)
 
@@ -76,7 +78,7 @@ def directory(actor, asked_min_count: int | None = None) -> dict:
         .where(Sample.status.in_(OFFERED), Sample.consent_withdrawn.is_(False))
         .group_by(Sample.diagnosis, Sample.sample_type, Sample.storage_temperature)).all()
     groups: dict = {}
-    for diagnosis, sample_type, temperature, samples, _ in rows:
+    for diagnosis, sample_type, temperature, samples, _donors in rows:
         key = (_category(diagnosis), sample_type)
         group = groups.setdefault(key, {"samples": 0, "temperatures": set()})
         group["samples"] += samples

@@ -5,15 +5,19 @@ Pure functions; capacity.py feeds them weekly numbers from the custody log.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
+from ..core.lazy_text import lazy_gettext as _l
+
 WINDOW_WEEKS = 12
 HORIZON_DAYS = 100 * 365  # beyond this a date means nothing: "never"
 NEVER = "never"
 
-METHOD = (f"Least-squares straight line through the cumulative net intake (tubes stored in minus tubes taken "
-          f"out, from the custody log: registrations, returns and moves in, minus check-outs, discards and "
-          f"moves out) over the last {WINDOW_WEEKS} rolling 7-day weeks ending now. Its slope is the fill "
-          f"rate in positions per week; the full date is today + free positions / rate. \"never\" when the "
-          f"rate is zero or negative (flat or shrinking) or the date is more than 100 years away.")
+METHOD = _l("Least-squares straight line through the cumulative net intake (tubes stored in minus tubes taken "
+            "out, from the custody log: registrations, returns and moves in, minus check-outs, discards and "
+            "moves out) over the last %(weeks)s rolling 7-day weeks ending now. Its slope is the fill "
+            "rate in positions per week; the full date is today + free positions / rate. \"never\" when the "
+            "rate is zero or negative (flat or shrinking) or the date is more than 100 years away.",
+            weeks=WINDOW_WEEKS)
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,18 @@ def fill_forecast(free: int, weekly_net: list[float], today: date) -> Forecast:
     rate = slope(weekly_net)
     weeks = len(weekly_net)
     if free <= 0:
-        return Forecast(today.isoformat(), rate, "already full")
+        return Forecast(today.isoformat(), rate, _("already full"))
+    values = {"weeks": weeks, "rate": f"{rate:+.2f}", "free": free}
     if rate <= 1e-9:
-        trend = "flat" if abs(rate) <= 1e-9 else "shrinking"
-        return Forecast(NEVER, rate, f"linear fit over {weeks} weeks: {rate:+.2f} positions/week ({trend})")
+        if abs(rate) <= 1e-9:
+            return Forecast(NEVER, rate, _("linear fit over %(weeks)s weeks: %(rate)s positions/week (flat)",
+                                           **values))
+        return Forecast(NEVER, rate, _("linear fit over %(weeks)s weeks: %(rate)s positions/week (shrinking)",
+                                       **values))
     days = free / rate * 7
     if days > HORIZON_DAYS:
-        return Forecast(NEVER, rate, f"linear fit over {weeks} weeks: {rate:+.2f} positions/week "
-                                     "(more than 100 years to fill)")
+        return Forecast(NEVER, rate, _("linear fit over %(weeks)s weeks: %(rate)s positions/week (more than 100 "
+                                       "years to fill)", **values))
     full = today + timedelta(days=int(days) + (0 if days == int(days) else 1))
-    return Forecast(full.isoformat(), rate, f"linear fit over {weeks} weeks: {rate:+.2f} positions/week, "
-                                            f"{free} free")
+    return Forecast(full.isoformat(), rate, _("linear fit over %(weeks)s weeks: %(rate)s positions/week, %(free)s "
+                                              "free", **values))

@@ -11,10 +11,12 @@ import csv
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core.csv_input import problem_text
+from ..core.display import display
 from ..core.errors import InvalidInput, InvalidPosition
 from ..core.permissions import require, require_at
 from ..extensions import db
@@ -68,7 +70,7 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("The scan file is not text (UTF-8 or ASCII).", code="invalid_encoding") from None
+        raise InvalidInput(_("The scan file is not text (UTF-8 or ASCII)."), code="invalid_encoding") from None
 
 
 def parse_scan(text: str, rows: int, cols: int) -> Scan:
@@ -91,8 +93,8 @@ def parse_scan(text: str, rows: int, cols: int) -> Scan:
             continue
         is_first, first = first, False
         if len(fields) not in (2, 3):
-            problems.append({"line": number, "problem": f"{len(fields)} fields; expected POSITION,BARCODE "
-                                                        "or RACK,POSITION,BARCODE"})
+            problems.append({"line": number, "problem": _("%(num)s fields; expected POSITION,BARCODE or "
+                                                          "RACK,POSITION,BARCODE", num=len(fields))})
             continue
         rack, position, barcode = (None, *fields) if len(fields) == 2 else fields
         if is_first and not _is_position(position):
@@ -101,7 +103,8 @@ def parse_scan(text: str, rows: int, cols: int) -> Scan:
         if width is None:
             width = len(fields)
         elif len(fields) != width:
-            problems.append({"line": number, "problem": f"{len(fields)} fields where the file has {width}"})
+            problems.append({"line": number, "problem": _("%(num)s fields where the file has %(width)s",
+                                                          num=len(fields), width=width)})
             continue
         try:
             row, col = positions.parse(position, rows, cols)
@@ -111,34 +114,39 @@ def parse_scan(text: str, rows: int, cols: int) -> Scan:
         marker = _marker(barcode)
         if marker is None and not BARCODE_RE.fullmatch(barcode):
             shown = barcode if len(barcode) <= 40 else barcode[:40] + "…"
-            problems.append({"line": number, "problem": f"'{shown}' is neither a barcode (3..64 characters of "
-                                                        "A-Z a-z 0-9 - _ .) nor NO READ / NO TUBE"})
+            problems.append({"line": number, "problem": _("'%(value)s' is neither a barcode (3..64 characters of "
+                                                          "A-Z a-z 0-9 - _ .) nor NO READ / NO TUBE", value=shown)})
             continue
         if (row, col) in seen_positions:
-            problems.append({"line": number, "problem": f"position {positions.label(row, col)} is already on "
-                                                        f"line {seen_positions[(row, col)]}"})
+            problems.append({"line": number, "problem": _("position %(position)s is already on line %(line)s",
+                                                          position=positions.label(row, col),
+                                                          line=seen_positions[(row, col)])})
             continue
         seen_positions[(row, col)] = number
         if marker is None:
             if barcode in seen_barcodes:
-                problems.append({"line": number, "problem": f"barcode {barcode} is already on line "
-                                                            f"{seen_barcodes[barcode]}"})
+                problems.append({"line": number, "problem": _("barcode %(barcode)s is already on line %(line)s",
+                                                              barcode=barcode, line=seen_barcodes[barcode])})
                 continue
             seen_barcodes[barcode] = number
         if rack and rack not in racks:
             racks.append(rack)
         lines.append(ScanLine(number, rack, row, col, None if marker else barcode, marker))
     if problems:
-        shown = "; ".join(f"line {p['line']}: {p['problem']}" for p in problems[:MAX_BAD_LINES_SHOWN])
-        more = f" (and {len(problems) - MAX_BAD_LINES_SHOWN} more)" if len(problems) > MAX_BAD_LINES_SHOWN else ""
-        raise InvalidInput(f"The scan file has {len(problems)} bad line(s): {shown}{more}.",
-                           code="invalid_scan_file", details=problems)
+        shown = "; ".join(_("line %(line)s: %(problem)s", line=p["line"], problem=p["problem"])
+                          for p in problems[:MAX_BAD_LINES_SHOWN])
+        if len(problems) > MAX_BAD_LINES_SHOWN:
+            message = _("The scan file has %(num)s bad line(s): %(shown)s (and %(more)s more).", num=len(problems),
+                        shown=shown, more=len(problems) - MAX_BAD_LINES_SHOWN)
+        else:
+            message = _("The scan file has %(num)s bad line(s): %(shown)s.", num=len(problems), shown=shown)
+        raise InvalidInput(message, code="invalid_scan_file", details=problems)
     if not lines:
-        raise InvalidInput("The scan file holds no POSITION,BARCODE lines.", code="invalid_scan_file",
+        raise InvalidInput(_("The scan file holds no POSITION,BARCODE lines."), code="invalid_scan_file",
                            details=[])
     if len(racks) > 1:
-        raise InvalidInput(f"The scan file holds several racks ({', '.join(racks)}); upload one rack per box.",
-                           code="invalid_scan_file", details=[])
+        raise InvalidInput(_("The scan file holds several racks (%(racks)s); upload one rack per box.",
+                             racks=", ".join(racks)), code="invalid_scan_file", details=[])
     return Scan(lines, racks, header)
 
 
@@ -155,7 +163,8 @@ def reconcile(actor, container_id: int, data: bytes) -> dict:
     box = get_container(container_id)
     require_at(actor, "reports.read", box)
     if not box.is_grid:
-        raise InvalidInput(f"{box.path} is a {box.kind}; a rack scan reconciles a box.", code="not_a_box")
+        raise InvalidInput(_("%(path)s is a %(kind)s; a rack scan reconciles a box.", path=box.path, kind=box.kind),
+                           code="not_a_box")
     scan = parse_scan(decode(data), box.rows, box.cols)
 
     expected = {(s.pos_row, s.pos_col): s.barcode for s in db.session.execute(
@@ -215,10 +224,10 @@ def _unexpected(line: ScanLine, sample: Sample | None, box: Container) -> dict:
             "status": sample.status if sample else None,
             "system_location": sample.location_path if sample else None}
     if sample is None:
-        item.update(correctable=False, why="not registered in the inventory; register it first")
+        item.update(correctable=False, why=_("not registered in the inventory; register it first"))
     elif sample.status not in MOVABLE or not sample.container_id:
-        item.update(correctable=False, why=f"the inventory has it {sample.status.replace('_', ' ')}, not in "
-                                           "storage; return or re-register it instead")
+        item.update(correctable=False, why=_("the inventory has it %(status)s, not in storage; return or "
+                                             "re-register it instead", status=display(sample.status, "status")))
     elif box.accepts(sample.sample_type, sample.storage_temperature):
         item.update(correctable=False, why=box.accepts(sample.sample_type, sample.storage_temperature))
     else:
@@ -240,5 +249,6 @@ def _warnings(scan: Scan, box: Container) -> list[str]:
     if rack and rack != box.barcode:
         other = db.session.execute(select(Container).where(Container.barcode == rack)).scalar_one_or_none()
         if other is not None:
-            warnings.append(f"The file is for rack {rack}, which is {other.path}, not {box.path}.")
+            warnings.append(_("The file is for rack %(rack)s, which is %(path)s, not %(box)s.", rack=rack,
+                              path=other.path, box=box.path))
     return warnings

@@ -1,5 +1,6 @@
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 
 
@@ -13,7 +14,7 @@ class DateOrDateTime(fields.Field):
                 return date.fromisoformat(text)
             return datetime.fromisoformat(text.replace("z", "Z"))
         except ValueError:
-            raise ValidationError("Use a date (2025-03-01) or an ISO 8601 date-time.") from None
+            raise ValidationError(_("Use a date (2025-03-01) or an ISO 8601 date-time.")) from None
 
 
 class CapacityQuerySchema(Schema):

@@ -1,6 +1,7 @@
 """State changes of the reports package: reconciliation corrections and the
 record of chain verifications. Like every service, they take the acting user,
 check permissions, append custody events and never commit."""
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..core.errors import Conflict, InvalidInput, NoFreePosition
@@ -32,7 +33,8 @@ def apply_reconciliation(actor, container_id: int, corrections: list[dict]) -> d
     box = get_container(container_id)
     require_at(actor, "reports.act", box)
     if not box.is_grid:
-        raise InvalidInput(f"{box.path} is a {box.kind}; corrections go into a box.", code="not_a_box")
+        raise InvalidInput(_("%(path)s is a %(kind)s; corrections go into a box.", path=box.path, kind=box.kind),
+                           code="not_a_box")
     targets = _checked_corrections(box, corrections)
 
     occupant = {(r.pos_row, r.pos_col): r.barcode for r in db.session.execute(
@@ -61,8 +63,9 @@ def apply_reconciliation(actor, container_id: int, corrections: list[dict]) -> d
         barcode, pos = next(iter(pending.items()))
         holder = occupant[pos]
         if holder not in pending:
-            raise Conflict(f"{box.path} / {positions.label(*pos)} holds {holder} in the inventory, and {holder} "
-                           "is not among the corrections; move, check out or discard it first.",
+            raise Conflict(_("%(place)s holds %(barcode)s in the inventory, and %(barcode)s is not among the "
+                             "corrections; move, check out or discard it first.",
+                             place=f"{box.path} / {positions.label(*pos)}", barcode=holder),
                            code="position_held", details={"position": positions.label(*pos), "barcode": holder})
         park_box, park_pos = _parking_place(box, occupant, pending, holder)
         move(holder, park_box, park_pos, reason=f"{RECONCILIATION_REASON} (temporary position for a swap)")
@@ -71,9 +74,10 @@ def apply_reconciliation(actor, container_id: int, corrections: list[dict]) -> d
 
 def _checked_corrections(box, corrections) -> dict[str, tuple[int, int]]:
     if not isinstance(corrections, list) or not corrections:
-        raise InvalidInput("Choose at least one correction to apply.", code="no_corrections")
+        raise InvalidInput(_("Choose at least one correction to apply."), code="no_corrections")
     if len(corrections) > MAX_CORRECTIONS:
-        raise InvalidInput(f"At most {MAX_CORRECTIONS} corrections at a time.", code="too_many_corrections")
+        raise InvalidInput(_("At most %(num)s corrections at a time.", num=MAX_CORRECTIONS),
+                           code="too_many_corrections")
     targets: dict[str, tuple[int, int]] = {}
     taken: dict[tuple, str] = {}
     for item in corrections:
@@ -81,10 +85,11 @@ def _checked_corrections(box, corrections) -> dict[str, tuple[int, int]]:
         samples.get_sample(barcode)  # unknown or malformed barcodes are refused by name
         pos = positions.parse((item or {}).get("position"), box.rows, box.cols)
         if barcode in targets:
-            raise InvalidInput(f"{barcode} appears twice among the corrections.", code="invalid_corrections")
-        if pos in taken:
-            raise InvalidInput(f"Both {taken[pos]} and {barcode} are to go to {positions.label(*pos)}.",
+            raise InvalidInput(_("%(barcode)s appears twice among the corrections.", barcode=barcode),
                                code="invalid_corrections")
+        if pos in taken:
+            raise InvalidInput(_("Both %(first)s and %(second)s are to go to %(position)s.", first=taken[pos],
+                                 second=barcode, position=positions.label(*pos)), code="invalid_corrections")
         targets[barcode], taken[pos] = pos, barcode
     return targets
 
@@ -100,8 +105,8 @@ def _parking_place(box, occupant, pending, holder):
     try:
         other, row, col = Allocator().place("compact", sample.sample_type, sample.storage_temperature)
     except NoFreePosition:
-        raise Conflict("These corrections swap tubes in a full box and no free position is left to swap "
-                       "through; free one position and try again.", code="no_free_position") from None
+        raise Conflict(_("These corrections swap tubes in a full box and no free position is left to swap "
+                         "through; free one position and try again."), code="no_free_position") from None
     return other, (row, col)
 
 

@@ -1,6 +1,7 @@
 """Manager pages: capacity dashboard (server-side SVG charts) and rack-scan
 reconciliation. Views only parse input, call one function and render."""
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..core.errors import DomainError, InvalidInput, UnknownBarcode
@@ -16,7 +17,7 @@ def page_actor(permission: str = "reports.read"):
     """The current user, or a 403 page for roles without this permission."""
     actor = current_actor()
     if not allowed(actor, permission):
-        abort(403, description=f"A {actor.role} may not open this page.")
+        abort(403, description=_("A %(role)s may not open this page.", role=actor.role))
     return actor
 
 
@@ -31,7 +32,7 @@ def _threshold():
     try:
         return float(raw)
     except ValueError:
-        raise InvalidInput("threshold is a fraction such as 0.9.", code="invalid_threshold") from None
+        raise InvalidInput(_("threshold is a fraction such as 0.9."), code="invalid_threshold") from None
 
 
 def _fill_items(report: dict) -> list[dict]:
@@ -112,7 +113,7 @@ def reconcile():
     box_code = (request.values.get("container") or "").strip()
     if request.method == "GET" or not box_code:
         if request.method == "POST":
-            flash("Scan or type the barcode of the box the rack scan belongs to.", "error")
+            flash(_("Scan or type the barcode of the box the rack scan belongs to."), "error")
         return render_template("reports/reconcile.html", result=None, box_code=box_code,
                                can_apply=allowed(actor, "reports.act")), 200 if request.method == "GET" else 422
     upload = request.files.get("file")
@@ -121,7 +122,7 @@ def reconcile():
     try:
         box = _box(box_code)
         if upload is None or not upload.filename:
-            raise InvalidInput("Choose the rack-scanner file to upload.", code="no_file")
+            raise InvalidInput(_("Choose the rack-scanner file to upload."), code="no_file")
         result = reconciliation.reconcile(actor, box.id, upload.read())
     except DomainError as exc:
         flash(exc.message, "error")
@@ -150,13 +151,13 @@ def reconcile_apply():
     container_id = request.form.get("container_id", type=int)
     corrections = []
     for value in request.form.getlist("correction"):
-        barcode, _, position = value.rpartition("@")
+        barcode, _at, position = value.rpartition("@")
         corrections.append({"barcode": barcode, "position": position})
     if container_id is None:
-        flash("Which box? Upload the scan again.", "error")
+        flash(_("Which box? Upload the scan again."), "error")
         return redirect(url_for("reports_web.reconcile"))
     box = get_container(container_id)
     outcome = service.apply_reconciliation(actor, container_id, corrections)
-    flash(f"Applied {len(outcome['moved'])} correction move(s) in {outcome['path']} "
-          f"(reason: {service.RECONCILIATION_REASON}).", "success")
+    flash(_("Applied %(num)s correction move(s) in %(path)s (reason: %(reason)s).", num=len(outcome["moved"]),
+            path=outcome["path"], reason=service.RECONCILIATION_REASON), "success")
     return redirect(url_for("reports_web.reconcile", container=box.barcode))
