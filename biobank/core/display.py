@@ -102,6 +102,7 @@ ACTIONS = {
     "user.password_reset": "Password set with a reset code",
     "user.provisioned": "User signed in from the directory",
     "user.email_changed": "E-mail address changed",
+    "user.language_changed": "Language changed",
     "user.sites_changed": "User's sites changed",
     "sample.moved_with_container": "Moved with its box",
     "sample.home_released": "Held place released",
