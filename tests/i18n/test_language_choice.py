@@ -163,3 +163,16 @@ def test_wtforms_own_messages_in_the_readers_language(app, client):
         form = Probe()
         assert not form.validate()
         assert form.name.errors == ["Обязательное поле."]
+
+
+def test_site_language_from_the_command_line(runner, make):
+    site = site_default(make)
+    result = runner.invoke(args=["sites", "language", site.code, "ru"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert scope.default_site().language == "ru"
+    refused = runner.invoke(args=["sites", "language", site.code, "fr"])
+    assert refused.exit_code != 0 and "Choose one of the languages" in refused.output
+    assert runner.invoke(args=["sites", "language", site.code]).exit_code == 0
+    db.session.expire_all()
+    assert scope.default_site().language is None
