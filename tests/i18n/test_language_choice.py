@@ -176,3 +176,26 @@ def test_site_language_from_the_command_line(runner, make):
     assert runner.invoke(args=["sites", "language", site.code]).exit_code == 0
     db.session.expire_all()
     assert scope.default_site().language is None
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("ru", {"when": "1 мар. 2025 г., 15:00:09", "day": "1 мар. 2025 г.", "clock": "15:00", "month": "март 2025 г.",
+            "number": "41 600,5"}),
+    ("ko", {"when": "2025. 3. 1. 15:00:09", "day": "2025. 3. 1.", "clock": "15:00", "month": "2025년 3월",
+            "number": "41,600.5"}),
+    ("uz", {"when": "1-mar, 2025, 15:00:09", "day": "1-mar, 2025", "clock": "15:00", "month": "mar, 2025",
+            "number": "41 600,5"}),
+])
+def test_filters_write_dates_and_numbers_as_the_reader_does(app, language, expected):
+    from datetime import datetime
+    from decimal import Decimal
+
+    from flask_babel import force_locale
+    from biobank.core import i18n
+
+    stored = datetime(2025, 3, 1, 15, 0, 9)   # naive UTC as stored; shown in UTC without a signed-in user
+    with app.test_request_context("/"), force_locale(language):
+        shown = {"when": i18n.when(stored, seconds=True), "day": i18n.day(stored), "clock": i18n.clock(stored),
+                 "month": i18n.month(stored), "number": i18n.number(Decimal("41600.5"))}
+    assert {k: v.replace("\u202f", " ").replace("\xa0", " ") for k, v in shown.items()} == expected
+    assert i18n.when(None) == "" and i18n.day(None) == ""
