@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.actor import Actor
 from ..core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from ..core.languages import checked_language
 from ..core.permissions import ROLES, require
 from ..core.time import utcnow
 from ..custody import service as custody
@@ -206,6 +207,26 @@ def change_own_password(actor, current_password: str, new_password: str, *,
     db.session.flush()
     end_sessions(user.id, keep_session_id=keep_session_id)
     custody.record(actor, "user.password_changed", "user", user.username)
+    return user
+
+
+def own_user(actor) -> User:
+    """The actor's own account; 401 for an actor without one (or a disabled one)."""
+    user = db.session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.active:
+        raise NotAuthenticated(_("Log in to see your account."))
+    return user
+
+
+def set_own_language(actor, language: str | None) -> User:
+    """A user chooses the language of their pages and messages; None: as their browser asks."""
+    user = own_user(actor)
+    language = checked_language(language)
+    if language != user.language:
+        before, user.language = user.language, language
+        db.session.flush()
+        custody.record(actor, "user.language_changed", "user", user.username,
+                       changes={"language": [before, language]})
     return user
 
 

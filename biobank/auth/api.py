@@ -9,7 +9,7 @@ from ..core.errors import DomainError, NotAuthenticated
 from ..core.requests import current_actor
 from ..core.schemas import ApiErrorSchema
 from . import accounts, service
-from .schemas import PasswordChangeSchema, PasswordResetUseSchema
+from .schemas import OwnAccountSchema, OwnAccountUpdateSchema, PasswordChangeSchema, PasswordResetUseSchema
 
 blp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
 
@@ -52,6 +52,23 @@ class Token(MethodView):
         if not service.revoke_token(header[7:].strip()):
             raise NotAuthenticated(_("The token is unknown or already revoked."))
         return None
+
+
+@blp.route("/me")
+class OwnAccount(MethodView):
+    @blp.response(200, OwnAccountSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    def get(self):
+        """Your own account: who you are and the language you chose"""
+        return accounts.own_user(current_actor())
+
+    @blp.arguments(OwnAccountUpdateSchema)
+    @blp.response(200, OwnAccountSchema)
+    @blp.alt_response(401, schema=ApiErrorSchema)
+    @blp.alt_response(422, schema=ApiErrorSchema, description="a language we do not ship (code invalid_language)")
+    def patch(self, args):
+        """Choose the language of your pages and of the API's messages"""
+        return accounts.set_own_language(current_actor(), args["language"])
 
 
 @blp.route("/password")

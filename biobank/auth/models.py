@@ -19,6 +19,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     email: Mapped[str | None] = mapped_column(String(254))  # where notifications go (none: no e-mail)
     password_changed_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(8))  # en, uz, ru, ko; none: the next choice down
 
     @property
     def is_active(self) -> bool:  # Flask-Login

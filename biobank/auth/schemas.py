@@ -65,3 +65,15 @@ class PasswordChangeSchema(Schema):
 class PasswordResetUseSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(max=64))
     new_password = fields.String(required=True, validate=validate.Length(max=256))
+
+
+class OwnAccountSchema(Schema):
+    username = fields.String()
+    role = fields.String()
+    language = fields.String(allow_none=True, metadata={
+        "description": "en, uz, ru or ko; none: the browser's Accept-Language, then the site's default"})
+
+
+class OwnAccountUpdateSchema(Schema):
+    language = fields.String(required=True, allow_none=True, validate=validate.Length(0, 8), metadata={
+        "description": "en, uz, ru or ko; null or empty: no setting of your own"})

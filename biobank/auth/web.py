@@ -2,11 +2,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..core import i18n
 from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import DomainError, NotAuthenticated
+from ..core.languages import LANGUAGES, checked_language
 from ..core.permissions import allowed
 from ..core.redirects import local_path
 from ..core.requests import current_actor
@@ -46,6 +48,11 @@ class ResetForm(FlaskForm):
         DataRequired(_l("Type the new password again.")), EqualTo("new_password", _l("The two new passwords differ."))])
 
 
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language of your pages"),
+                           choices=[("", _l("As my browser asks"))] + list(LANGUAGES.items()))
+
+
 def _safe_next(target: str | None) -> str:
     return local_path(target) or url_for("auth_web.home")
 
@@ -60,7 +67,10 @@ def login():
             user = service.authenticate(form.username.data.strip(), form.password.data)
         except NotAuthenticated as exc:
             return render_template("auth/login.html", form=form, error=exc.message), 401
-        session.clear()  # nothing from before the login carries over into the new session
+        language = session.get(i18n.SESSION_KEY)
+        session.clear()  # nothing from before the login carries over into the new session...
+        if language:
+            session[i18n.SESSION_KEY] = language  # ...but the language chosen on the login page
         sessions.start(user)
         login_user(user)
         flash(_("Welcome, %(user)s.", user=user.username), "info")
@@ -72,11 +82,32 @@ def login():
 @login_required
 def logout():
     """Log out: the session ends on the server too, so a copy of the cookie no longer works."""
+    language = current_user.language or session.get(i18n.SESSION_KEY)
     sessions.end_current()
     logout_user()
     session.clear()
+    if language:
+        session[i18n.SESSION_KEY] = language  # the login page stays in the language they read
     flash(_("Logged out."), "info")
     return redirect(url_for("auth_web.login"))
+
+
+@blp.post("/language")
+def set_language():
+    """The language switcher: the choice is kept in the session, and a logged-in user's setting
+    changes with it (the account page's form posts here too; "" clears the setting)."""
+    try:
+        language = checked_language(request.form.get("language"))
+        if current_user.is_authenticated:
+            accounts.set_own_language(current_actor(), language)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(_safe_next(request.form.get("next")))
+    if language:
+        session[i18n.SESSION_KEY] = language
+    else:
+        session.pop(i18n.SESSION_KEY, None)
+    return redirect(_safe_next(request.form.get("next")))
 
 
 @blp.get("/")
@@ -108,10 +139,15 @@ def account():
                 if exc.code == "weak_password" else form.new_password.errors
             if exc.code != "weak_password":
                 form.current_password.errors = list(form.current_password.errors) + [exc.message]
-            return render_template("auth/account.html", form=form, hint=PASSWORD_HINT), exc.status
+            return _account_page(form, exc.status)
         flash(_("Password changed. You are logged out on every other workstation."), "success")
         return redirect(url_for("auth_web.account"))
-    return render_template("auth/account.html", form=form, hint=PASSWORD_HINT), (422 if form.errors else 200)
+    return _account_page(form, 422 if form.errors else 200)
+
+
+def _account_page(form, status):
+    language_form = LanguageForm(formdata=None, language=current_user.language or "")
+    return render_template("auth/account.html", form=form, hint=PASSWORD_HINT, language_form=language_form), status
 
 
 @blp.route("/reset-password", methods=["GET", "POST"])

@@ -104,6 +104,7 @@ ACTIONS = {
     "user.password_reset": _l("Password set with a reset code"),
     "user.provisioned": _l("User signed in from the directory"),
     "user.email_changed": _l("E-mail address changed"),
+    "user.language_changed": _l("Language changed"),
     "user.sites_changed": _l("User's sites changed"),
     "sample.moved_with_container": _l("Moved with its box"),
     "sample.home_released": _l("Held place released"),

@@ -1,42 +1,103 @@
-"""Languages: which one a reader gets, and where the catalogues live.
+"""Languages: which one a reader gets, dates and times as they read them, and where the
+catalogues live.
 
-The language comes from the user's setting, else the browser's Accept-Language,
-else the site's default (BABEL_DEFAULT_LOCALE). Catalogues are
+The language is the first of: the user's own setting; a choice made with the switcher and kept
+in the session (before logging in, or by a user without a setting); the browser's
+Accept-Language; the default language of the user's site; BABEL_DEFAULT_LOCALE. Times are shown
+in the time zone of the reader's site (UTC without one). Catalogues are
 biobank/translations/<lang>/LC_MESSAGES/messages.po, compiled to .mo by the install
 (`make translations`); the .mo files are not committed.
 """
+from datetime import date, datetime
 from pathlib import Path
 
-from flask import has_request_context, request
-from flask_babel import get_locale
+from flask import has_request_context, request, session
+from flask_babel import format_date, format_decimal, format_time, get_locale, refresh
 from flask_login import current_user
 
+from ..network import scope
+from .actor import Actor
+from .languages import LANGUAGES
+
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
-
-# Each language by its own name, as a switcher shows it.
-LANGUAGES = {
-    "en": "English",
-    "uz": "Oʻzbekcha",
-    "ru": "Русский",
-    "ko": "한국어",
-}
+SESSION_KEY = "language"
 
 
-def select_locale() -> str:
+def _signed_in_user():
+    user = current_user
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _home_site(user):
+    """The reader's site (their first, else the network's default); None outside a request."""
+    return scope.home_site(Actor.of(user, via="web")) if user is not None else scope.default_site()
+
+
+def select_locale() -> str | None:
     if not has_request_context():
         return None  # the CLI and background work: the default language
-    chosen = getattr(current_user, "language", None)
+    user = _signed_in_user()
+    chosen = getattr(user, "language", None)
     if chosen in LANGUAGES:
         return chosen
-    if request:
-        best = request.accept_languages.best_match(LANGUAGES)
-        if best:
-            return best
+    if session.get(SESSION_KEY) in LANGUAGES:
+        return session[SESSION_KEY]
+    best = request.accept_languages.best_match(LANGUAGES)
+    if best:
+        return best
+    site = _home_site(user)
+    if site is not None and site.language in LANGUAGES:
+        return site.language
     return None  # Flask-Babel falls back to BABEL_DEFAULT_LOCALE
+
+
+def select_timezone() -> str | None:
+    if not has_request_context():
+        return None  # BABEL_DEFAULT_TIMEZONE (UTC)
+    user = _signed_in_user()
+    site = _home_site(user) if user is not None else None
+    return site.time_zone if site is not None and site.time_zone else None
+
+
+def when(value: datetime | None, seconds: bool = False) -> str:
+    """A stored (UTC) date and time as the reader writes it, in their site's time zone:
+    "1 мар. 2026 г., 19:05", "2026. 3. 1. 19:05". A 24-hour clock in every language (a lab's)."""
+    if value is None:
+        return ""
+    clock = format_time(value, "HH:mm:ss" if seconds else "HH:mm")
+    return get_locale().datetime_formats["medium"].format(clock, format_date(value, "medium"))
+
+
+def day(value: date | datetime | None) -> str:
+    """A date as the reader writes it (a stored date and time: the day at their site)."""
+    return "" if value is None else format_date(value, "medium")
+
+
+def clock(value: datetime | None) -> str:
+    """Only the time of day, at the reader's site."""
+    return "" if value is None else format_time(value, "HH:mm")
+
+
+def month(value: date | datetime | None) -> str:
+    """Month and year ("мар. 2026 г.", "2026년 3월"): how the catalogue shows a collection date."""
+    if value is None:
+        return ""
+    return format_date(value, get_locale().datetime_skeletons["yMMM"])
+
+
+def number(value) -> str:
+    """A number with the reader's decimal sign and digit grouping (1 234,5 in Russian)."""
+    return "" if value is None else format_decimal(value)
 
 
 def register(app, babel) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
-    babel.init_app(app, locale_selector=select_locale)
+    app.config.setdefault("WTF_I18N_ENABLED", True)  # WTForms' own messages in the reader's language
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Flask-Babel keeps the choice in `g`, and Flask reuses an application context that is already
+    # pushed (tests, embedded servers): choose again for every request.
+    app.before_request(refresh)
     app.jinja_env.globals.update(get_locale=get_locale, LANGUAGES=LANGUAGES)
+    app.jinja_env.filters.update(when=when, day=day, clock=clock, month=month, number=number)

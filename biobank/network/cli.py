@@ -23,14 +23,30 @@ def list_sites():
 @click.argument("name")
 @click.option("--address")
 @click.option("--time-zone", default="UTC", show_default=True)
-def create_site(code, name, address, time_zone):
+@click.option("--language", help="its staff's language when neither they nor their browser choose: en, uz, ru, ko")
+def create_site(code, name, address, time_zone, language):
     """Add a site CODE named NAME, with its own storage tree."""
     try:
         with unit_of_work():
-            service.create_site(system_actor("cli"), code=code, name=name, address=address, time_zone=time_zone)
+            service.create_site(system_actor("cli"), code=code, name=name, address=address, time_zone=time_zone,
+                                language=language)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(_("Created site %(code)s (%(name)s).", code=code, name=name))
+
+
+@sites_cli.command("language")
+@click.argument("code")
+@click.argument("language", required=False, default="")
+def site_language(code, language):
+    """Set the default LANGUAGE (en, uz, ru, ko) of site CODE's staff; without one: none."""
+    try:
+        with unit_of_work():
+            site = service.site_by_code(code)
+            service.update_site(system_actor("cli"), site.id, language=language)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(_("Site %(code)s: default language %(language)s.", code=code, language=language or "-"))
 
 
 def set_sites_command(users_cli):

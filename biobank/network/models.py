@@ -31,6 +31,7 @@ class Site(db.Model):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     container_id: Mapped[int] = mapped_column(ForeignKey("container.id"), unique=True)
     is_default: Mapped[bool] = mapped_column(default=False)
+    language: Mapped[str | None] = mapped_column(String(8))  # its staff's language when nothing else says
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -9,6 +9,8 @@ class SiteSchema(Schema):
     name = fields.String()
     address = fields.String(allow_none=True)
     time_zone = fields.String()
+    language = fields.String(allow_none=True, metadata={"description": "its staff's language when neither "
+                                                        "their own setting nor their browser says (en, uz, ru, ko)"})
     container_id = fields.Integer()
     is_default = fields.Boolean()
 
@@ -18,6 +20,8 @@ class SiteCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 120))
     address = fields.String(allow_none=True, validate=validate.Length(0, 2000))
     time_zone = fields.String(allow_none=True, validate=validate.Length(1, 64))
+    language = fields.String(allow_none=True, validate=validate.Length(0, 8),
+                             metadata={"description": "en, uz, ru or ko; none: its staff's browsers decide"})
 
 
 # -- shipments ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from ..auth.models import User
 from ..core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from ..core.languages import checked_language
 from ..core.permissions import require
 from ..custody import service as custody
 from ..extensions import db
@@ -54,7 +55,8 @@ def list_sites(actor) -> list[Site]:
     return list(db.session.execute(select(Site).order_by(Site.id)).scalars())
 
 
-def create_site(actor, *, code: str, name: str, address: str | None = None, time_zone: str | None = None) -> Site:
+def create_site(actor, *, code: str, name: str, address: str | None = None, time_zone: str | None = None,
+                language: str | None = None) -> Site:
     """A new site with its own storage tree (a top-level container of kind site)."""
     require(actor, "storage.layout")
     _check_network(actor, _("Only an admin or a network manager adds a site."))
@@ -64,19 +66,22 @@ def create_site(actor, *, code: str, name: str, address: str | None = None, time
     if db.session.execute(select(Site.id).where(Site.code == code)).first():
         raise Conflict(_("A site with the code %(code)s exists already.", code=code), code="duplicate_site")
     zone = _time_zone(time_zone)
+    language = checked_language(language)
     container = storage.create_container(actor, name=name, kind="site", barcode=code, record=False)
     site = scope.site_of(container)
     site.code, site.address, site.time_zone = code, (address or "").strip() or None, zone
+    site.language = language
     db.session.flush()
     custody.record(actor, "site.created", "site", code, container_id=container.id, to_location=container.path,
                    changes={"code": [None, code], "name": [None, container.name], "time_zone": [None, zone],
-                            "address": [None, site.address]})
+                            "address": [None, site.address], "language": [None, language]})
     return site
 
 
 def update_site(actor, site_id: int, *, name: str | None = None, code: str | None = None,
-                address: str | None = None, time_zone: str | None = None) -> Site:
-    """Rename a site (its container and paths follow) or change its address and time zone."""
+                address: str | None = None, time_zone: str | None = None, language: str | None = None) -> Site:
+    """Rename a site (its container and paths follow) or change its address, time zone and
+    default language (language "": none, its staff's browsers decide)."""
     require(actor, "storage.layout")
     _check_network(actor, _("Only an admin or a network manager changes a site."))
     site = get_site(site_id)
@@ -88,6 +93,9 @@ def update_site(actor, site_id: int, *, name: str | None = None, code: str | Non
     if time_zone is not None and time_zone != site.time_zone:
         zone = _time_zone(time_zone)
         changes["time_zone"], site.time_zone = [site.time_zone, zone], zone
+    language = checked_language(language) if language is not None else site.language
+    if language != site.language:
+        changes["language"], site.language = [site.language, language], language
     if address is not None and address != site.address:
         changes["address"], site.address = [site.address, address or None], address or None
     if name is not None and name.strip() and name.strip() != site.name:
