@@ -54,6 +54,16 @@ REQUEST_STATUSES = {
     "cancelled": "cancelled",
 }
 
+# A request's part at one site (requests/parts.py).
+REQUEST_PART_STATUSES = {
+    "pending": "waiting for the site's decision",
+    "approved": "approved",
+    "rejected": "rejected",
+    "picking": "picking",
+    "shipped": "shipped",
+    "cancelled": "cancelled",
+}
+
 CONTAINER_KINDS = {
     "site": "Site",
     "tank": "Tank",
@@ -156,6 +166,7 @@ TABLES = {
     "temperature": TEMPERATURES,
     "status": SAMPLE_STATUSES,
     "request_status": REQUEST_STATUSES,
+    "request_part_status": REQUEST_PART_STATUSES,
     "kind": CONTAINER_KINDS,
     "action": ACTIONS,
     "role": ROLES,
