@@ -19,7 +19,7 @@ from ..samples.models import Sample
 from ..samples.queries import spreadsheet_safe
 from ..storage.models import Container
 from ..storage.positions import label
-from .models import RequestItem, ResearchRequest
+from .models import RequestCriterion, RequestItem, RequestPart, ResearchRequest
 from . import criteria
 from .catalogue import conditions as _conditions
 from .service import sees_all_requests, visible_request
@@ -106,6 +106,23 @@ def list_requests(actor, status: str | None = None, page: int = 1, per_page: int
                                                         .selectinload(RequestItem.sample))).scalars().all()
     return {"items": items, "total": total, "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(total / per_page))}
+
+
+def waiting_for(actor, limit: int = 10) -> dict:
+    """Submitted requests waiting for this manager: a part at their sites still to decide, or a
+    line by criteria still to fill (any manager may fill one), oldest first."""
+    require(actor, "requests.decide")
+    site_ids = scope.visible_site_ids(actor)
+    pending = select(RequestPart.request_id).where(RequestPart.status == "pending")
+    if site_ids is not None:
+        pending = pending.where(RequestPart.site_id.in_(site_ids or [-1]))
+    unfilled = select(RequestCriterion.request_id).where(RequestCriterion.filled_at.is_(None))
+    query = select(ResearchRequest).where(ResearchRequest.status == "submitted",
+                                          ResearchRequest.id.in_(pending) | ResearchRequest.id.in_(unfilled))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    items = db.session.execute(query.order_by(func.coalesce(ResearchRequest.submitted_at, ResearchRequest.created_at),
+                                              ResearchRequest.id).limit(limit)).scalars().all()
+    return {"items": items, "total": total}
 
 
 def request_for(actor, request_id: int) -> ResearchRequest:
