@@ -344,11 +344,14 @@ def approve_request(actor, request_id: int, *, reason: str | None = None, site: 
     request = _locked_request(request_id)
     if "approved" not in TRANSITIONS[request.status]:
         raise _refuse_transition(request, "approved")
-    if request.unfilled_criteria:
-        raise Conflict(_("Request %(id)s still asks for samples by criteria: fill every line before approving.",
-                         id=request.id), code="criteria_unfilled")
+    unfilled = Conflict(_("Request %(id)s still asks for samples by criteria: fill every line before approving.",
+                          id=request.id), code="criteria_unfilled")
+    if request.unfilled_criteria and not request.items:
+        raise unfilled
     reason = _text(reason, "reason", 2000, required=False)
-    deciding = request_parts.mine(actor, request, "requests.decide", ("pending",), site)
+    deciding = request_parts.mine(actor, request, "requests.decide", ("pending",), site)  # other sites: 403
+    if request.unfilled_criteria:
+        raise unfilled
     items = [item for part in deciding for item in part.items]
     locked = [samples.locked_sample(item.sample.barcode) for item in sorted(items, key=lambda i: i.sample_id)]
     for sample in locked:  # a manager approves what is at their sites
