@@ -290,7 +290,8 @@ def detail(request_id):
         "fill": req.status in ("draft", "submitted") and decides,
         "cancel": req.is_open and (owner or decides),
         "pick": req.status in ("approved", "picking") and allowed(actor, "requests.fulfil"),
-        "ship": req.ready_to_ship and allowed(actor, "requests.fulfil"),
+        "ship": allowed(actor, "requests.fulfil") and req.status == "picking"
+        and any(p.ready_to_ship and scope.acts_at(actor, p.site) for p in req.parts),
         "complete": req.status == "shipped" and (owner or allowed(actor, "requests.fulfil")),
         "manifest": req.status in ("picking", "shipped", "completed"),
         "remove": req.is_open and len(req.items) > 1 and decides,

@@ -185,3 +185,21 @@ def test_criteria_through_the_api(network, make):
     assert theirs["parts"] == [dict(theirs["parts"][0], site="MAIN", status="approved")]
     spec = manager.get("/openapi.json").json
     assert "/api/v1/requests/{request_id}/criteria/{criterion_id}/fill" in spec["paths"]
+
+
+def test_request_page_shows_each_part_and_the_decision_of_ones_own_site(app, network, two_site_request, make):
+    from tests.factories import PASSWORD
+
+    def page_for(username):
+        client = app.test_client()
+        client.post("/login", data={"username": username, "password": PASSWORD})
+        return client, client.get(f"/requests/{two_site_request}").get_data(as_text=True)
+
+    client, html = page_for("mgr_reg")
+    assert 'data-decide="REG"' in html and 'data-decide="MAIN"' not in html
+    assert 'data-part="MAIN" data-part-status="pending"' in html
+    client.post(f"/requests/{two_site_request}/approve", data={"approve-site": "REG"})
+    _, html = page_for("mgr_reg")
+    assert 'data-part="REG" data-part-status="approved"' in html and "data-decide=" not in html
+    _, html = page_for("netmgr")
+    assert 'data-decide="MAIN"' in html
