@@ -56,6 +56,16 @@ REQUEST_STATUSES = {
     "cancelled": _l("cancelled"),
 }
 
+# A request's part at one site (requests/parts.py).
+REQUEST_PART_STATUSES = {
+    "pending": "waiting for the site's decision",
+    "approved": "approved",
+    "rejected": "rejected",
+    "picking": "picking",
+    "shipped": "shipped",
+    "cancelled": "cancelled",
+}
+
 CONTAINER_KINDS = {
     "site": _l("Site"),
     "tank": _l("Tank"),
@@ -116,6 +126,10 @@ ACTIONS = {
     "container.stored": _l("Box stored"),
     "container.missing": _l("Box missing from a shipment"),
     "request.item_removed": _l("Item taken off a request"),
+    "request.filled": _l("Request line filled by criteria"),
+    "request.part_approved": _l("Request part approved at a site"),
+    "request.part_rejected": _l("Request part rejected at a site"),
+    "request.part_shipped": _l("Request part shipped from a site"),
     "shipment.created": _l("Shipment created"),
     "shipment.item_added": _l("Added to a shipment"),
     "shipment.item_removed": _l("Taken off a shipment"),
@@ -156,6 +170,7 @@ TABLES = {
     "temperature": TEMPERATURES,
     "status": SAMPLE_STATUSES,
     "request_status": REQUEST_STATUSES,
+    "request_part_status": REQUEST_PART_STATUSES,
     "kind": CONTAINER_KINDS,
     "action": ACTIONS,
     "role": ROLES,

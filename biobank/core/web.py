@@ -18,6 +18,12 @@ from .requests import current_actor, optional_actor
 
 blp = Blueprint("core_web", __name__)
 
+
+@blp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it on every page, signed in or not; base.html links it too."""
+    return current_app.send_static_file("favicon.ico")
+
 # Which permission a navigation target needs (endpoints other pages may add later).
 NAV_PERMISSIONS = {
     "auth_web.home": None,

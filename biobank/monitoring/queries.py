@@ -10,6 +10,7 @@ from ..core.errors import InvalidInput
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
+from ..network import scope
 from ..storage.models import Container
 from ..storage.service import get_container
 from . import limits as limit_rules
@@ -83,6 +84,9 @@ def alarms(actor, *, open_only: bool = False, container_id: int | None = None, p
            per_page: int = 50) -> tuple[list[Alarm], int]:
     require(actor, "monitoring.read")
     query = select(Alarm)
+    here = scope.at_visible_sites(actor, Alarm.container_id)  # staff see their sites' alarms
+    if here is not None:
+        query = query.where(here)
     if open_only:
         query = query.where(Alarm.closed_at.is_(None))
     if container_id is not None:
@@ -93,15 +97,19 @@ def alarms(actor, *, open_only: bool = False, container_id: int | None = None, p
     return list(rows), total
 
 
-def open_alarm_summary() -> dict:
+def open_alarm_summary(actor=None) -> dict:
     """For every staff page header and the manager's home page: how many alarms are open, how many
     nobody has acknowledged yet, and the newest few with their container's path. One small query
-    on the open-alarm index; the caller decides who may see it."""
-    rows = db.session.execute(
-        select(Alarm.id, Alarm.kind, Alarm.opened_at, Alarm.acknowledged_at, Alarm.message, Alarm.container_id,
-               Container.path).join(Container, Container.id == Alarm.container_id)
-        .where(Alarm.closed_at.is_(None)).order_by(Alarm.acknowledged_at.is_not(None), Alarm.opened_at.desc())
-        .limit(200)).all()
+    on the open-alarm index; the caller decides who may see it. With an actor: only the alarms
+    of their sites (network roles: all)."""
+    query = (select(Alarm.id, Alarm.kind, Alarm.opened_at, Alarm.acknowledged_at, Alarm.message, Alarm.container_id,
+                    Container.path).join(Container, Container.id == Alarm.container_id)
+             .where(Alarm.closed_at.is_(None)))
+    here = scope.at_visible_sites(actor, Alarm.container_id) if actor is not None else None
+    if here is not None:
+        query = query.where(here)
+    rows = db.session.execute(query.order_by(Alarm.acknowledged_at.is_not(None), Alarm.opened_at.desc())
+                              .limit(200)).all()
     items = [{"id": r.id, "kind": r.kind, "opened_at": r.opened_at, "acknowledged": r.acknowledged_at is not None,
               "message": r.message, "container_id": r.container_id, "path": r.path} for r in rows]
     return {"open": len(items), "unacknowledged": sum(1 for i in items if not i["acknowledged"]),

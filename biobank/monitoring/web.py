@@ -36,11 +36,11 @@ def page_actor(permission: str = "monitoring.read"):
 
 @blp.app_template_global()
 def alarm_banner():
-    """The open-alarm summary for the page header, for staff only (None for others)."""
+    """The open-alarm summary for the page header, for staff of the alarm's site only (None for others)."""
     actor = optional_actor()
     if actor is None or not allowed(actor, "monitoring.read"):
         return None
-    return queries.open_alarm_summary()
+    return queries.open_alarm_summary(actor)  # the alarms of their own sites (network roles: all)
 
 
 @blp.app_template_filter("alarm_kind")
@@ -71,8 +71,7 @@ def index():
 @login_required
 def summary():
     """What the page header polls to ring when a new alarm opens."""
-    page_actor()
-    data = queries.open_alarm_summary()
+    data = queries.open_alarm_summary(page_actor())
     for item in data["items"]:
         item["opened_at"] = iso_utc(item["opened_at"])
     return jsonify(data)

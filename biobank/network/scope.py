@@ -5,7 +5,7 @@ every service can call that without an import circle. A container's site is
 read from the first id of its lineage (the root of its tree), so it costs one
 indexed lookup and follows container moves by itself.
 """
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 
 from ..auth.models import User
 from ..custody.models import CustodyEvent
@@ -100,3 +100,16 @@ def lineage_prefixes(site_ids) -> list[str]:
         return []
     rows = db.session.execute(select(Site.container_id).where(Site.id.in_(list(site_ids)))).scalars()
     return [f"/{cid}/" for cid in rows]
+
+
+def at_visible_sites(actor, container_id_column):
+    """A WHERE condition: the container in `container_id_column` is at one of the actor's sites;
+    None for network roles (no condition: every site)."""
+    site_ids = visible_site_ids(actor)
+    if site_ids is None:
+        return None
+    prefixes = lineage_prefixes(site_ids)
+    if not prefixes:
+        return false()
+    return container_id_column.in_(select(Container.id).where(or_(*(Container.lineage.startswith(p)
+                                                                     for p in prefixes))))

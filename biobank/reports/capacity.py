@@ -265,6 +265,11 @@ def _alert(item: dict, threshold: float) -> dict:
             "threshold": threshold, "held": item["held"], "message": message}
 
 
+def _at_my_sites(actor) -> list:
+    here = scope.at_visible_sites(actor, Container.id)  # staff of some sites: their sites' containers
+    return [here] if here is not None else []
+
+
 def fill_alerts(actor, threshold: float | None = None, limit: int = 10) -> dict:
     """The sites, tanks and racks at or above the fill threshold, fullest first: the alerts of
     capacity() without the forecast, from one query over the non-box containers that are near it."""
@@ -274,7 +279,8 @@ def fill_alerts(actor, threshold: float | None = None, limit: int = 10) -> dict:
         select(Container.id, Container.barcode, Container.kind, Container.path, Container.capacity, Container.used,
                Container.held)
         .where(Container.rows.is_(None), Container.capacity > 0,
-               Container.used + Container.held >= Container.capacity * (threshold - 0.0001))).all()
+               Container.used + Container.held >= Container.capacity * (threshold - 0.0001),
+               *_at_my_sites(actor))).all()
     items = [{"id": r.id, "barcode": r.barcode, "kind": r.kind, "path": r.path, "positions": r.capacity,
               "used": r.used, "held": r.held, "fraction": round((r.used + r.held) / r.capacity, 4)} for r in rows]
     alerts = [_alert(i, threshold) for i in sorted(items, key=lambda i: (-i["fraction"], i["path"]))

@@ -13,18 +13,18 @@ from . import audit_export, capacity
 
 
 def waiting_requests(actor) -> dict:
-    """Requests submitted by researchers and waiting for a decision, oldest first."""
+    """Requests submitted by researchers with a part at the manager's sites waiting for their
+    decision (or a line by criteria to fill), oldest first."""
     if not allowed(actor, "requests.decide"):
         return {"items": [], "total": 0}
-    found = request_queries.list_requests(actor, status="submitted", per_page=10)
-    return {"items": sorted(found["items"], key=lambda r: r.submitted_at or r.created_at), "total": found["total"]}
+    return request_queries.waiting_for(actor, limit=10)
 
 
 def open_alarms(actor) -> dict:
-    """Tank alarms still open, the ones nobody has acknowledged first."""
+    """Tank alarms still open at the manager's sites, the ones nobody has acknowledged first."""
     if not allowed(actor, "monitoring.read"):
         return {"open": 0, "unacknowledged": 0, "items": []}
-    return monitoring_queries.open_alarm_summary()
+    return monitoring_queries.open_alarm_summary(actor)
 
 
 def capacity_alerts(actor) -> dict:

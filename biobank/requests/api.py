@@ -6,9 +6,10 @@ from flask_smorest import Blueprint
 from ..core.requests import current_actor
 from ..core.schemas import error_responses
 from . import queries, service
-from .schemas import (ApproveSchema, CancelSchema, CatalogueQuerySchema, CataloguePageSchema, ManifestQuerySchema,
-                      ManifestRowSchema, PickSchema, PicklistSchema, RequestCreateSchema, RequestPageSchema,
-                      RequestQuerySchema, RequestReasonSchema, RequestSchema, ShipSchema)
+from .schemas import (ApproveSchema, CancelSchema, CatalogueQuerySchema, CataloguePageSchema, FillSchema,
+                      ManifestQuerySchema, ManifestRowSchema, PickSchema, PicklistQuerySchema, PicklistSchema,
+                      ProposalSchema, RejectSchema, RequestCreateSchema, RequestPageSchema, RequestQuerySchema,
+                      RequestReasonSchema, RequestSchema, ShipSchema)
 
 # Prefix /api/v1 (not /api/v1/requests) because the catalogue lives here too.
 blp = Blueprint("requests_api", __name__, url_prefix="/api/v1",
@@ -36,7 +37,7 @@ class Requests(MethodView):
     @blp.response(201, RequestSchema)
     @_errors(403, 404, 409, 422)
     def post(self, args):
-        """Create a draft request for catalogue samples"""
+        """Create a draft request for catalogue samples (by catalogue id) and/or lines by criteria"""
         return service.create_request(current_actor(), **args)
 
     @blp.arguments(RequestQuerySchema, location="query")
@@ -71,17 +72,18 @@ class Approve(MethodView):
     @blp.response(200, RequestSchema)
     @_errors(403, 404, 409)
     def post(self, args, request_id):
-        """Approve a submitted request, reserving its samples (409 if any is taken)"""
+        """Approve your sites' parts of a submitted request, reserving their samples (409 if any is taken);
+        the request is approved once every site's part is decided"""
         return service.approve_request(current_actor(), request_id, **args)
 
 
 @blp.route("/requests/<int:request_id>/reject")
 class Reject(MethodView):
-    @blp.arguments(RequestReasonSchema)
+    @blp.arguments(RejectSchema)
     @blp.response(200, RequestSchema)
     @_errors(403, 404, 409, 422)
     def post(self, args, request_id):
-        """Reject a submitted request (a reason is required)"""
+        """Reject your sites' parts of a submitted request (a reason is required); rejected when every part is"""
         return service.reject_request(current_actor(), request_id, **args)
 
 
@@ -116,11 +118,12 @@ class Complete(MethodView):
 
 @blp.route("/requests/<int:request_id>/picklist")
 class Picklist(MethodView):
+    @blp.arguments(PicklistQuerySchema, location="query")
     @blp.response(200, PicklistSchema)
     @_errors(403, 404)
-    def get(self, request_id):
-        """The pick list in tank → rack → box → position order, with tank openings and box removals"""
-        return queries.picklist(current_actor(), request_id)
+    def get(self, args, request_id):
+        """Your sites' part of the pick list in tank → rack → box → position order, with tank openings and box removals"""
+        return queries.picklist(current_actor(), request_id, **args)
 
 
 @blp.route("/requests/<int:request_id>/pick")
@@ -139,8 +142,27 @@ class Ship(MethodView):
     @blp.response(200, RequestSchema)
     @_errors(403, 404, 409, 422)
     def post(self, args, request_id):
-        """Ship a fully picked request: its samples become shipped"""
+        """Ship your sites' fully picked parts: their samples become shipped; the request is shipped with the last part"""
         return service.ship_request(current_actor(), request_id, **args)
+
+
+@blp.route("/requests/<int:request_id>/criteria/<int:criterion_id>/proposal")
+class Proposal(MethodView):
+    @blp.response(200, ProposalSchema)
+    @_errors(403, 404)
+    def get(self, request_id, criterion_id):
+        """Matching available samples at your sites for a line by criteria, for you to confirm"""
+        return queries.proposal(current_actor(), request_id, criterion_id)
+
+
+@blp.route("/requests/<int:request_id>/criteria/<int:criterion_id>/fill")
+class Fill(MethodView):
+    @blp.arguments(FillSchema)
+    @blp.response(200, RequestSchema)
+    @_errors(403, 404, 409, 422)
+    def post(self, args, request_id, criterion_id):
+        """Fill a line by criteria with the chosen samples (at most its count; each must match and be available)"""
+        return service.fill_criterion(current_actor(), request_id, criterion_id, args["samples"])
 
 
 MANIFEST_FILES = {"csv": (queries.manifest_csv, "text/csv"), "pdf": (queries.manifest_pdf, "application/pdf")}

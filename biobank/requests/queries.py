@@ -3,21 +3,25 @@ import csv
 import io
 import math
 import re
-from datetime import datetime, time
 
-from sqlalchemy import extract, false, func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import selectinload
 
-from ..core.errors import InvalidInput
-from ..core.permissions import require
+from flask_babel import gettext as _
+
+from ..core.errors import InvalidInput, NotFound
+from ..core.permissions import allowed, require
 from ..core.time import iso_utc
 from ..extensions import db
+from ..network import scope
 from ..network.models import Site
 from ..samples.models import Sample
 from ..samples.queries import spreadsheet_safe
 from ..storage.models import Container
 from ..storage.positions import label
-from .models import RequestItem, ResearchRequest
+from .models import RequestCriterion, RequestItem, RequestPart, ResearchRequest
+from . import criteria
+from .catalogue import conditions as _conditions
 from .service import sees_all_requests, visible_request
 
 # Facets of the catalogue: name -> the grouped expression. Codes group by their
@@ -32,51 +36,6 @@ _FACETS = {
 
 
 # -- catalogue -----------------------------------------------------------------------
-def _day(value, end: bool = False) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time.max if end else time.min)
-
-
-def _conditions(filters: dict, skip: str | None = None) -> list:
-    """WHERE conditions for the catalogue; `skip` leaves out one facet's own filter."""
-    conds = [Sample.status == "available", Sample.consent_withdrawn.is_(False)]
-    if filters.get("sample_type") and skip != "sample_type":
-        conds.append(Sample.sample_type == filters["sample_type"])
-    for name in ("diagnosis", "anatomical_site"):
-        if filters.get(name) and skip != name:
-            code = filters[name].strip().upper()
-            conds.append(func.upper(getattr(Sample, name)).startswith(code, autoescape=True))
-    if filters.get("unit") and skip != "unit":
-        conds.append(Sample.unit == filters["unit"])
-    if skip != "collection_year":
-        if filters.get("collected_from"):
-            conds.append(Sample.collected_at >= _day(filters["collected_from"]))
-        if filters.get("collected_to"):
-            conds.append(Sample.collected_at <= _day(filters["collected_to"], end=True))
-        if filters.get("collection_year"):
-            conds.append(extract("year", Sample.collected_at) == int(filters["collection_year"]))
-    if filters.get("min_volume") is not None:
-        conds.append(Sample.volume >= filters["min_volume"])
-    if filters.get("max_volume") is not None:
-        conds.append(Sample.volume <= filters["max_volume"])
-    if filters.get("site") and skip != "site":
-        conds.append(_at_site(filters["site"]))
-    if filters.get("q"):
-        like = f"%{filters['q']}%"
-        conds.append(Sample.barcode.ilike(like) | Sample.diagnosis.ilike(like) | Sample.anatomical_site.ilike(like))
-    return conds
-
-
-def _at_site(code: str):
-    """Samples stored in the tree of the site with this code (none for an unknown code)."""
-    top = db.session.execute(select(Site.container_id).where(Site.code == code)).scalar()
-    return Sample.container_id.in_(select(Container.id).where(Container.lineage.startswith(f"/{top}/"))) \
-        if top is not None else false()
-
-
 def facet_counts(filters: dict) -> dict:
     """Counts per value of each facet, under every other filter (so choices stay visible)."""
     facets = {}
@@ -109,6 +68,7 @@ def _facet_value(value):
 def catalogue_ids(actor, filters: dict, limit: int) -> list[int]:
     """Ids of every catalogue match (up to `limit`), in catalogue order: "add all to the cart"."""
     require(actor, "catalogue.search")
+    filters = dict(filters, _researcher=not allowed(actor, "samples.identified"))
     return list(db.session.execute(select(Sample.id).where(*_conditions(filters)).order_by(Sample.id)
                                    .limit(limit)).scalars())
 
@@ -118,7 +78,8 @@ def catalogue(actor, filters: dict, page: int = 1, per_page: int = 50) -> dict:
     require(actor, "catalogue.search")
     if filters.get("min_volume") is not None and filters.get("max_volume") is not None \
             and filters["min_volume"] > filters["max_volume"]:
-        raise InvalidInput("The minimum volume is larger than the maximum.", code="invalid_range")
+        raise InvalidInput(_("The minimum volume is larger than the maximum."), code="invalid_range")
+    filters = dict(filters, _researcher=not allowed(actor, "samples.identified"))
     conds = _conditions(filters)
     total = db.session.execute(select(func.count()).select_from(Sample).where(*conds)).scalar_one()
     items = db.session.execute(select(Sample).where(*conds).order_by(Sample.id)
@@ -145,6 +106,23 @@ def list_requests(actor, status: str | None = None, page: int = 1, per_page: int
                                                         .selectinload(RequestItem.sample))).scalars().all()
     return {"items": items, "total": total, "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(total / per_page))}
+
+
+def waiting_for(actor, limit: int = 10) -> dict:
+    """Submitted requests waiting for this manager: a part at their sites still to decide, or a
+    line by criteria still to fill (any manager may fill one), oldest first."""
+    require(actor, "requests.decide")
+    site_ids = scope.visible_site_ids(actor)
+    pending = select(RequestPart.request_id).where(RequestPart.status == "pending")
+    if site_ids is not None:
+        pending = pending.where(RequestPart.site_id.in_(site_ids or [-1]))
+    unfilled = select(RequestCriterion.request_id).where(RequestCriterion.filled_at.is_(None))
+    query = select(ResearchRequest).where(ResearchRequest.status == "submitted",
+                                          ResearchRequest.id.in_(pending) | ResearchRequest.id.in_(unfilled))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    items = db.session.execute(query.order_by(func.coalesce(ResearchRequest.submitted_at, ResearchRequest.created_at),
+                                              ResearchRequest.id).limit(limit)).scalars().all()
+    return {"items": items, "total": total}
 
 
 def request_for(actor, request_id: int) -> ResearchRequest:
@@ -174,12 +152,22 @@ def _levels(box: Container, ancestors: dict[int, Container]):
     return chain, tank, rack
 
 
-def picklist(actor, request_id: int) -> dict:
+def picking_items(actor, request: ResearchRequest, site: str | None = None) -> list[RequestItem]:
+    """The items this actor picks: those of the parts at their sites (every part for network
+    roles), of one site if named; rejected parts' items are not picked."""
+    return [item for item in request.live_items
+            if scope.acts_at(actor, item.part.site if item.part is not None else None)
+            and (not site or (item.part is not None and item.part.site is not None and item.part.site.code == site))]
+
+
+def picklist(actor, request_id: int, site: str | None = None) -> dict:
     """Items in tank → rack → box → position order, so each tank is opened once and
-    each box taken out once; with the numbers of tank openings and box removals."""
+    each box taken out once; with the numbers of tank openings and box removals.
+    Each site's staff see their own site's part."""
     require(actor, "requests.fulfil")
     request = visible_request(actor, request_id)
-    placed = [(item, *_where(item.sample)) for item in request.items]
+    mine = picking_items(actor, request, site)
+    placed = [(item, *_where(item.sample)) for item in mine]
     ancestor_ids = {i for _, box, _, _ in placed if box is not None for i in box.ancestor_ids}
     ancestors = {c.id: c for c in db.session.execute(
         select(Container).where(Container.id.in_(ancestor_ids))).scalars()} if ancestor_ids else {}
@@ -201,6 +189,7 @@ def picklist(actor, request_id: int) -> dict:
         rows.append((key, item, location))
     rows.sort(key=lambda r: (r[0], r[1].id))
     items = [{"barcode": item.sample.barcode, "sample_type": item.sample.sample_type, "location": location,
+              "site": item.part.site.code if item.part is not None and item.part.site is not None else None,
               "consent_withdrawn": item.sample.consent_withdrawn,
               "picked": item.picked, "picked_at": item.picked_at, "picked_by": item.picked_by}
              for _, item, location in rows]
@@ -209,7 +198,27 @@ def picklist(actor, request_id: int) -> dict:
     picked = sum(1 for i in items if i["picked"])
     return {"request_id": request.id, "status": request.status, "items": items, "tank_openings": len(tanks),
             "box_removals": len(boxes), "total": len(items), "picked": picked, "remaining": len(items) - picked,
-            "ready_to_ship": request.ready_to_ship}
+            "ready_to_ship": request.status == "picking" and bool(mine) and all(i.picked for i in mine)
+            and any(i.part is not None and i.part.status == "picking" for i in mine),
+            "other_sites": len(request.live_items) - len(mine)}
+
+
+# -- filling a line by criteria --------------------------------------------------------
+def proposal(actor, request_id: int, criterion_id: int) -> dict:
+    """Matching available samples at the filler's sites for one criteria line, as many as it asks
+    for (oldest registration first), for the manager to confirm."""
+    require(actor, "requests.decide")
+    request = visible_request(actor, request_id)
+    criterion = next((c for c in request.criteria if c.id == criterion_id), None)
+    if criterion is None:
+        raise NotFound(_("Request %(id)s has no line %(line)s.", id=request.id, line=criterion_id),
+                       code="unknown_criterion")
+    query = criteria.matching(criterion, site_ids=scope.visible_site_ids(actor),
+                              exclude=[item.sample_id for item in request.items])
+    available = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    found = db.session.execute(query.limit(criterion.count)).scalars().all()
+    return {"criterion": criterion, "samples": [s.barcode for s in found], "sample_list": found,
+            "available": available}
 
 
 # -- shipping manifest --------------------------------------------------------------
@@ -222,7 +231,8 @@ def manifest(actor, request_id: int) -> tuple[ResearchRequest, list[dict]]:
     """The shipment's contents, de-identified (no donor, no storage location): staff or the requester."""
     request = visible_request(actor, request_id)  # researchers: their own only
     if request.status not in ("picking", "shipped", "completed"):
-        raise InvalidInput(f"Request {request.id} is {request.status}; a manifest exists once picking starts.",
+        raise InvalidInput(_("Request %(id)s is %(status)s; a manifest exists once picking starts.",
+                             id=request.id, status=request.status),
                            code="no_manifest")
     rows = []
     for item in sorted(request.items, key=lambda i: i.sample.barcode):

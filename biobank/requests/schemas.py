@@ -6,11 +6,28 @@ from ..core.schemas import PageSchema
 
 from ..samples.models import SAMPLE_TYPES
 from ..samples.schemas import collected_month, sees_identified
-from .models import STATUSES
+from .models import PART_STATUSES, STATUSES
+from .opaque import catalogue_id
 
 
-class CatalogueItemSchema(Schema):
-    barcode = fields.String()
+def _catalogue_id(sample) -> str:
+    return catalogue_id(sample.id)
+
+
+class _HidesBarcode:
+    """Researchers get the opaque catalogue id, never the barcode (it may encode the donor)."""
+
+    @post_dump
+    def hide_barcode(self, data, **kwargs):
+        if not sees_identified():
+            data["barcode"] = None
+        return data
+
+
+class CatalogueItemSchema(_HidesBarcode, Schema):
+    catalogue_id = fields.Function(_catalogue_id, metadata={
+        "description": "opaque, stable id of the sample (CAT-XXXX-XXXX): use it to request the sample"})
+    barcode = fields.String(allow_none=True, metadata={"description": "staff only (null for researchers)"})
     sample_type = fields.String()
     collected_at = fields.DateTime(allow_none=True)
     volume = fields.Float(allow_none=True)
@@ -59,8 +76,11 @@ class CataloguePageSchema(PageSchema):
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueSchema)))
 
 
-class RequestItemSchema(Schema):
-    barcode = fields.String(attribute="sample.barcode")
+class RequestItemSchema(_HidesBarcode, Schema):
+    catalogue_id = fields.Function(lambda item: catalogue_id(item.sample_id))
+    barcode = fields.String(attribute="sample.barcode", allow_none=True,
+                            metadata={"description": "staff only (null for researchers)"})
+    site = fields.String(attribute="part.site.code", allow_none=True)
     sample_type = fields.String(attribute="sample.sample_type")
     diagnosis = fields.String(attribute="sample.diagnosis", allow_none=True)
     anatomical_site = fields.String(attribute="sample.anatomical_site", allow_none=True)
@@ -70,6 +90,45 @@ class RequestItemSchema(Schema):
     picked = fields.Boolean()
     picked_at = fields.DateTime(allow_none=True)
     picked_by = fields.String(allow_none=True)
+
+
+class RequestPartSchema(Schema):
+    id = fields.Integer()
+    site = fields.String(attribute="site.code", allow_none=True)
+    site_name = fields.String(attribute="site.name", allow_none=True)
+    status = fields.String(metadata={"enum": list(PART_STATUSES)})
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    item_count = fields.Function(lambda part: len(part.items))
+    picked_count = fields.Integer()
+    shipped_at = fields.DateTime(allow_none=True)
+    courier = fields.String(allow_none=True)
+    tracking = fields.String(allow_none=True)
+
+
+class CriterionSchema(Schema):
+    id = fields.Integer()
+    count = fields.Integer()
+    sample_type = fields.String(allow_none=True)
+    diagnosis = fields.String(allow_none=True)
+    collected_from = fields.Date(allow_none=True)
+    collected_to = fields.Date(allow_none=True)
+    site = fields.String(attribute="site.code", allow_none=True)
+    filled = fields.Boolean()
+    filled_at = fields.DateTime(allow_none=True)
+    filled_by = fields.String(allow_none=True)
+    filled_count = fields.Function(lambda line: len(line.items))
+
+
+class CriterionInSchema(Schema):
+    count = fields.Integer(required=True, validate=validate.Range(1, 1000))
+    sample_type = fields.String(validate=validate.OneOf(SAMPLE_TYPES))
+    diagnosis = fields.String(validate=validate.Length(max=16), metadata={"description": "ICD-10 or its start: C50"})
+    collection_year = fields.Integer(validate=validate.Range(1900, 2999))
+    collected_from = fields.Date()
+    collected_to = fields.Date()
+    site = fields.String(validate=validate.Length(max=32), metadata={"description": "a site code (optional)"})
 
 
 class RequestSchema(Schema):
@@ -99,14 +158,40 @@ class RequestSchema(Schema):
     picked_count = fields.Integer()
     ready_to_ship = fields.Boolean()
     items = fields.List(fields.Nested(RequestItemSchema))
+    parts = fields.Method("_parts", metadata={"description": "one part per site: each site decides, picks and "
+                                                            "ships its own"})
+    criteria = fields.List(fields.Nested(CriterionSchema), metadata={"description": "lines asking by criteria"})
+
+    def _parts(self, request):
+        return RequestPartSchema(many=True).dump([p for p in request.parts if p.items])
 
 
 class RequestCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
     purpose = fields.String(required=True, validate=validate.Length(1, 5000))
     ethics_reference = fields.String(required=True, validate=validate.Length(1, 120))
-    samples = fields.List(fields.Raw(metadata={"type": "string"}), required=True,
-                          validate=validate.Length(min=1), metadata={"description": "sample barcodes"})
+    samples = fields.List(fields.Raw(metadata={"type": "string"}), load_default=list,
+                          metadata={"description": "catalogue ids (CAT-XXXX-XXXX) or, for staff, barcodes"})
+    criteria = fields.List(fields.Nested(CriterionInSchema), load_default=list,
+                           metadata={"description": "lines asking for a number of samples by criteria, for a "
+                                                    "manager to fill; samples, criteria or both"})
+
+
+class FillSchema(Schema):
+    samples = fields.List(fields.Raw(metadata={"type": "string"}), required=True, validate=validate.Length(min=1),
+                          metadata={"description": "the chosen samples (barcodes), at most the line's count"})
+
+
+class ProposalSchema(Schema):
+    criterion = fields.Nested(CriterionSchema)
+    samples = fields.List(fields.String(), metadata={"description": "barcodes of matching available samples "
+                                                                   "at the filler's sites, oldest first"})
+    available = fields.Integer(metadata={"description": "how many match in all"})
+
+
+class SiteChoiceSchema(Schema):
+    site = fields.String(validate=validate.Length(max=32), metadata={
+        "description": "a site code: only that site's part (default: every part the caller acts on)"})
 
 
 class RequestQuerySchema(Schema):
@@ -125,12 +210,16 @@ class RequestPageSchema(PageSchema):
     items = fields.List(fields.Nested(RequestSummarySchema))
 
 
-class ApproveSchema(Schema):
+class ApproveSchema(SiteChoiceSchema):
     reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
 class RequestReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class RejectSchema(RequestReasonSchema, SiteChoiceSchema):
+    pass
 
 
 class CancelSchema(RequestReasonSchema):
@@ -142,7 +231,7 @@ class PickSchema(Schema):
     barcode = fields.Raw(required=True, metadata={"type": "string", "description": "the scanned tube"})
 
 
-class ShipSchema(Schema):
+class ShipSchema(SiteChoiceSchema):
     recipient = fields.String(required=True, validate=validate.Length(1, 300))
     courier = fields.String(required=True, validate=validate.Length(1, 120))
     tracking = fields.String(allow_none=True, validate=validate.Length(max=120))
@@ -163,11 +252,16 @@ class PickLocationSchema(Schema):
 
 class PickItemSchema(Schema):
     barcode = fields.String()
+    site = fields.String(allow_none=True)
     sample_type = fields.String()
     location = fields.Nested(PickLocationSchema, allow_none=True)
     picked = fields.Boolean()
     picked_at = fields.DateTime(allow_none=True)
     picked_by = fields.String(allow_none=True)
+
+
+class PicklistQuerySchema(Schema):
+    site = fields.String(validate=validate.Length(max=32), metadata={"description": "a site code: that site's part"})
 
 
 class PicklistSchema(Schema):

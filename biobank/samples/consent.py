@@ -8,6 +8,7 @@ from ..core.errors import InvalidInput, InvalidTransition
 from ..core.permissions import require
 from ..custody import service as custody
 from ..extensions import db
+from ..network import scope
 from .models import Donor, Sample
 from .service import _leave_position, discard_sample, locked_sample, transition
 
@@ -48,10 +49,19 @@ def worklist_summary(actor) -> list[dict]:
     rows = db.session.execute(
         select(Sample.donor, func.count(), func.min(Donor.consent_withdrawn_at))
         .outerjoin(Donor, Donor.code == Sample.donor)
-        .where(Sample.consent_withdrawn.is_(True), Sample.status.in_(OPEN_STATUSES))
+        .where(Sample.consent_withdrawn.is_(True), Sample.status.in_(OPEN_STATUSES),
+               *_at_my_sites(actor))
         .group_by(Sample.donor)).all()
     summary = [{"donor": donor, "remaining": remaining, "withdrawn_at": at} for donor, remaining, at in rows]
     return sorted(summary, key=lambda row: (row["withdrawn_at"] is None, row["withdrawn_at"] or 0, row["donor"]))
+
+
+def _at_my_sites(actor) -> list:
+    """Tubes stored, or with a place held, at the actor's sites (network roles: all)."""
+    stored = scope.at_visible_sites(actor, Sample.container_id)
+    if stored is None:
+        return []
+    return [stored | scope.at_visible_sites(actor, Sample.home_container_id)]
 
 
 def _withdrawn_sample(barcode: str) -> Sample:

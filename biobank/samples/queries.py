@@ -12,6 +12,7 @@ from ..core.permissions import allowed, require
 from ..core.time import utcnow
 from ..custody.models import CustodyEvent
 from ..extensions import db
+from ..network import scope
 from ..storage.models import Container
 from .models import Sample, location_of
 from .schemas import DEIDENTIFIED_FIELDS
@@ -169,8 +170,7 @@ def overdue_checkouts(actor, limit: int | None = None, now=None) -> list[Sample]
     """Checked-out tubes past their due-back time, the longest overdue first
     (for the overdue page and the manager's home page)."""
     require(actor, "samples.identified")
-    query = (select(Sample).where(Sample.status == "checked_out", Sample.due_back < (now or utcnow()))
-             .order_by(Sample.due_back, Sample.id)
+    query = (select(Sample).where(*_overdue(actor, now)).order_by(Sample.due_back, Sample.id)
              .options(selectinload(Sample.home_container)))
     if limit is not None:
         query = query.limit(limit)
@@ -179,8 +179,14 @@ def overdue_checkouts(actor, limit: int | None = None, now=None) -> list[Sample]
 
 def overdue_count(actor, now=None) -> int:
     require(actor, "samples.identified")
-    return db.session.execute(select(func.count()).select_from(Sample).where(
-        Sample.status == "checked_out", Sample.due_back < (now or utcnow()))).scalar_one()
+    return db.session.execute(select(func.count()).select_from(Sample).where(*_overdue(actor, now))).scalar_one()
+
+
+def _overdue(actor, now=None) -> list:
+    """Checked out past due back, from a place at the actor's sites (network roles: anywhere)."""
+    conds = [Sample.status == "checked_out", Sample.due_back < (now or utcnow())]
+    here = scope.at_visible_sites(actor, Sample.home_container_id)
+    return conds + ([here] if here is not None else [])
 
 
 def barcode_differing_in_case(code: str) -> str | None:

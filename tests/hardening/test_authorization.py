@@ -81,6 +81,8 @@ EXPECTED = {
     ("POST", "/api/v1/requests/{request_id}/items/{barcode}/remove"): MANAGERS,
     ("POST", "/api/v1/requests/{request_id}/complete"): ALL,   # the requester, or staff on their behalf
     ("GET", "/api/v1/requests/{request_id}/picklist"): STAFF,
+    ("GET", "/api/v1/requests/{request_id}/criteria/{criterion_id}/proposal"): MANAGERS,
+    ("POST", "/api/v1/requests/{request_id}/criteria/{criterion_id}/fill"): MANAGERS,
     ("POST", "/api/v1/requests/{request_id}/pick"): STAFF,
     ("POST", "/api/v1/requests/{request_id}/ship"): STAFF,
     ("GET", "/api/v1/requests/{request_id}/manifest"): ALL,   # staff, or the requester
@@ -147,14 +149,15 @@ def _world(make):
     make.sample("AZ-2", box=box, position="A2", volume="4.0", donor="DZ2")
     researcher = make._user_of("researcher")
     request = requests_service.create_request(make.actor("researcher"), title="Authz", purpose="tests",
-                                              ethics_reference="EC-1", samples=["AZ-2"])
+                                              ethics_reference="EC-1", samples=["AZ-2"],
+                                              criteria=[{"count": 1, "sample_type": "plasma"}])
     far = network_service.create_site(make.admin, code="AZR", name="Authz regional")
     shipment = shipments.create_shipment(make.admin, from_site=scope.default_site().id, to_site=far.id,
                                          condition="dry_ice")
     db.session.commit()
     make.user("technician", username="authz-tech")
     return {"container_id": box.id, "other_id": other.id, "barcode": "AZ-1", "donor": "DZ1", "username": "authz-tech",
-            "request_id": request.id, "specimen_id": 1, "box_barcode": box.barcode,
+            "request_id": request.id, "criterion_id": request.criteria[0].id, "specimen_id": 1, "box_barcode": box.barcode,
             "researcher": researcher.id, "rack_id": box.parent_id, "alarm_id": _alarm(tank),
             "shipment_id": shipment.id, "username": researcher.username,
             "main_site": scope.default_site().id, "far_site": far.id}
@@ -173,8 +176,8 @@ def _alarm(tank) -> int:
 
 def _call(client, method, path, world, token):
     url = path
-    for name in ("container_id", "barcode", "donor", "request_id", "specimen_id", "alarm_id", "shipment_id",
-                 "username"):
+    for name in ("container_id", "barcode", "donor", "request_id", "criterion_id", "specimen_id", "alarm_id",
+                 "shipment_id", "username"):
         url = url.replace("{%s}" % name, str(world[name]))
     url = url.replace("/by-barcode/{barcode}", f"/by-barcode/{world['box_barcode']}")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -198,6 +201,7 @@ def _call(client, method, path, world, token):
             "corrections": [{"barcode": "AZ-1", "position": "A1"}]},
         "/api/v1/requests": {"title": "t", "purpose": "p", "ethics_reference": "e", "samples": ["AZ-1"]},
         "/api/v1/requests/{request_id}/approve": {},
+        "/api/v1/requests/{request_id}/criteria/{criterion_id}/fill": {"samples": ["AZ-1"]},
         "/api/v1/requests/{request_id}/reject": {"reason": "no"},
         "/api/v1/requests/{request_id}/cancel": {"reason": "no"},
         "/api/v1/requests/{request_id}/pick": {"barcode": "AZ-2"},

@@ -20,15 +20,20 @@ def test_request_from_catalogue_to_completion(api, stock, request_body):
 
     found = researcher.get("/catalogue?diagnosis=C50&sample_type=plasma")
     assert found.status_code == 200, found.json
-    barcodes = [item["barcode"] for item in found.json["items"]]
-    assert set(barcodes) == {"S-A-1", "S-B-1", "S-B-2", "S-W-1"}
+    # researchers see opaque catalogue ids, never the tube barcodes (staff see both)
+    assert {item["barcode"] for item in found.json["items"]} == {None}
+    ids = {item["barcode"]: item["catalogue_id"] for item in manager.get("/catalogue?per_page=100").json["items"]}
+    assert {ids[b] for b in ("S-A-1", "S-B-1", "S-B-2", "S-W-1")} == {i["catalogue_id"] for i in found.json["items"]}
+    assert all(i.startswith("CAT-") and i not in ids for i in ids.values())
     wanted = ["S-B-1", "S-A-1", "S-B-2", "S-A-4", "S-A-2"]
 
-    created = researcher.post("/requests", json=request_body(wanted))
+    created = researcher.post("/requests", json=request_body([ids[b] for b in wanted]))
     assert created.status_code == 201, created.json
     request_id = created.json["id"]
     assert created.json["status"] == "draft"
-    assert [i["barcode"] for i in created.json["items"]] == wanted
+    assert [i["catalogue_id"] for i in created.json["items"]] == [ids[b] for b in wanted]
+    assert {i["barcode"] for i in created.json["items"]} == {None}
+    assert [i["barcode"] for i in manager.get(f"/requests/{request_id}").json["items"]] == wanted
 
     assert researcher.post(f"/requests/{request_id}/submit").json["status"] == "submitted"
     approved = manager.post(f"/requests/{request_id}/approve", json={})
@@ -124,8 +129,15 @@ def test_catalogue_is_deidentified_with_facets(api, stock):
         for item in body["items"]:
             assert not {"donor", "location", "notes"} & set(item)
         assert "D-S-A-1" not in json.dumps(body) and "secret note" not in json.dumps(body)
+    staff_view = api("technician").get("/catalogue?sample_type=plasma&collected_from=2021-01-01&collected_to=2021-12-31")
+    assert {i["barcode"] for i in staff_view.json["items"]} == {"S-B-1", "S-A-1", "S-W-1"}
     body = api("researcher").get("/catalogue?sample_type=plasma&collected_from=2021-01-01&collected_to=2021-12-31").json
-    assert {i["barcode"] for i in body["items"]} == {"S-B-1", "S-A-1", "S-W-1"}
+    # researchers: no barcode, the month of collection only, the same opaque ids as staff see
+    assert {i["barcode"] for i in body["items"]} == {None}
+    assert {i["collected_at"] for i in body["items"]} == {None}
+    assert {i["collected_month"] for i in body["items"]} == {"2021-03", "2021-07"}
+    assert {i["catalogue_id"] for i in body["items"]} == {i["catalogue_id"] for i in staff_view.json["items"]}
+    assert api("researcher").get("/catalogue?q=S-A-1").json["total"] == 0  # no search by barcode either
     facets = {name: {f["value"]: f["count"] for f in values} for name, values in body["facets"].items()}
     assert facets["diagnosis"] == {"C50": 3}
     # A facet counts under every other filter but its own, so other choices stay visible.
@@ -136,7 +148,7 @@ def test_catalogue_is_deidentified_with_facets(api, stock):
     assert facets["sample_type"] == {"plasma": 5, "serum": 1, "dna": 1}
     assert facets["anatomical_site"] == {"C50": 4, "C61": 1}
     assert api("researcher").get("/catalogue?min_volume=1.5").json["total"] == 2
-    assert api("researcher").get("/catalogue?anatomical_site=C61").json["items"][0]["barcode"] == "S-A-4"
+    assert api("technician").get("/catalogue?anatomical_site=C61").json["items"][0]["barcode"] == "S-A-4"
     bad = api("researcher").get("/catalogue?sample_type=blood")
     assert bad.status_code == 422 and bad.json["code"] == "validation_error"
 

@@ -11,7 +11,10 @@ from werkzeug.serving import make_server
 from biobank import create_app
 from biobank.extensions import db
 from biobank.requests.models import ResearchRequest
+from biobank.requests.opaque import catalogue_id
+from biobank.samples.service import find_sample
 from tests.factories import PASSWORD
+from tests.web.conftest import watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -67,14 +70,16 @@ def test_researcher_requests_and_manager_approves(browser, live_url, make, stock
     page.fill("input[name=diagnosis]", "C50")
     page.click("button:has-text('Search')")
     rows = page.locator("table[data-catalogue] tbody tr")
-    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.barcode)")) == ["S-A-1", "S-B-1", "S-B-2", "S-W-1"]
-    assert "D-S-A-1" not in page.content() and "Tank 02" not in page.content()
+    ids = {b: catalogue_id(find_sample(b).id) for b in ("S-A-1", "S-B-1", "S-B-2", "S-W-1")}
+    db.session.rollback()
+    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.catalogueId)")) == sorted(ids.values())
+    assert "D-S-A-1" not in page.content() and "Tank 02" not in page.content() and "S-A-1" not in page.content()
     # A facet link narrows the search and shows its count.
     facet = page.locator("[data-facet=anatomical_site] a", has_text="C50")
     assert facet.count() == 1
     for barcode in ("S-A-1", "S-B-2"):
-        page.click(f"button[aria-label='Add {barcode} to cart']")
-        assert page.locator(".flash.success").inner_text().startswith("Added " + barcode)
+        page.click(f"button[aria-label='Add {ids[barcode]} to cart']")
+        assert page.locator(".flash.success").inner_text().startswith("Added " + ids[barcode])
     assert page.locator("[data-cart-count]").inner_text() == "2"
 
     page.click("[data-cart-link]")
@@ -95,7 +100,7 @@ def test_researcher_requests_and_manager_approves(browser, live_url, make, stock
     page.goto(f"{live_url}/requests/{request_id}")
     page.click("button:has-text('Reject')")  # the reason is required: the browser keeps the form
     assert _status(request_id) == "submitted"
-    page.fill("input[name=approve-reason]", "Fits the biobank's access policy")
+    page.locator("input[name=approve-reason]").fill("Fits the biobank's access policy")
     page.click("button:has-text('Approve and reserve')")
     assert "approved" in page.locator(".flash.success").inner_text()
     assert page.locator("[data-status]").inner_text() == "approved"
@@ -123,7 +128,7 @@ def test_technician_scans_to_pick(browser, live_url, make, stock):
 
     scan.fill("S-A-3")
     scan.press("Enter")
-    error = page.locator(".flash.error")
+    error = page.locator("[data-testid=pick-error]")
     assert "S-A-3" in error.inner_text() and "not on the pick list" in error.inner_text()
     assert _status(request_id) == "approved"
     assert page.evaluate("document.activeElement.name") == "barcode"
@@ -140,3 +145,73 @@ def test_technician_scans_to_pick(browser, live_url, make, stock):
     page.click("button:has-text('Record shipment')")
     assert page.locator("[data-status]").inner_text() == "shipped"
     assert _status(request_id) == "shipped"
+
+
+def test_criteria_request_filled_approved_and_picked_by_keyboard(browser, live_url, make, stock):
+    """A researcher asks for 2 plasma C50 by criteria, a manager fills the line from the proposal
+    and approves, a technician picks with one wrong scan: keyboard only, no console error."""
+    researcher, manager, technician = _users(make, "researcher", "manager", "technician")
+
+    page = _login(browser, live_url, researcher)
+    problems = watch_console(page)
+    page.goto(live_url + "/catalogue")
+    page.locator("select[name=sample_type]").focus()
+    page.keyboard.type("plasma")  # a select takes the typed name
+    page.locator("input[name=diagnosis]").focus()
+    page.keyboard.type("C50")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*diagnosis=C50.*"))
+    page.locator("[data-ask-criteria] summary").focus()
+    page.keyboard.press("Enter")
+    page.locator("#ask-count").focus()
+    page.keyboard.type("2")
+    for text in ("Plasma for a marker study", "Marker validation", "EC-2025-003"):
+        page.keyboard.press("Tab")
+        page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/requests/\d+$"))
+    request_id = int(page.url.rsplit("/", 1)[1])
+    assert page.locator("[data-status]").inner_text() == "submitted"
+    assert "a biobank manager chooses the samples" in page.locator("[data-criteria]").inner_text()
+    assert _status(request_id) == "submitted"
+    page.close()
+
+    page = _login(browser, live_url, manager)
+    problems += watch_console(page)
+    page.goto(f"{live_url}/requests/{request_id}")
+    assert page.locator("[data-fill-first]").count() == 1  # no decision before the line is filled
+    page.locator("a:has-text('Fill this line')").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/fill$"))
+    offered = page.locator("table[data-proposal] tbody tr").evaluate_all("rs => rs.map(r => r.dataset.barcode)")
+    assert offered == ["S-B-1", "S-A-1"]  # the oldest matching plasma
+    assert page.evaluate("document.activeElement.dataset.confirmFill") == ""
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/requests/\d+$"))
+    assert "Line filled with 2 samples" in page.locator(".flash.success").inner_text()
+    page.locator("input[name=approve-reason]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=approved; its samples are reserved")
+    assert _status(request_id) == "approved"
+    page.close()
+
+    page = _login(browser, live_url, technician)
+    problems += watch_console(page)
+    page.goto(f"{live_url}/requests/{request_id}/pick")
+    assert page.evaluate("document.activeElement.name") == "barcode"
+    page.keyboard.type("S-A-3")
+    page.keyboard.press("Enter")
+    error = page.locator("[data-testid=pick-error]")
+    assert "Scanned S-A-3" in error.inner_text() and "Nothing was changed" in error.inner_text()
+    assert "error" in page.evaluate("window.biobankBeeps")
+    assert page.evaluate("document.activeElement.name") == "barcode"
+    assert _status(request_id) == "approved"  # the wrong scan changed nothing
+    for barcode in ("S-B-1", "S-A-1"):
+        page.keyboard.type(barcode)
+        page.keyboard.press("Enter")
+        assert f"Picked {barcode}" in page.locator(".flash.success").inner_text()
+    assert "Everything is picked" in page.content()
+    assert _status(request_id) == "picking"
+    assert page.evaluate("fetch('/favicon.ico').then(r => r.status)") == 200
+    page.close()
+    assert not problems, problems

@@ -6,6 +6,7 @@ from biobank.core.actor import Actor
 from biobank.custody.models import CustodyEvent
 from biobank.extensions import db
 from biobank.requests import service
+from biobank.requests.opaque import catalogue_id
 from biobank.samples import service as samples
 
 ROLES = ("admin", "manager", "technician", "researcher")
@@ -96,19 +97,22 @@ def test_consent_withdrawn_samples_are_not_in_catalogue_nor_requestable(api, mak
     researcher = api("researcher")
     manager = make.actor("manager")
     submitted = _submitted(make, ["S-W-1", "S-B-2"])
-    assert "S-W-1" in {i["barcode"] for i in researcher.get("/catalogue?per_page=500").json["items"]}
+    withdrawn_id = catalogue_id(samples.find_sample("S-W-1").id)
+    assert withdrawn_id in {i["catalogue_id"] for i in researcher.get("/catalogue?per_page=500").json["items"]}
 
     samples.withdraw_consent(manager, "WD", reason="Form W-17")
     db.session.commit()
 
     listing = researcher.get("/catalogue?per_page=500").json
-    assert "S-W-1" not in {i["barcode"] for i in listing["items"]} and listing["total"] == 6
+    assert withdrawn_id not in {i["catalogue_id"] for i in listing["items"]} and listing["total"] == 6
     assert {f["value"]: f["count"] for f in listing["facets"]["diagnosis"]}["C50"] == 3
-    assert researcher.get("/catalogue?q=S-W-1").json["total"] == 0
-    refused = researcher.post("/requests", json=request_body(["S-B-2", "S-W-1"]))
+    assert api("technician").get("/catalogue?q=S-W-1").json["total"] == 0
+    refused = researcher.post("/requests", json=request_body([catalogue_id(samples.find_sample("S-B-2").id),
+                                                               withdrawn_id]))
     # researchers never learn a donor's consent state: the tube is simply not available
     assert refused.status_code == 409 and refused.json["code"] == "sample_unavailable"
-    assert "S-W-1" in refused.json["message"] and "consent" not in refused.json["message"].lower()
+    assert withdrawn_id in refused.json["message"] and "consent" not in refused.json["message"].lower()
+    assert "S-W-1" not in refused.json["message"]
     assert researcher.get("/requests").json["total"] == 0
     staff = api("manager").post("/requests", json=request_body(["S-B-2", "S-W-1"]))
     assert staff.status_code == 409 and staff.json["code"] == "consent_withdrawn"

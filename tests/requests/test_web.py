@@ -1,6 +1,12 @@
 """The request pages through the Flask test client (the browser test drives the same pages)."""
 from biobank.extensions import db
 from biobank.requests.models import ResearchRequest
+from biobank.requests.opaque import catalogue_id
+from biobank.samples.service import find_sample
+
+
+def cid(barcode):
+    return catalogue_id(find_sample(barcode).id)
 
 
 def test_researcher_cart_to_request_and_manager_decision(login, stock):
@@ -8,19 +14,22 @@ def test_researcher_cart_to_request_and_manager_decision(login, stock):
     page = researcher.get("/catalogue?diagnosis=C50")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "S-A-1" in html and "S-A-3" not in html
+    assert cid("S-A-1") in html and cid("S-A-3") not in html
+    assert "S-A-1" not in html  # researchers see catalogue ids, not tube barcodes
     assert "D-S-A-1" not in html and "secret note" not in html and "Tank 02" not in html
     for barcode in ("S-A-1", "S-B-2"):
-        assert researcher.post("/catalogue/cart", data={"barcode": barcode}).status_code == 302
+        assert researcher.post("/catalogue/cart", data={"barcode": cid(barcode)}).status_code == 302
     cart = researcher.get("/cart").get_data(as_text=True)
-    assert "S-A-1" in cart and "S-B-2" in cart
+    assert cid("S-A-1") in cart and cid("S-B-2") in cart and "S-A-1" not in cart
     made = researcher.post("/cart", data={"title": "Plasma", "purpose": "Study", "ethics_reference": "EC-9",
                                           "submit_now": "y"})
     assert made.status_code == 302
     req = db.session.query(ResearchRequest).one()
     assert made.headers["Location"].endswith(f"/requests/{req.id}")
     assert req.status == "submitted" and [i.sample.barcode for i in req.items] == ["S-A-1", "S-B-2"]
-    assert "S-A-1" not in researcher.get("/cart").get_data(as_text=True)
+    assert cid("S-A-1") not in researcher.get("/cart").get_data(as_text=True)
+    mine = researcher.get(f"/requests/{req.id}").get_data(as_text=True)
+    assert cid("S-A-1") in mine and "S-A-1" not in mine
     listing = researcher.get("/requests").get_data(as_text=True)
     assert "Plasma" in listing
     assert "Approve" not in researcher.get(f"/requests/{req.id}").get_data(as_text=True)
