@@ -42,6 +42,8 @@ SAMPLE_STATUSES = {
     "shipped": _l("shipped"),
     "consumed": _l("consumed"),
     "discarded": _l("discarded"),
+    "in_transit": _l("in transit"),
+    "missing": _l("missing"),
 }
 
 # A request's status reads as the word people use for it at the bench and in e-mails.
@@ -58,12 +60,12 @@ REQUEST_STATUSES = {
 
 # A request's part at one site (requests/parts.py).
 REQUEST_PART_STATUSES = {
-    "pending": "waiting for the site's decision",
-    "approved": "approved",
-    "rejected": "rejected",
-    "picking": "picking",
-    "shipped": "shipped",
-    "cancelled": "cancelled",
+    "pending": _l("waiting for the site's decision"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "picking": _l("picking"),
+    "shipped": _l("shipped"),
+    "cancelled": _l("cancelled"),
 }
 
 CONTAINER_KINDS = {

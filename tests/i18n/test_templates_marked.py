@@ -13,13 +13,15 @@ from jinja2 import Environment
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "biobank" / "templates"
-# Names and units that are the same in every language.
-ALLOWED = ("Biobank", "°C", "mL", "µL", "LN2", "CSV", "PDF", "ZPL", "PNG", "JSON", "FHIR", "API")
+# Names, formats, standards and units that are the same in every language, and the box map's one-letter
+# mark for a reserved tube (a symbol beside ● and ⤴, explained by the legend next to it).
+ALLOWED = ("Biobank", "°C", "mL", "µL", "LN2", "CSV", "PDF", "ZPL", "PNG", "JSON", "NDJSON", "FHIR", "API",
+           "SPREC", "R")
 READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 BUTTON_INPUTS = ("submit", "button", "reset")
 SKIPPED_ELEMENTS = ("script", "style", "code", "kbd", "samp")
 LETTER = re.compile(r"[^\W\d_]")
-ALLOWED_RE = re.compile("|".join(re.escape(word) for word in ALLOWED))
+ALLOWED_RE = re.compile("|".join(rf"(?<!\w){re.escape(word)}(?!\w)" for word in ALLOWED))
 
 
 def readable(text: str) -> bool:
