@@ -1,9 +1,10 @@
 """Monitoring benchmarks, in-process (Flask test client) on SQLite and, when it answers,
 PostgreSQL:
 
-- readings_month_vs_lookup: the chart page of a tank over a month of one-minute readings
-  (43,200 rows, downsampled in the database to min/max per bucket) against a sample lookup
-  in the same app. The month must not cost like shipping 43,200 points.
+- readings_month_vs_lookup: a tank's temperature chart (SVG) over a month of one-minute readings
+  (43,200 rows; the whole hours read from their hourly extremes, the two partial hours from the
+  readings, min/max per bucket in the database) against a sample lookup in the same app. The
+  month must not cost like shipping 43,200 points. The whole page (both charts) is reported beside.
 - readings_ingest: readings per second stored over HTTP (batches of 1,000) and over MQTT
   (one message per reading, as a sensor sends them, through the real broker and consumer).
 """
@@ -138,14 +139,15 @@ def run(minutes: int, reps: int, mqtt_n: int) -> dict:
     backends = ["sqlite"] + ([] if postgres_available() else ["postgres"])
     figures = {backend: _one_backend(backend, minutes, reps, mqtt_n) for backend in backends}
     main = figures["sqlite"]
-    ratio = main["chart_ms"] / main["lookup_ms"]
+    ratio = main["svg_ms"] / main["lookup_ms"]
     detail = {f"{backend}_{key}": value for backend, f in figures.items() for key, value in f.items()}
     rates = [f["mqtt_readings_per_s"] for f in figures.values() if f["mqtt_readings_per_s"]]
     return {
         "readings_month_vs_lookup": {
-            "ratio": ratio, "target": "<= 40 (a month's chart page)", "ok": ratio <= 40,
+            "ratio": ratio, "target": "<= 3 (a month's chart)", "ok": ratio <= 3,
             "inputs": {"readings": minutes, "backends": "+".join(backends),
-                       "measure": "median ms of the chart page (month) / of a sample lookup, in-process"},
+                       "measure": "median ms of the month's temperature chart (SVG) / of a sample lookup, "
+                                  "in-process, SQLite"},
             "detail": {k: v for k, v in detail.items() if "ms" in k}},
         "readings_ingest": {
             "ratio": min(rates) if rates else main["http_readings_per_s"], "unit": "readings/s",

@@ -98,20 +98,23 @@ def _period():
     return choice, end - PERIODS[choice], end
 
 
-def _charts(container, start, end) -> list:
+def _charts(container, start, end, only: str | None = None) -> list:
+    """The temperature and level charts of the period (`only`: just that one, for its SVG)."""
     seconds = max(1.0, (end - start).total_seconds() / 360)
     series = queries.chart_series(container.id, start, end, buckets=360)
     alarms = queries.alarms_in(container.id, start, end)
     rules = queries.limits_of(container)
     made = []
-    if any(s["t_min"] is not None for s in series) or not any(s["l_min"] is not None for s in series):
+    has_temperature = any(s["t_min"] is not None for s in series)
+    has_level = any(s["l_min"] is not None for s in series)
+    if only in (None, "temperature") and (has_temperature or not has_level):
         limit = rules.max_temperature_c
         made.append(charts.series_chart(
             title=f"Temperature of {container.path}", unit="°C", series=series, low_key="t_min", high_key="t_max",
             start=start, end=end, seconds_per_bucket=seconds, limit=limit,
             limit_label=f"limit {limit:g} °C" if limit is not None else "", limit_is_min=False,
             alarms=alarms, alarm_kinds=("temperature", "silent")))
-    if any(s["l_min"] is not None for s in series):
+    if only in (None, "level") and has_level:
         limit = rules.min_ln2_level
         made.append(charts.series_chart(
             title=f"LN2 level of {container.path}", unit="level", series=series, low_key="l_min", high_key="l_max",
@@ -149,12 +152,12 @@ def chart_svg(container_id, kind):
         _, start, end = _period()
     except DomainError as exc:
         abort(422, description=exc.message)
-    made, _, _ = _charts(tank, start, end)
-    wanted = {"temperature": "Temperature", "level": "LN2 level"}.get(kind)
-    svg = next((c for c in made if wanted and f"<title>{wanted} of" in str(c)), None)
-    if svg is None:
+    if kind not in ("temperature", "level"):
         abort(404)
-    return Response(str(svg), mimetype="image/svg+xml")
+    made, _, _ = _charts(tank, start, end, only=kind)
+    if not made:
+        abort(404)
+    return Response(str(made[0]), mimetype="image/svg+xml")
 
 
 @blp.post("/containers/<int:container_id>/monitoring/limits")
