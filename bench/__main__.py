@@ -34,12 +34,13 @@ SCALES = {
                  "mon_minutes": 43200, "mon_reps": 7, "mon_mqtt": 2000, "replica_samples": 40000,
                  "replica_requests": 2000, "scan_tubes": 120},
 }
-MEASURES = ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup", "placement_flatness", "import_vs_raw", "capacity_10m_vs_40k",
+MEASURES = ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup", "placement_flatness", "import_vs_raw",
+            "import_pg_vs_copy", "capacity_10m_vs_40k",
             "lookup_10m_vs_40k", "verify_vs_sha256", "custody_appends_8_writers", "memory_import",
             "memory_export", "readings_month_vs_lookup", "readings_ingest", "catalogue_replica_vs_primary",
             "scan_steps_vs_lookup")
 GROUPS = {"http": ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup"), "placement": ("placement_flatness",),
-          "import": ("import_vs_raw",), "scale": ("capacity_10m_vs_40k", "lookup_10m_vs_40k"),
+          "import": ("import_vs_raw", "import_pg_vs_copy"), "scale": ("capacity_10m_vs_40k", "lookup_10m_vs_40k"),
           "chain": ("verify_vs_sha256", "memory_export"), "writers": ("custody_appends_8_writers",),
           "memory": ("memory_import",), "monitoring": ("readings_month_vs_lookup", "readings_ingest"),
           "replica": ("catalogue_replica_vs_primary",), "browser": ("scan_steps_vs_lookup",)}
@@ -75,7 +76,9 @@ def _run_group(name: str, cfg: dict, pg_reason: str | None) -> dict:
     if name == "placement":
         return {"placement_flatness": placement.run(cfg["place_n"], cfg["place_window"])}
     if name == "import":
-        return {"import_vs_raw": importing.run(cfg["import_n"])}
+        return {"import_vs_raw": importing.run(cfg["import_n"]),
+                "import_pg_vs_copy": ({"skipped": pg_reason} if pg_reason
+                                      else importing.run(cfg["import_n"], backend="postgres"))}
     if name == "scale":
         return scale.run(cfg["scale_base"], cfg["scale_big"], cfg["scale_reps"])
     if name == "chain":

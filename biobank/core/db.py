@@ -12,6 +12,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -109,7 +110,8 @@ def is_postgres() -> bool:
 
 
 def bulk_insert(table, rows: list[dict]) -> None:
-    """INSERT many rows through the driver's executemany, in the current transaction.
+    """INSERT many rows through the driver's executemany (COPY on PostgreSQL), in the current
+    transaction.
 
     Each column keeps its type's own conversion (SQLAlchemy's bind processors);
     what is skipped is SQLAlchemy's generic per-row parameter handling, which for
@@ -126,7 +128,24 @@ def bulk_insert(table, rows: list[dict]) -> None:
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"VALUES ({', '.join([marker] * len(names))})")
     columns = [_column_values(table.c[name].type, dialect, [row[name] for row in rows]) for name in names]
+    if dialect.name == "postgresql":
+        _copy(connection, table, names, zip(*columns))
+        return
     connection.exec_driver_sql(sql, list(zip(*columns)))
+
+
+def _copy(connection, table, names: list[str], values) -> None:
+    """COPY rows in (PostgreSQL): one statement whatever their number, instead of one INSERT
+    each. Errors are raised as SQLAlchemy's, as an INSERT's would be."""
+    quote = connection.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in values:
+                copy.write_row(row)
+    except driver.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, type(driver).Error) from exc
 
 
 def _column_values(type_, dialect, values: list) -> list:

@@ -8,6 +8,8 @@ single event, the common case, is appended by one statement that locks,
 advances and hashes the head inside the server, so the lock is held for that
 statement and the commit only, not for round trips to Python.
 """
+import queue
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -126,31 +128,78 @@ def _stored_chain(batch: int):
     """Every stored event as a tuple (SORTED_FIELDS, prev_hash, hash), in seq order.
 
     Keyset batches straight from the driver's cursor: no server-side cursor left
-    open, memory bounded by one batch, and none of SQLAlchemy's per-row work,
-    which would cost as much as the hashing (the time column is converted by
-    its own type's result processor where the driver returns text)."""
+    open, memory bounded by a few batches, and none of SQLAlchemy's per-row work,
+    which would cost as much as the hashing. On PostgreSQL the time comes as the
+    text that is hashed (to_char), and the next batch is fetched by a thread of
+    its own while this one is hashed: the driver waits for the server without
+    the GIL, so the database's time hides behind the hashing."""
     connection = db.session.connection()
     dialect = connection.dialect
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    columns = ", ".join(SORTED_FIELDS + ("prev_hash", "hash"))
-    sql = f"SELECT {columns} FROM custody_event WHERE seq >= {marker} ORDER BY seq LIMIT {marker}"
-    to_datetime = CustodyEvent.__table__.c.at.type._cached_result_processor(dialect, None)
+    postgres = dialect.name == "postgresql"
+    names = tuple("""to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.US')""" if postgres and name == "at" else name
+                  for name in SORTED_FIELDS)
+    sql = (f"SELECT {', '.join(names + ('prev_hash', 'hash'))} FROM custody_event "
+           f"WHERE seq >= {marker} ORDER BY seq LIMIT {marker}")
+    to_datetime = None if postgres else CustodyEvent.__table__.c.at.type._cached_result_processor(dialect, None)
     at, seq = SORTED_FIELDS.index("at"), SORTED_FIELDS.index("seq")
     cursor = connection.connection.cursor()
-    try:
+
+    def batches():
         next_seq = 1
         while True:
             cursor.execute(sql, (next_seq, batch))
             rows = cursor.fetchall()
-            for row in rows:
-                if to_datetime is not None:
-                    row = row[:at] + (to_datetime(row[at]),) + row[at + 1:]
-                yield row
+            yield rows
             if len(rows) < batch:
                 return
             next_seq = rows[-1][seq] + 1
+
+    source = _ahead(batches()) if postgres else batches()
+    try:
+        for rows in source:
+            if to_datetime is None:
+                yield from rows
+                continue
+            for row in rows:
+                yield row[:at] + (to_datetime(row[at]),) + row[at + 1:]
     finally:
+        source.close()      # the fetching thread is done before the cursor closes
         cursor.close()
+
+
+def _ahead(items, depth: int = 2):
+    """Iterate `items` in a thread of its own, up to `depth` ahead of the reader. Closing the
+    iterator early stops the thread before it returns (the connection is free again)."""
+    done = object()
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put(item)
+            slots.put(done)
+        except BaseException as exc:  # handed to the reader, raised there
+            slots.put(exc)
+
+    worker = threading.Thread(target=produce, name="custody-verify-fetch", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():   # let a producer blocked on a full queue see the stop
+            try:
+                slots.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
 
 
 def verify(actor=None, batch: int = 20000) -> VerifyResult:

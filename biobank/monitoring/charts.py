@@ -99,11 +99,14 @@ def series_chart(*, title: str, unit: str, series: list[dict], low_key: str, hig
     if run:
         runs.append(run)
     edge = low_key if limit_is_min else high_key
-    for run in runs:
-        upper = " ".join(f"{bucket_x(p):.1f},{y(p[high_key]):.1f}" for p in run)
-        lower = " ".join(f"{bucket_x(p):.1f},{y(p[low_key]):.1f}" for p in reversed(run))
+    for run in runs:   # each point's coordinates formatted once: a month is 360 of them
+        xs = [f"{bucket_x(p):.1f}," for p in run]
+        highs = [f"{y(p[high_key]):.1f}" for p in run]
+        lows = [f"{y(p[low_key]):.1f}" for p in run]
+        upper = " ".join(map(str.__add__, xs, highs))
+        lower = " ".join(map(str.__add__, reversed(xs), reversed(lows)))
         body.append(f'<polygon points="{upper} {lower}" fill="url(#mon-band)" stroke="none"/>')
-        line = " ".join(f"{bucket_x(p):.1f},{y(p[edge]):.1f}" for p in run)
+        line = upper if edge == high_key else " ".join(map(str.__add__, xs, lows))
         if len(run) == 1:
             body.append(f'<circle cx="{bucket_x(run[0]):.1f}" cy="{y(run[0][edge]):.1f}" r="2" fill="#12355b"/>')
         else:

@@ -3,9 +3,8 @@ alarms, the tank log, and the open-alarm summary for page headers and home pages
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy import func, or_, select
 
-from ..core.db import is_postgres
 from ..core.errors import InvalidInput
 from ..core.permissions import require
 from ..core.time import utcnow
@@ -13,6 +12,7 @@ from ..extensions import db
 from ..network import scope
 from ..storage.models import Container
 from ..storage.service import get_container
+from . import hours
 from . import limits as limit_rules
 from .models import Alarm, Monitored, Reading, TankLogEntry
 from .service import parse_time
@@ -47,29 +47,31 @@ def readings(actor, container_id: int, since=None, until=None, limit: int = MAX_
     return [dict(row, container_id=container_id) for row in rows]
 
 
-def _bucket(column, start: datetime, seconds: float):
-    """Which of the equal time buckets from `start` a timestamp falls in, computed by the database."""
-    if is_postgres():
-        return func.floor(func.extract("epoch", column - literal(start)) / seconds)
-    return cast((func.julianday(column) - func.julianday(literal(start.isoformat(sep=" ")))) * 86400.0 / seconds,
-                Integer)
-
-
 def chart_series(container_id: int, start: datetime, end: datetime, buckets: int = 360) -> list[dict]:
     """Per time bucket: the lowest and highest temperature and level and how many readings, so a
-    month of one-minute readings reaches the chart as a few hundred rows (its extremes kept)."""
+    month of one-minute readings reaches the chart as a few hundred rows (its extremes kept).
+    With buckets of an hour or more, the whole hours come from the hourly extremes."""
     seconds = max(1.0, (end - start).total_seconds() / buckets)
+    first, last = hours.whole_hours(start, end)
+    if seconds < 3600 or first >= last:
+        return _raw_series(container_id, seconds, start, (start, end))
+    edges = _raw_series(container_id, seconds, start, (start, first), (last, end))
+    return hours.merge(edges + hours.buckets_of(container_id, first, last, start, seconds))
+
+
+def _raw_series(container_id: int, seconds: float, start: datetime, *spans) -> list[dict]:
+    """chart_series from the readings in the given spans: [from, to) for all but the last, [from, to]."""
     table = Reading.__table__
-    bucket = _bucket(table.c.at, start, seconds).label("bucket")
+    bucket = hours.bucket_number(table.c.at, start, seconds).label("bucket")
+    within = [(table.c.at >= low) & (table.c.at < high) for low, high in spans[:-1]]
+    low, high = spans[-1]
+    within.append((table.c.at >= low) & (table.c.at <= high))
     rows = db.session.execute(
-        select(bucket, func.min(table.c.at), func.max(table.c.at),
-               func.min(table.c.temperature_c), func.max(table.c.temperature_c),
+        select(bucket, func.min(table.c.temperature_c), func.max(table.c.temperature_c),
                func.min(table.c.ln2_level), func.max(table.c.ln2_level), func.count())
-        .where(table.c.container_id == container_id, table.c.at >= start, table.c.at <= end)
+        .where(table.c.container_id == container_id, or_(*within))
         .group_by(bucket).order_by(bucket)).all()
-    return [{"bucket": int(b), "first": first, "last": last, "t_min": t_min, "t_max": t_max,
-             "l_min": l_min, "l_max": l_max, "count": n}
-            for b, first, last, t_min, t_max, l_min, l_max, n in rows]
+    return hours.as_buckets(rows)
 
 
 def alarms_in(container_id: int, start: datetime, end: datetime) -> list[Alarm]:

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..mail.outbox import notify
 from ..storage.models import Container
 from ..storage.service import get_container
+from . import hours
 from . import limits as limit_rules
 from .models import LOG_KINDS, Alarm, Monitored, Reading, TankLogEntry
 
@@ -207,6 +208,7 @@ def record_readings(actor, container_id: int, items, *, source: str = "http", sk
     except IntegrityError:  # the unique constraint is the last word on duplicates
         raise Conflict(_("A reading of this batch is already stored (same container, sensor and time); "
                          "nothing was stored."), code="duplicate_reading") from None
+    hours.add(container.id, rows)
     watch = _monitored(container)
     newest = max(r["at"] for r in rows)
     if watch.last_reading_at is None or newest > watch.last_reading_at:

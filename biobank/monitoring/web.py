@@ -101,21 +101,23 @@ def _period():
     return choice, end - PERIODS[choice], end
 
 
-def _charts(container, start, end) -> tuple[list, list, object]:
-    """([(kind, svg)...], alarms, limits) for the period."""
+def _charts(container, start, end, only: str | None = None) -> tuple[list, list, object]:
+    """([(kind, svg)...], alarms, limits) for the period (`only`: just that chart, for its SVG)."""
     seconds = max(1.0, (end - start).total_seconds() / 360)
     series = queries.chart_series(container.id, start, end, buckets=360)
     alarms = queries.alarms_in(container.id, start, end)
     rules = queries.limits_of(container)
     made = []
-    if any(s["t_min"] is not None for s in series) or not any(s["l_min"] is not None for s in series):
+    has_temperature = any(s["t_min"] is not None for s in series)
+    has_level = any(s["l_min"] is not None for s in series)
+    if only in (None, "temperature") and (has_temperature or not has_level):
         limit = rules.max_temperature_c
         made.append(("temperature", charts.series_chart(
             title=_("Temperature of %(path)s", path=container.path), unit="°C", series=series, low_key="t_min",
             high_key="t_max", start=start, end=end, seconds_per_bucket=seconds, limit=limit,
             limit_label=_("limit %(value)s °C", value=f"{limit:g}") if limit is not None else "",
             limit_is_min=False, alarms=alarms, alarm_kinds=("temperature", "silent"))))
-    if any(s["l_min"] is not None for s in series):
+    if only in (None, "level") and has_level:
         limit = rules.min_ln2_level
         made.append(("level", charts.series_chart(
             title=_("LN2 level of %(path)s", path=container.path), unit=_("level"), series=series, low_key="l_min",
@@ -154,11 +156,12 @@ def chart_svg(container_id, kind):
         _choice, start, end = _period()
     except DomainError as exc:
         abort(422, description=exc.message)
-    made, _alarms, _rules = _charts(tank, start, end)
-    svg = dict(made).get(kind)
-    if svg is None:
+    if kind not in ("temperature", "level"):
         abort(404)
-    return Response(str(svg), mimetype="image/svg+xml")
+    made, _alarms, _rules = _charts(tank, start, end, only=kind)
+    if not made:
+        abort(404)
+    return Response(str(made[0][1]), mimetype="image/svg+xml")
 
 
 @blp.post("/containers/<int:container_id>/monitoring/limits")

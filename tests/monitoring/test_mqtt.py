@@ -171,3 +171,21 @@ def test_handle_message_refuses_what_is_not_a_reading(app, make):
     again = handle_message(topic, json.dumps(good[0]).encode())     # a redelivered message
     assert again.status == "stored" and again.stored == 0
     assert _stored(box_id) == 2
+
+
+def test_a_batch_of_messages_is_stored_in_one_go_and_each_message_stays_all_or_nothing(app, make):
+    from biobank.monitoring.mqtt import handle_messages
+    box = _box(make, f"MQ-{uuid.uuid4().hex[:10]}")
+    box_id, topic = box.id, f"biobank/readings/{box.barcode}"
+    good = _readings(0, 4)
+    batch = [(topic, json.dumps(good[:2]).encode()), (topic, json.dumps(good[2]).encode()),
+             (topic, json.dumps(good[1]).encode())]             # the same reading again, redelivered
+    assert [o.stored for o in handle_messages(batch)] == [2, 1, 0]
+    assert _stored(box_id) == 3
+    bad = dict(good[3], temperature_c="warm")
+    outcomes = handle_messages([(topic, json.dumps([good[3]]).encode()),
+                                (topic, json.dumps([good[0], bad]).encode()),   # one bad reading: refused whole
+                                ("biobank/readings/NOPE-123", b"[]"), (topic, b"{")])
+    assert [o.status for o in outcomes] == ["stored", "refused", "refused", "refused"]
+    assert outcomes[0].stored == 1 and "temperature_c" in outcomes[1].detail
+    assert _stored(box_id) == 4

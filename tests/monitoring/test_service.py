@@ -211,3 +211,31 @@ def test_chart_series_keeps_the_extremes_of_each_bucket(make, tank):
     assert min(s["t_min"] for s in series) == -190.0
     rows = queries.readings(tech, tank.id, since=base.isoformat(), until=(base + timedelta(minutes=10)).isoformat())
     assert [r["at"] for r in rows] == sorted(r["at"] for r in rows) and len(rows) == 11
+
+
+def test_long_charts_from_hourly_extremes_match_the_readings(make, tank):
+    """Buckets of an hour or more read the hourly extremes; the figures are those of the readings."""
+    from biobank.monitoring import queries
+    tech = make.actor("technician")
+    base = utcnow().replace(second=0, microsecond=0) - timedelta(days=3)
+    items = [{"at": (base + timedelta(minutes=m)).isoformat() + "Z", "sensor": "p",
+              "temperature_c": -190.0 + (50 if m == 1234 else 0), "ln2_level": 80.0 - m / 100}
+             for m in range(0, 3 * 1440, 2)]
+    service.record_readings(tech, tank.id, items[:1000])
+    service.record_readings(tech, tank.id, items[1000:])
+    # a second sensor in hours already folded: level only, no temperature
+    service.record_readings(tech, tank.id, [{"at": (base + timedelta(minutes=m)).isoformat() + "Z",
+                                             "sensor": "q", "ln2_level": 5.0 if m == 601 else 50.0}
+                                            for m in range(1, 1440, 60)])
+    db.session.commit()
+    start, end = base + timedelta(minutes=7), base + timedelta(days=3)
+    series = queries.chart_series(tank.id, start, end, buckets=36)         # 2-hour buckets
+    assert sum(s["count"] for s in series) == len(items) - 4 + 23          # from minute 7 on
+    assert max(s["t_max"] for s in series) == -140.0
+    assert min(s["t_min"] for s in series) == -190.0
+    warm = [s for s in series if s["t_max"] == -140.0]
+    assert len(warm) == 1 and abs(warm[0]["bucket"] - (1234 - 7) // 120) <= 1
+    assert min(s["l_min"] for s in series) == 5.0
+    fine = queries.chart_series(tank.id, start, end, buckets=36 * 8)       # 15-minute buckets: the readings
+    assert sum(s["count"] for s in fine) == sum(s["count"] for s in series)
+    assert max(s["t_max"] for s in fine) == -140.0 and min(s["l_min"] for s in fine) == 5.0
