@@ -1,4 +1,4 @@
-"""The shipping manifest as a printable PDF (pure: no database, no Flask).
+"""The shipping manifest as a printable PDF (no database; its texts in the reader's language).
 
 A courier and the receiving lab get the shipment's particulars, one table row per
 tube with its barcode printed as Code 128 to scan the tubes against, "page X of Y"
@@ -7,6 +7,7 @@ de-identified ones of queries.manifest: no donor, no storage location.
 """
 from io import BytesIO
 
+from flask_babel import gettext as _
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -16,10 +17,11 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..core import fonts
+from ..core.lazy_text import lazy_gettext as _l
 
 MARGIN = 15 * mm
-COLUMNS = (("Barcode", 62 * mm), ("Type", 24 * mm), ("Anatomical site", 21 * mm), ("Diagnosis", 19 * mm),
-           ("Collected", 20 * mm), ("Volume", 17 * mm), ("Storage temp.", 17 * mm))   # 180 mm: A4 less margins
+COLUMNS = ((_l("Barcode"), 62 * mm), (_l("Type"), 24 * mm), (_l("Anatomical site"), 21 * mm), (_l("Diagnosis"), 19 * mm),
+           (_l("Collected"), 20 * mm), (_l("Volume"), 17 * mm), (_l("Storage temp."), 17 * mm))   # 180 mm: A4 less margins
 CELL_PADDING = 3
 BAR_HEIGHT = 7 * mm
 MAX_MODULE = 0.8      # points; Code 128's narrowest bar, at most ~0.28 mm ...
@@ -63,13 +65,14 @@ def _day(iso: str | None) -> str:
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "not shipped yet"
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else _("not shipped yet")
 
 
 def _particulars(request, count: int) -> Table:
-    lines = [("Request", f"{request.id}: {request.title}"), ("Ethics reference", request.ethics_reference),
-             ("Requester", request.requester), ("Recipient", request.recipient), ("Courier", request.courier),
-             ("Tracking", request.tracking), ("Shipped", _when(request.shipped_at)), ("Number of samples", count)]
+    lines = [(_("Request"), f"{request.id}: {request.title}"), (_("Ethics reference"), request.ethics_reference),
+             (_("Requester"), request.requester), (_("Recipient"), request.recipient), (_("Courier"), request.courier),
+             (_("Tracking"), request.tracking), (_("Shipped"), _when(request.shipped_at)),
+             (_("Number of samples"), count)]
     table = Table([[_text(label, _HEAD), _text("—" if value in (None, "") else value, _BODY)]
                    for label, value in lines],
                   colWidths=(40 * mm, None), hAlign="LEFT")
@@ -80,7 +83,7 @@ def _particulars(request, count: int) -> Table:
 
 def _samples(rows: list[dict]) -> Table | Paragraph:
     if not rows:
-        return _text("No samples in this request.", _BODY)
+        return _text(_("No samples in this request."), _BODY)
     symbol_width = COLUMNS[0][1] - 2 * CELL_PADDING
     data = [[_text(name, _HEAD) for name, _ in COLUMNS]]
     style = [("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
@@ -95,18 +98,18 @@ def _samples(rows: list[dict]) -> Table | Paragraph:
         data.append([barcode, _text(row["sample_type"]), _text(row["anatomical_site"]), _text(row["diagnosis"]),
                      _text(_day(row["collected_at"])), _text(_volume(row)), _text(row["storage_temperature"])])
         if not fits:  # a long barcode: its symbol across the whole table, kept on the page of its row
-            full_width = sum(width for _, width in COLUMNS) - 2 * CELL_PADDING
+            full_width = sum(width for _name, width in COLUMNS) - 2 * CELL_PADDING
             data.append([barcode_symbol(row["barcode"], full_width)] + [""] * (len(COLUMNS) - 1))
             last = len(data) - 1
             style += [("SPAN", (0, last), (-1, last)), ("NOSPLIT", (0, last - 1), (-1, last))]
-    table = Table(data, colWidths=[width for _, width in COLUMNS], repeatRows=1)
+    table = Table(data, colWidths=[width for _name, width in COLUMNS], repeatRows=1)
     table.setStyle(TableStyle(style))
     return table
 
 
 def _signatures() -> KeepTogether:
-    data = [[_text(role, _HEAD), _text("Name " + "_" * 26, _BODY), _text("Signature " + "_" * 16, _BODY),
-             _text("Date " + "_" * 12, _BODY)] for role in ("Packed by", "Received by")]
+    data = [[_text(role, _HEAD), _text(_("Name") + " " + "_" * 26, _BODY), _text(_("Signature") + " " + "_" * 16, _BODY),
+             _text(_("Date") + " " + "_" * 12, _BODY)] for role in (_("Packed by"), _("Received by"))]
     table = Table(data, colWidths=(25 * mm, 62 * mm, 52 * mm, None), hAlign="LEFT")
     table.setStyle(TableStyle([("TOPPADDING", (0, 0), (-1, -1), 14), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return KeepTogether([Spacer(1, 8 * mm), table])
@@ -126,9 +129,9 @@ def _numbered_canvas(footer: str):
         def save(self):
             for number, state in enumerate(self._pages, 1):
                 self.__dict__.update(state)
-                width, _ = self._pagesize
+                width, _height = self._pagesize
                 fonts.draw_string(self, MARGIN, MARGIN / 2, footer, 8)
-                fonts.draw_string(self, width - MARGIN, MARGIN / 2, f"page {number} of {len(self._pages)}", 8,
+                fonts.draw_string(self, width - MARGIN, MARGIN / 2, _("page %(number)s of %(total)s", number=number, total=len(self._pages)), 8,
                                   right=True)
                 super().showPage()
             super().save()
@@ -138,10 +141,10 @@ def _numbered_canvas(footer: str):
 def manifest_pdf(request, rows: list[dict], pagesize=A4) -> bytes:
     """The manifest of `request` (a ResearchRequest) with its de-identified `rows`, as PDF bytes."""
     buffer = BytesIO()
-    title = f"Shipping manifest, request {request.id}"
+    title = _("Shipping manifest, request %(id)s", id=request.id)
     document = SimpleDocTemplate(buffer, pagesize=pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
                                  topMargin=MARGIN, bottomMargin=MARGIN, title=title, author="Biobank")
-    story = [_text("Shipping manifest", _TITLE), _particulars(request, len(rows)),
+    story = [_text(_("Shipping manifest"), _TITLE), _particulars(request, len(rows)),
              Spacer(1, 6 * mm), _samples(rows), _signatures()]
     document.build(story, canvasmaker=_numbered_canvas(title))
     return buffer.getvalue()
