@@ -4,7 +4,7 @@ A scan only reads: it finds what a barcode is and shows what can be done with
 it next. Every change is a form post to the sample or storage pages, which call
 one service each.
 """
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup, escape
@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from .lazy_text import lazy_gettext as _l
 from ..extensions import db
 from . import display as names, js_strings, scan as answers
+from .fonts import FONT_DIR
 from .errors import UnknownBarcode
 from .permissions import allowed, require
 from .requests import current_actor, optional_actor
@@ -23,6 +24,18 @@ blp = Blueprint("core_web", __name__)
 def favicon():
     """Browsers ask for it on every page, signed in or not; base.html links it too."""
     return current_app.send_static_file("favicon.ico")
+
+
+# The Korean font the PDFs and labels print with, for pages read on a workstation without one
+# (app.css asks for it only for Hangul, through unicode-range).
+WEB_FONTS = ("BiobankGothicKR-Regular.ttf", "BiobankGothicKR-Bold.ttf")
+
+
+@blp.get("/fonts/<name>")
+def web_font(name):
+    if name not in WEB_FONTS:
+        abort(404)
+    return send_from_directory(FONT_DIR, name, mimetype="font/ttf", max_age=30 * 24 * 3600)
 
 # Which permission a navigation target needs (endpoints other pages may add later).
 NAV_PERMISSIONS = {
