@@ -2,7 +2,7 @@
 with a stable `code` for the API, a flash message for the web UI."""
 import logging
 
-from flask import flash, jsonify, redirect, render_template, request
+from flask import flash, g, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
@@ -90,6 +90,7 @@ def _html_error(error: HTTPException):
 
 def handle_database_unavailable(error: OperationalError):
     db.session.rollback()
+    g.database_unavailable = True  # the answer's language is chosen without asking the database again
     log.error("database error: %s", error)
     if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
         # serialization failure / deadlock: another change to the same things won

@@ -11,12 +11,15 @@ biobank/translations/<lang>/LC_MESSAGES/messages.po, compiled to .mo by the inst
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import has_request_context, request, session
+from flask import g, has_request_context, request, session
 from flask_babel import format_date, format_decimal, format_time, get_locale, refresh
 from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..network import scope
-from .actor import Actor
+from ..extensions import db
+from ..network.models import Site, user_site
+from .db import write_intent
 from .languages import LANGUAGES
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
@@ -24,18 +27,42 @@ SESSION_KEY = "language"
 
 
 def _signed_in_user():
+    if g.get("database_unavailable"):
+        return None  # an error page while the database is away: nobody is looked up
     user = current_user
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
 def _home_site(user):
-    """The reader's site (their first, else the network's default); None outside a request."""
-    return scope.home_site(Actor.of(user, via="web")) if user is not None else scope.default_site()
+    """The reader's site (their first, else the network's default) as (language, time zone), read
+    once a request on a connection of its own in a reading transaction: choosing the language of
+    an answer never waits for, nor takes, SQLite's write lock, whatever the request is doing."""
+    if "reader_site" not in g:
+        site = Site.__table__
+        token = write_intent.set(False)
+        try:
+            with db.engine.connect() as connection:
+                user_id = getattr(user, "id", None)
+                first = connection.execute(select(func.min(user_site.c.site_id)).where(
+                    user_site.c.user_id == user_id)).scalar() if user_id is not None else None
+                where = site.c.id == first if first is not None else site.c.is_default.is_(True)
+                g.reader_site = connection.execute(select(site.c.language, site.c.time_zone).where(where)
+                                                   .order_by(site.c.id).limit(1)).first()
+        finally:
+            write_intent.reset(token)
+    return g.reader_site
 
 
 def select_locale() -> str | None:
     if not has_request_context():
         return None  # the CLI and background work: the default language
+    try:
+        return _chosen_locale()
+    except SQLAlchemyError:  # an error page while the database is away: the default language
+        return None
+
+
+def _chosen_locale() -> str | None:
     user = _signed_in_user()
     chosen = getattr(user, "language", None)
     if chosen in LANGUAGES:
@@ -45,7 +72,7 @@ def select_locale() -> str | None:
     best = request.accept_languages.best_match(LANGUAGES)
     if best:
         return best
-    site = _home_site(user)
+    site = _home_site(user) if not g.get("database_unavailable") else None
     if site is not None and site.language in LANGUAGES:
         return site.language
     return None  # Flask-Babel falls back to BABEL_DEFAULT_LOCALE
@@ -54,8 +81,11 @@ def select_locale() -> str | None:
 def select_timezone() -> str | None:
     if not has_request_context():
         return None  # BABEL_DEFAULT_TIMEZONE (UTC)
-    user = _signed_in_user()
-    site = _home_site(user) if user is not None else None
+    try:
+        user = _signed_in_user()
+        site = _home_site(user) if user is not None else None
+    except SQLAlchemyError:  # an error page while the database is away: UTC
+        return None
     return site.time_zone if site is not None and site.time_zone else None
 
 

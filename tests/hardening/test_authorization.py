@@ -30,6 +30,8 @@ EXPECTED = {
     ("DELETE", "/api/v1/auth/token"): ALL,
     ("POST", "/api/v1/auth/password"): ALL,            # one's own password
     ("POST", "/api/v1/auth/password-reset"): PUBLIC,   # with a one-time code from an admin
+    ("GET", "/api/v1/auth/me"): ALL,                   # one's own account and language
+    ("PATCH", "/api/v1/auth/me"): ALL,
     # users and roles (admin)
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
@@ -222,6 +224,7 @@ def _call(client, method, path, world, token):
         "/api/v1/shipments/{shipment_id}/close": {"missing": [], "unexpected": []},
         "/api/v1/auth/password": {"current_password": "not-the-password", "new_password": "fresh-larch-2040"},
         "/api/v1/auth/password-reset": {"code": "NOT-A-REAL-CODE", "new_password": "fresh-larch-2040"},
+        "/api/v1/auth/me": {"language": "ru"},
         "/api/v1/users": {"username": "authz-new", "role": "researcher"},
     }
     if path == "/api/v1/containers/{container_id}/readings/import":

@@ -41,7 +41,7 @@ def _writing_started(database_url: str, backend: str):
         with engine.connect() as conn:
             return bool(conn.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND state = 'active' "
-                "AND query ILIKE 'INSERT INTO sample %'"), {"d": name}).scalar())
+                "AND (query ILIKE 'INSERT INTO sample %' OR query ILIKE 'COPY sample %')"), {"d": name}).scalar())
     return probe
 
 
