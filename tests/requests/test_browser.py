@@ -6,6 +6,7 @@ import re
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from biobank import create_app
@@ -79,8 +80,8 @@ def test_researcher_requests_and_manager_approves(browser, live_url, make, stock
     assert facet.count() == 1
     for barcode in ("S-A-1", "S-B-2"):
         page.click(f"button[aria-label='Add {ids[barcode]} to cart']")
-        assert page.locator(".flash.success").inner_text().startswith("Added " + ids[barcode])
-    assert page.locator("[data-cart-count]").inner_text() == "2"
+        expect(page.locator(".flash.success")).to_contain_text("Added " + ids[barcode])  # waits for the answer
+    expect(page.locator("[data-cart-count]")).to_have_text("2")
 
     page.click("[data-cart-link]")
     page.fill("input[name=title]", "Breast plasma")
@@ -129,15 +130,16 @@ def test_technician_scans_to_pick(browser, live_url, make, stock):
     scan.fill("S-A-3")
     scan.press("Enter")
     error = page.locator("[data-testid=pick-error]")
-    assert "S-A-3" in error.inner_text() and "not on the pick list" in error.inner_text()
+    expect(error).to_contain_text("S-A-3")
+    expect(error).to_contain_text("not on the pick list")
     assert _status(request_id) == "approved"
     assert page.evaluate("document.activeElement.name") == "barcode"
 
     for barcode in ("S-A-1", "S-B-1"):
         page.locator("input[name=barcode]").fill(barcode)
         page.locator("input[name=barcode]").press("Enter")
-        assert f"Picked {barcode}" in page.locator(".flash.success").inner_text()
-    assert "Everything is picked" in page.content()
+        expect(page.locator(".flash.success")).to_contain_text(f"Picked {barcode}")  # waits for the answer
+    expect(page.locator("body")).to_contain_text("Everything is picked")
     assert _status(request_id) == "picking"
     page.click("main a:has-text('Ship')")  # the page's Ship link, not the Shipments menu entry
     page.fill("input[name=recipient]", "Dr Ada, Lab 4")
@@ -202,15 +204,16 @@ def test_criteria_request_filled_approved_and_picked_by_keyboard(browser, live_u
     page.keyboard.type("S-A-3")
     page.keyboard.press("Enter")
     error = page.locator("[data-testid=pick-error]")
-    assert "Scanned S-A-3" in error.inner_text() and "Nothing was changed" in error.inner_text()
+    expect(error).to_contain_text("Scanned S-A-3")
+    expect(error).to_contain_text("Nothing was changed")
     assert "error" in page.evaluate("window.biobankBeeps")
     assert page.evaluate("document.activeElement.name") == "barcode"
     assert _status(request_id) == "approved"  # the wrong scan changed nothing
     for barcode in ("S-B-1", "S-A-1"):
         page.keyboard.type(barcode)
         page.keyboard.press("Enter")
-        assert f"Picked {barcode}" in page.locator(".flash.success").inner_text()
-    assert "Everything is picked" in page.content()
+        expect(page.locator(".flash.success")).to_contain_text(f"Picked {barcode}")  # waits for the answer
+    expect(page.locator("body")).to_contain_text("Everything is picked")
     assert _status(request_id) == "picking"
     assert page.evaluate("fetch('/favicon.ico').then(r => r.status)") == 200
     page.close()
