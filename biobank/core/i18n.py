@@ -35,22 +35,31 @@ def _signed_in_user():
 
 def _home_site(user):
     """The reader's site (their first, else the network's default) as (language, time zone), read
-    once a request on a connection of its own in a reading transaction: choosing the language of
-    an answer never waits for, nor takes, SQLite's write lock, whatever the request is doing."""
+    once a request: in the request's transaction when one is open, else on a connection of its own
+    in a reading transaction, so that choosing the language of an answer never waits for (nor
+    takes) SQLite's write lock."""
     if "reader_site" not in g:
-        site = Site.__table__
-        token = write_intent.set(False)
-        try:
-            with db.engine.connect() as connection:
-                user_id = getattr(user, "id", None)
-                first = connection.execute(select(func.min(user_site.c.site_id)).where(
-                    user_site.c.user_id == user_id)).scalar() if user_id is not None else None
-                where = site.c.id == first if first is not None else site.c.is_default.is_(True)
-                g.reader_site = connection.execute(select(site.c.language, site.c.time_zone).where(where)
-                                                   .order_by(site.c.id).limit(1)).first()
-        finally:
-            write_intent.reset(token)
+        session = db.session()
+        if session.in_transaction():
+            g.reader_site = _site_row(session.connection(), user)
+        else:
+            token = write_intent.set(False)
+            try:
+                with db.engine.connect() as connection:
+                    g.reader_site = _site_row(connection, user)
+            finally:
+                write_intent.reset(token)
     return g.reader_site
+
+
+def _site_row(connection, user):
+    site = Site.__table__
+    user_id = getattr(user, "id", None)
+    first = connection.execute(select(func.min(user_site.c.site_id)).where(
+        user_site.c.user_id == user_id)).scalar() if user_id is not None else None
+    where = site.c.id == first if first is not None else site.c.is_default.is_(True)
+    return connection.execute(select(site.c.language, site.c.time_zone).where(where)
+                              .order_by(site.c.id).limit(1)).first()
 
 
 def select_locale() -> str | None:
