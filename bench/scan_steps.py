@@ -37,7 +37,7 @@ def _prepare(url: str, tubes: int):
                                     location={"strategy": "compact"})
         create_user(actor, "benchscan", PASSWORD, "technician")
         db.session.commit()
-        located = {b: samples.get_sample(b).container.path + " / " + samples.get_sample(b).position for b in barcodes}
+        located = {b: samples.get_sample(b).location_path for b in barcodes}
         returning = barcodes[tubes // 2:]
         for barcode in returning:
             samples.checkout_sample(actor, barcode, reason="bench")

@@ -99,7 +99,3 @@ def _remember_write(response):
         cookie_session[_WAL_KEY] = lsn
     return response
 
-
-def served_by() -> str:
-    """Which database answered this request's reads: 'replica' or 'primary'."""
-    return "replica" if g_reads_from_replica() else "primary"

@@ -63,7 +63,7 @@ def _refuse(where: str, place: str | None = None):
 def check_request_text() -> None:
     if request.query_string and _undecodable(request.query_string):
         _refuse("the query string", _("the query string"))
-    if "\x00" in "".join(request.args.values()):  # no text field holds one, and PostgreSQL cannot
+    if any("\x00" in key + value for key, value in request.args.items(multi=True)):  # PostgreSQL text cannot
         raise InvalidInput(_("The query string holds a NUL character; send text without it."),
                            code="invalid_text", status=400, details={"field": "the query string"})
     if request.method in ("GET", "HEAD", "OPTIONS"):
