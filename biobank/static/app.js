@@ -64,8 +64,9 @@
   }
 
   /* The scan form answers in place (one fetch), so the scan box never loses focus. */
-  /* Scans that arrive while the answer to the previous one is on its way wait their turn. */
-  var scanQueue = [], scanBusy = false;
+  /* Scans that arrive while the answer to the previous one is on its way wait their turn;
+     what was typed of the next one meanwhile is carried over, never overwritten by a queued scan. */
+  var scanQueue = [], scanBusy = false, carried = "";
 
   /* A queued scan goes into the field that now takes it, as if typed there and ended with Enter. */
   function nextQueued() {
@@ -83,12 +84,19 @@
     if (!form || !window.fetch) return;
     form.addEventListener("submit", function (event) {
       var input = form.querySelector("[data-scan-input]");
+      if (scanBusy) {
+        event.preventDefault();
+        var whole = (carried + input.value).trim();
+        carried = "";
+        input.value = "";
+        if (whole) scanQueue.push(whole);
+        return;
+      }
       var suggestion = area.querySelector("[data-suggestion]");
       if (!input.value.trim() && suggestion) input.value = suggestion.getAttribute("data-suggestion");
       if (!input.value.trim()) { event.preventDefault(); input.focus(); return; }
       ctx();  // a key press or tap allows sound from here on
       event.preventDefault();
-      if (scanBusy) { scanQueue.push(input.value); input.value = ""; return; }
       var url = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
       input.value = "";  // what is typed while the answer comes belongs to the next scan
       scanBusy = true;
@@ -104,7 +112,8 @@
             holder.innerHTML = html;
             var fresh = holder.querySelector("[data-scan-area]");
             if (!fresh) { window.location.assign(url); return; }
-            var typed = input.value;
+            var typed = carried + input.value;
+            carried = "";
             area.replaceWith(fresh);
             document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
             history.replaceState(null, "", url);
@@ -112,9 +121,13 @@
             bindThawQuestion(fresh);
             signal(fresh);
             var target = focusTarget();
-            if (target) { target.value = typed; target.focus(); }
             scanBusy = false;
+            if (!target) return;
+            target.focus();
+            if (!scanQueue.length) { target.value = typed; return; }
+            carried = typed;
             nextQueued();
+            if (!scanBusy) carried = "";  // the queued scan left the page or was refused on the spot
           });
         })
         .catch(function () { scanBusy = false; input.value = new URL(url).searchParams.get("code") || ""; form.submit(); });

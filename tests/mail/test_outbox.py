@@ -54,6 +54,8 @@ def test_request_mails_go_out_after_the_commit(app, make, api, people, smtp_serv
 
     other = _request(api, make, ["ML-3"])
     api("researcher").post(f"/requests/{other}/submit")
+    sender.wait_for_deliveries()
+    mailbox.wait_for(3)                                    # each commit sends on a thread of its own
     assert api("manager").post(f"/requests/{other}/reject", json={"reason": "No ethics approval for RNA"}
                                ).status_code == 200
     sender.wait_for_deliveries()

@@ -6,14 +6,9 @@ from playwright.sync_api import expect
 from biobank.extensions import db
 from biobank.network.models import Shipment
 from biobank.samples.service import get_sample
+from tests.web.wedge import scan
 
 pytestmark = pytest.mark.browser
-
-
-def scan(page, code):
-    """A keyboard-wedge scanner: the code typed into whatever has focus, then Enter."""
-    page.keyboard.type(code)
-    page.keyboard.press("Enter")
 
 
 def _watch_console(page) -> list:

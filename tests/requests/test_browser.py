@@ -16,6 +16,7 @@ from biobank.requests.opaque import catalogue_id
 from biobank.samples.service import find_sample
 from tests.factories import PASSWORD
 from tests.web.conftest import watch_console
+from tests.web.wedge import beeps
 
 pytestmark = pytest.mark.browser
 
@@ -206,7 +207,7 @@ def test_criteria_request_filled_approved_and_picked_by_keyboard(browser, live_u
     error = page.locator("[data-testid=pick-error]")
     expect(error).to_contain_text("Scanned S-A-3")
     expect(error).to_contain_text("Nothing was changed")
-    assert "error" in page.evaluate("window.biobankBeeps")
+    assert "error" in beeps(page)
     assert page.evaluate("document.activeElement.name") == "barcode"
     assert _status(request_id) == "approved"  # the wrong scan changed nothing
     for barcode in ("S-B-1", "S-A-1"):

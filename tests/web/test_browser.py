@@ -6,15 +6,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.web.wedge import scan, beeps
+
 pytestmark = pytest.mark.browser
 
 BAD_ROWS_CSV = str(Path(__file__).resolve().parent.parent / "data" / "imports" / "samples-bad-rows.csv")
-
-
-def scan(page, code):
-    """What a keyboard-wedge scanner does: type the code into the focused field, press Enter."""
-    page.keyboard.type(code)
-    page.keyboard.press("Enter")
 
 
 def test_login_scan_known_and_unknown_barcodes(browser_page, sign_in, make):
@@ -41,7 +37,7 @@ def test_login_scan_known_and_unknown_barcodes(browser_page, sign_in, make):
     scan(page, "NO-SUCH-TUBE")
     error = page.get_by_test_id("scan-error")
     expect(error).to_contain_text("Unknown barcode: NO-SUCH-TUBE")
-    assert page.evaluate("window.biobankBeeps").count("error") == 1
+    assert beeps(page).count("error") == 1
     expect(page.locator("[data-scan-input]")).to_be_focused()
 
     page.keyboard.press("Escape")             # put the tube down; nothing in hand

@@ -4,13 +4,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.web.wedge import scan, beeps
+
 pytestmark = pytest.mark.browser
-
-
-def scan(page, code):
-    """What a keyboard-wedge scanner does: type the code into the focused field, press Enter."""
-    page.keyboard.type(code)
-    page.keyboard.press("Enter")
 
 
 @pytest.fixture
@@ -50,7 +46,7 @@ def test_move_a_box_to_another_rack_by_scans_only(browser_page, sign_in, make, c
 
     scan(page, other_box.barcode)                        # a box does not go into a box
     expect(page.get_by_test_id("scan-error")).to_contain_text("boxes hold tubes")
-    assert "error" in page.evaluate("window.biobankBeeps")
+    assert "error" in beeps(page)
     expect(page.locator("[data-scan-input]")).to_be_focused()   # the box is still in hand
 
     scan(page, rack.barcode)                             # the new rack: the step asks to confirm

@@ -2,24 +2,17 @@
 presses Enter): after every action started from the scan page or a command barcode, focus is
 in a field that takes the next scan, and every refused scan is answered on the same page with
 the error sound, saying what was scanned and what to do."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from biobank.core.db import write_intent
 from biobank.extensions import db
 from biobank.samples import service as samples
+from tests.web.wedge import scan, beeps
 
 pytestmark = pytest.mark.browser
-
-
-def scan(page, code):
-    """What a keyboard-wedge scanner does: type the code into the focused field, press Enter."""
-    page.keyboard.type(code)
-    page.keyboard.press("Enter")
-
-
-def beeps(page) -> list[str]:
-    return page.evaluate("window.biobankBeeps")
 
 
 @pytest.fixture
@@ -197,6 +190,37 @@ def test_escape_after_a_refused_position_puts_the_tube_down(bench):
     expect(page.get_by_test_id("position-step")).to_have_count(0)
     expect(page.get_by_test_id("location")).to_have_text(f"{box.path} / A2")  # nothing moved
     expect(page.locator("[data-scan-input]")).to_be_focused()
+
+
+def _held_answers(page) -> list:
+    """Answers to the scan box that wait until the test lets each go: a slow network, made exact."""
+    held = []
+    page.route(re.compile(r"/scan\?"), lambda route: held.append(route))
+    return held
+
+
+def _until(page, condition):
+    for _ in range(200):
+        if condition():
+            return
+        page.wait_for_timeout(25)
+    raise AssertionError("the page never got there")
+
+
+def test_scans_typed_while_answers_are_slow_are_each_taken_in_order(bench):
+    page, box, _ = bench
+    held = _held_answers(page)
+    scan(page, "LOOP-2")                        # its answer is held back
+    scan(page, box.barcode)                     # waits its turn
+    page.keyboard.type("A1")                    # the next scan, half typed, when the first answer comes
+    _until(page, lambda: len(held) == 1)
+    held.pop().continue_()
+    _until(page, lambda: len(held) == 1)        # the box scan went out; its answer is held too
+    page.keyboard.press("Enter")                # ... and A1 is ended while it is on its way
+    held.pop().continue_()
+    expect(page.get_by_test_id("scan-error")).to_contain_text(f"A1 in {box.name} is taken by tube LOOP-1")
+    assert beeps(page) == ["error"]
+    expect(page.locator("#position")).to_be_focused()
 
 
 def test_a_case_only_mismatch_offers_the_stored_barcode(bench):
