@@ -3,7 +3,6 @@ serving bench/wsgi_app.py on a loopback port, with an SQLite database of its own
 holding the demo layout and a few thousand samples."""
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -12,15 +11,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from biobank.core.ports import free_port
+
 from .common import TempDatabase, app_context, csv_rows, load_demo_layout
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(port: int, timeout: float = 60) -> None:
@@ -82,7 +77,7 @@ def _latencies(port: int, paths: list[str], headers: dict, count: int) -> list[f
 @contextmanager
 def gunicorn(url: str, workers: int, **settings):
     """gunicorn serving bench/wsgi_app.py on a free loopback port: yields the port."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_REPLICA_URL"}
     env.update(settings, DATABASE_URL=url, PYTHONPATH=str(ROOT))
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",

@@ -8,13 +8,14 @@ folder of their own that `stop()` removes.
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import psycopg
+
+from .ports import free_port
 
 
 def _bin_dir() -> Path | None:
@@ -35,18 +36,12 @@ def unavailable() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ReplicaPair:
     def __init__(self):
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="biobank-pg-"))
         self.primary_dir, self.replica_dir = self.root / "primary", self.root / "replica"
-        self.primary_port, self.replica_port = _free_port(), _free_port()
+        self.primary_port, self.replica_port = free_port(), free_port()
 
     def _run(self, *args: str) -> None:
         command = [str(self.bin / args[0]), *args[1:]]

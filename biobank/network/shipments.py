@@ -14,7 +14,7 @@ items that did not arrive (missing) and what came that was not on the manifest
 (unexpected); nothing is left in transit silently.
 """
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..core.lazy_text import lazy_gettext as _l
 from ..core.display import display
@@ -30,7 +30,7 @@ from ..samples.validation import check_barcode
 from ..storage import positions
 from ..storage.models import Container
 from ..storage.placement import Allocator, placement_scope
-from ..storage.service import adjust_usage, get_container
+from ..storage.service import adjust_usage, get_container, shift_counts
 from . import scope, staff
 from .models import SHIPPING_CONDITIONS, Shipment, ShipmentItem, Site, status_name
 
@@ -262,7 +262,7 @@ def _detach(box: Container, label: str) -> None:
     """The box leaves its rack: out of every ancestor's counters, under no site while it travels."""
     ancestors = [cid for cid in box.ancestor_ids if cid != box.id]
     if ancestors:
-        _shift_counters(ancestors, -box.capacity, -box.used)
+        shift_counts(ancestors, [], box.capacity, box.used, box.held)
     box.parent_id, box.lineage, box.tank_id = None, f"/{box.id}/", None
     box.path = f"{label} / {box.name}"[:800]
 
@@ -273,17 +273,7 @@ def _attach(box: Container, parent: Container) -> None:
     box.path, box.tank_id = f"{parent.path} / {box.name}"[:800], parent.tank_id
     box.effective_temperature = box.storage_temperature or parent.effective_temperature
     box.effective_types = box.allowed_types or parent.effective_types
-    _shift_counters(parent.ancestor_ids, box.capacity, box.used)
-
-
-def _shift_counters(container_ids: list[int], capacity: int, used: int) -> None:
-    table = Container.__table__
-    db.session.flush()
-    db.session.execute(update(table).where(table.c.id.in_(sorted(container_ids)))
-                       .values(capacity=table.c.capacity + capacity, used=table.c.used + used))
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Container) and obj.id in container_ids:
-            db.session.expire(obj, ["capacity", "used"])
+    shift_counts([], parent.ancestor_ids, box.capacity, box.used, box.held)
 
 
 def dispatch(actor, shipment_id: int) -> Shipment:
@@ -508,7 +498,7 @@ def _store(actor, shipment, item, parent_id, location) -> None:
         if parent.id == box.id or parent.lineage.startswith(box.lineage):
             raise Conflict(_("A box cannot go inside itself."), code="invalid_move")
         old = box.path
-        _shift_counters([cid for cid in box.ancestor_ids if cid != box.id], -box.capacity, -box.used)
+        shift_counts([cid for cid in box.ancestor_ids if cid != box.id], [], box.capacity, box.used, box.held)
         _attach(box, parent)
         _repath_tubes(shipment, item, box)
         item.status, item.to_location = "stored", box.path

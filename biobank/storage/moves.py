@@ -14,7 +14,7 @@ the box's new lineage after its counter update and is refused (409
 `moved_meanwhile`, see service.adjust_usage).
 """
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 
 from ..core.errors import Conflict, InvalidInput, NotAllowedHere
 from ..core.permissions import require, require_at
@@ -22,7 +22,7 @@ from ..custody import service as custody
 from ..extensions import db
 from . import positions
 from .models import TANK_KINDS, Container, kind_name
-from .service import get_container
+from .service import get_container, shift_counts
 
 # How far down the usual tree a kind sits; a container goes only under one that
 # sits higher. Kinds outside this list may go anywhere that is not a box.
@@ -113,27 +113,6 @@ def _check_restrictions(container: Container, parent: Container, subtree: list[C
                                    needed=sample_temp))
 
 
-def _shift_counters(old_ids: list[int], new_ids: list[int], capacity: int, used: int, held: int) -> None:
-    """Take the subtree's counts (positions, tubes stored, places held for tubes that are out) off
-    the old ancestors and add them to the new ones, in id order."""
-    deltas: dict[int, int] = {}
-    for cid in old_ids:
-        deltas[cid] = deltas.get(cid, 0) - 1
-    for cid in new_ids:
-        deltas[cid] = deltas.get(cid, 0) + 1
-    params = [{"cid": cid, "dc": sign * capacity, "du": sign * used, "dh": sign * held}
-              for cid, sign in sorted(deltas.items()) if sign]
-    if not params or not (capacity or used or held):
-        return
-    table = Container.__table__
-    db.session.execute(update(table).where(table.c.id == bindparam("cid")).values(
-        capacity=table.c.capacity + bindparam("dc"), used=table.c.used + bindparam("du"),
-        held=table.c.held + bindparam("dh")), params)
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Container) and obj.id in deltas:
-            db.session.expire(obj, ["capacity", "used", "held"])
-
-
 def preview_move(actor, container_id: int, parent_id: int) -> dict:
     """Check a move without making it: {container, parent, new_path, tubes} or the refusal."""
     require(actor, "containers.move")
@@ -188,7 +167,7 @@ def move_container(actor, container_id: int, *, parent_id: int, reason: str | No
         node.effective_temperature, node.effective_types, node.tank_id = after[node.id]
     container.parent_id = parent.id
     db.session.flush()
-    _shift_counters(old_ancestors, new_ancestors, container.capacity, container.used, container.held)
+    shift_counts(old_ancestors, new_ancestors, container.capacity, container.used, container.held)
     custody.record_many(
         [(actor, "container.moved", "container", container.barcode,
           {"container_id": container.id, "from_location": old_path, "to_location": new_path, "reason": reason,

@@ -148,6 +148,29 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
     _check_not_moved(lineages)  # the ancestry the counts went up is still the box's (else 409)
 
 
+def shift_counts(old_ids: list[int], new_ids: list[int], capacity: int, used: int, held: int) -> None:
+    """A subtree (a box or rack with all it holds) left `old_ids` and joined `new_ids`: take its
+    counts (positions, tubes stored, places held for tubes that are out) off the old ancestors
+    and add them to the new ones, in id order so concurrent writers cannot deadlock."""
+    deltas: dict[int, int] = {}
+    for cid in old_ids:
+        deltas[cid] = deltas.get(cid, 0) - 1
+    for cid in new_ids:
+        deltas[cid] = deltas.get(cid, 0) + 1
+    params = [{"cid": cid, "dc": sign * capacity, "du": sign * used, "dh": sign * held}
+              for cid, sign in sorted(deltas.items()) if sign]
+    if not params or not (capacity or used or held):
+        return
+    table = Container.__table__
+    db.session.flush()  # pending changes to these rows first: the expiry below would drop them
+    db.session.execute(update(table).where(table.c.id == bindparam("cid")).values(
+        capacity=table.c.capacity + bindparam("dc"), used=table.c.used + bindparam("du"),
+        held=table.c.held + bindparam("dh")), params)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Container) and obj.id in deltas:
+            db.session.expire(obj, ["capacity", "used", "held"])
+
+
 def barcode_taken(barcode: str) -> bool:
     """Whether a sample or a container already has this barcode."""
     return _barcode_taken(barcode)

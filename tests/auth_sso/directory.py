@@ -9,6 +9,8 @@ from pathlib import Path
 
 import ldap3
 
+from biobank.core.ports import free_port
+
 SLAPD = shutil.which("slapd") or "/usr/sbin/slapd"
 SCHEMA = Path("/etc/ldap/schema")
 BASE = "dc=hospital,dc=example"
@@ -44,15 +46,9 @@ def available() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Directory:
     def __init__(self, folder: Path):
-        self.folder, self.port = folder, _free_port()
+        self.folder, self.port = folder, free_port()
         (folder / "data").mkdir(parents=True)
         (folder / "slapd.conf").write_text(CONFIG.format(schema=SCHEMA, folder=folder, base=BASE, root=ROOT_DN,
                                                          root_password=ROOT_PASSWORD, service=SERVICE_DN))

@@ -1,11 +1,11 @@
 """A real SMTP server for the mail tests (aiosmtpd on a free loopback port), and the app
 pointed at it. Without aiosmtpd the tests skip; under CI=true they fail instead."""
 import os
-import socket
 import time
 
 import pytest
 
+from biobank.core.ports import free_port
 from biobank.extensions import db
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -14,12 +14,6 @@ try:
     from aiosmtpd.controller import Controller
 except ImportError:  # pragma: no cover - depends on the machine
     Controller = None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Mailbox:

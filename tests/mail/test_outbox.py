@@ -5,12 +5,11 @@ import logging
 
 from sqlalchemy import select
 
+from biobank.core.ports import free_port
+from biobank.core.time import utcnow
 from biobank.extensions import db
 from biobank.mail import outbox, sender
 from biobank.mail.models import OutboxMessage
-from biobank.core.time import utcnow
-
-from .conftest import free_port
 
 
 def _outbox():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from biobank.core.ports import free_port
 from biobank.core.time import utcnow
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -33,12 +34,6 @@ def reading(minutes_ago, temperature=-190.0, level=None, sensor="probe-1"):
     return item
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.3)
@@ -49,7 +44,7 @@ class Broker:
     """mosquitto on 127.0.0.1:<port>, with persistence, started and stopped by the test."""
 
     def __init__(self, directory: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.directory = directory
         self.config = directory / "mosquitto.conf"
         # Started as root, mosquitto would switch to its own user, which cannot write here.
