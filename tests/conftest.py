@@ -136,7 +136,8 @@ def chromium():
         if IN_CI:
             pytest.fail(f"CI=true requires Chromium at {CHROMIUM}")
         pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+    expect.set_options(timeout=10_000)  # as long as a page action may take (browser_page's context)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -127,7 +127,12 @@
             if (!scanQueue.length) { target.value = typed; return; }
             carried = typed;
             nextQueued();
-            if (!scanBusy) carried = "";  // the queued scan left the page or was refused on the spot
+            if (scanBusy) return;
+            // The queued scan went out with the page's own form, or was refused on the spot:
+            // what was typed after it stays in the field that now takes the next scan.
+            target = focusTarget();
+            if (target && carried) target.value = carried;
+            carried = "";
           });
         })
         .catch(function () { scanBusy = false; input.value = new URL(url).searchParams.get("code") || ""; form.submit(); });

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.wedge import scan, beeps
+from tests.web.wedge import beeps, press, scan
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_login_scan_known_and_unknown_barcodes(browser_page, sign_in, make):
     assert beeps(page).count("error") == 1
     expect(page.locator("[data-scan-input]")).to_be_focused()
 
-    page.keyboard.press("Escape")             # put the tube down; nothing in hand
+    press(page, "Escape")             # put the tube down; nothing in hand
     expect(page.get_by_test_id("scan-result")).to_have_count(0)
     scan(page, box.barcode)                   # a box label opens its map
     expect(page).to_have_url(f"{page.base}/containers/{box.id}")

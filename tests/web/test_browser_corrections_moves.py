@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.wedge import scan, beeps
+from tests.web.wedge import beeps, scan
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from biobank.core.db import write_intent
 from biobank.extensions import db
 from biobank.samples import service as samples
-from tests.web.wedge import scan, beeps
+from tests.web.wedge import beeps, press, scan
 
 pytestmark = pytest.mark.browser
 
@@ -186,7 +186,7 @@ def test_escape_after_a_refused_position_puts_the_tube_down(bench):
     scan(page, box.barcode)
     scan(page, "A1")
     expect(page.get_by_test_id("scan-error")).to_be_visible()
-    page.keyboard.press("Escape")
+    press(page, "Escape")
     expect(page.get_by_test_id("position-step")).to_have_count(0)
     expect(page.get_by_test_id("location")).to_have_text(f"{box.path} / A2")  # nothing moved
     expect(page.locator("[data-scan-input]")).to_be_focused()
