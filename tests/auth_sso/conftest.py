@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from biobank.core.ports import free_port
+
 from . import directory
-from .directory import _free_port as free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ROLE_MAP = "biobank-admins=admin; biobank-managers=manager; lab-staff=technician; research=researcher"

@@ -16,7 +16,7 @@ from biobank.requests.opaque import catalogue_id
 from biobank.samples.service import find_sample
 from tests.factories import PASSWORD
 from tests.web.conftest import watch_console
-from tests.web.wedge import beeps
+from tests.web.wedge import beeps, scan
 
 pytestmark = pytest.mark.browser
 
@@ -211,8 +211,7 @@ def test_criteria_request_filled_approved_and_picked_by_keyboard(browser, live_u
     assert page.evaluate("document.activeElement.name") == "barcode"
     assert _status(request_id) == "approved"  # the wrong scan changed nothing
     for barcode in ("S-B-1", "S-A-1"):
-        page.keyboard.type(barcode)
-        page.keyboard.press("Enter")
+        scan(page, barcode)
         expect(page.locator(".flash.success")).to_contain_text(f"Picked {barcode}")  # waits for the answer
     expect(page.locator("body")).to_contain_text("Everything is picked")
     assert _status(request_id) == "picking"

@@ -59,10 +59,10 @@ def test_return_by_command_barcode_has_a_focused_field_at_every_step(bench, make
     scan(page, "LOOP-1")
     scan(page, "CMD:RETURN")
     expect(page.get_by_label("No, it stayed frozen (N)")).to_be_focused()
-    page.keyboard.press("n")                    # answered; on to where it goes
+    press(page, "n")                    # answered; on to where it goes
     box_field = page.get_by_label("Box (empty: back to its old place)")
     expect(box_field).to_be_focused()
-    page.keyboard.press("Enter")                # empty: back to its old place
+    press(page, "Enter")                # empty: back to its old place
     expect(page.locator(".flash.success")).to_have_text(f"Returned LOOP-1 to {box.path} / A1.")
     expect(page.locator("[data-scan-input]")).to_be_focused()
 
@@ -74,7 +74,7 @@ def test_return_by_command_barcode_to_another_box(bench, make):
     scan(page, "CMD:RETURN")
     expect(page.get_by_label("Yes, it thawed (Y)")).not_to_be_checked()
     expect(page.get_by_label("No, it stayed frozen (N)")).to_be_focused()
-    page.keyboard.press("y")
+    press(page, "y")
     expect(page.get_by_label("Yes, it thawed (Y)")).to_be_checked()
     scan(page, other.barcode)
     expect(page.get_by_label("Position", exact=True)).to_be_focused()
@@ -216,7 +216,7 @@ def test_scans_typed_while_answers_are_slow_are_each_taken_in_order(bench):
     _until(page, lambda: len(held) == 1)
     held.pop().continue_()
     _until(page, lambda: len(held) == 1)        # the box scan went out; its answer is held too
-    page.keyboard.press("Enter")                # ... and A1 is ended while it is on its way
+    press(page, "Enter")                # ... and A1 is ended while it is on its way
     held.pop().continue_()
     expect(page.get_by_test_id("scan-error")).to_contain_text(f"A1 in {box.name} is taken by tube LOOP-1")
     assert beeps(page) == ["error"]
@@ -230,7 +230,7 @@ def test_a_case_only_mismatch_offers_the_stored_barcode(bench):
     expect(error).to_contain_text("Unknown barcode: loop-1. Did you mean LOOP-1?")
     assert beeps(page) == ["error"]
     expect(page.locator("[data-scan-input]")).to_be_focused()
-    page.keyboard.press("Enter")                # take the offer
+    press(page, "Enter")                # take the offer
     expect(page.get_by_test_id("location")).to_have_text(f"{box.path} / A1")
     expect(page.locator("[data-scan-input]")).to_be_focused()
     scan(page, box.barcode.lower())             # a box label too
