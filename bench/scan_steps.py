@@ -89,6 +89,7 @@ def run(tubes: int) -> dict:
                 expect(location).to_have_text("Not in storage (checked out)")
                 scan("CMD:RETURN")
                 expect(page.get_by_label("No, it stayed frozen (N)")).to_be_focused()
+                page.wait_for_load_state("load")  # the question is answered once the page's script takes keys
                 page.keyboard.press("n")
                 expect(page.get_by_label("Box (empty: back to its old place)")).to_be_focused()
                 timed("return", "", lambda: expect(page.locator(".flash.success")).to_have_text(
