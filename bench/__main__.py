@@ -36,12 +36,15 @@ SCALES = {
 }
 MEASURES = ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup", "placement_flatness", "import_vs_raw",
             "import_pg_vs_copy", "capacity_10m_vs_40k",
-            "lookup_10m_vs_40k", "verify_vs_sha256", "custody_appends_8_writers", "memory_import",
+            "lookup_10m_vs_40k", "network_capacity_vs_full", "verify_vs_sha256", "custody_appends_8_writers",
+            "checkout_return_8_vs_1", "placement_8_vs_1", "memory_import",
             "memory_export", "readings_month_vs_lookup", "readings_ingest", "catalogue_replica_vs_primary",
             "scan_steps_vs_lookup")
 GROUPS = {"http": ("lookup_vs_bare", "lookup_2w_vs_1w", "boxmap_vs_lookup"), "placement": ("placement_flatness",),
-          "import": ("import_vs_raw", "import_pg_vs_copy"), "scale": ("capacity_10m_vs_40k", "lookup_10m_vs_40k"),
-          "chain": ("verify_vs_sha256", "memory_export"), "writers": ("custody_appends_8_writers",),
+          "import": ("import_vs_raw", "import_pg_vs_copy"),
+          "scale": ("capacity_10m_vs_40k", "lookup_10m_vs_40k", "network_capacity_vs_full"),
+          "chain": ("verify_vs_sha256", "memory_export"),
+          "writers": ("custody_appends_8_writers", "checkout_return_8_vs_1", "placement_8_vs_1"),
           "memory": ("memory_import",), "monitoring": ("readings_month_vs_lookup", "readings_ingest"),
           "replica": ("catalogue_replica_vs_primary",), "browser": ("scan_steps_vs_lookup",)}
 
@@ -103,7 +106,7 @@ def _run_group(name: str, cfg: dict, pg_reason: str | None) -> dict:
     if name == "replica":
         return {"catalogue_replica_vs_primary": replica.run(cfg["replica_samples"], cfg["replica_requests"])}
     if name == "writers":
-        return {"custody_appends_8_writers": writers.run(cfg["writers"], cfg["writer_ops"])}
+        return writers.run(cfg["writers"], cfg["writer_ops"])
     if name == "memory":
         small_n, big_n = cfg["mem_import"]
         small, big = memprobe.probe("import", small_n), memprobe.probe("import", big_n)

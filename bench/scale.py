@@ -1,11 +1,13 @@
-"""P6 capacity_10m_vs_40k and P7 lookup_10m_vs_40k, on PostgreSQL.
+"""P6 capacity_10m_vs_40k, P7 lookup_10m_vs_40k and network_capacity_vs_full, on PostgreSQL.
 
 One national-network layout (sites > tanks > racks > boxes of 10x10) sized for
 the big sample count is written with COPY; the capacity report
 (GET /api/v1/capacity) and the barcode lookup (GET /api/v1/samples/{barcode})
 are timed first with the base count of samples stored, then again after the
 rest is COPYed in. The layout is the same at both counts, so the ratio shows
-how the cost grows with the number of samples. After each COPY the container
+how the cost grows with the number of samples. At the big count the network
+page (GET /api/v1/network, a row per site) is timed against the whole report,
+and its figures are checked against the report's site rows. After each COPY the container
 `used` counters are set from a GROUP BY, box level first, then rolled up.
 """
 import io
@@ -39,12 +41,13 @@ def _layout(cur, positions_needed: int) -> dict:
     cur.execute("SELECT COALESCE(MAX(id), 0) FROM container")  # after the default site of a fresh database
     next_id = cur.fetchone()[0] + 1
     boxes = []
-    tank_ids = []
+    tank_ids, site_ids = [], []
     per_site = -(-tanks // SITES)
     made = 0
     for s in range(1, SITES + 1):
         site_id = next_id
         next_id += 1
+        site_ids.append(site_id)
         n_tanks = min(per_site, tanks - made)
         made += n_tanks
         site_path = f"Centre {s:02d}"
@@ -77,7 +80,12 @@ def _layout(cur, positions_needed: int) -> dict:
     with cur.copy(f"COPY container ({', '.join(CONTAINER_COLUMNS)}) FROM STDIN") as copy:
         copy.write(buf.getvalue())
     cur.execute("SELECT setval(pg_get_serial_sequence('container', 'id'), %s)", (next_id - 1,))
-    return {"containers": next_id - 1, "boxes": boxes, "tanks": len(tank_ids), "sites": SITES}
+    # each centre's top container is a site of the network, as sites.create_site makes them
+    cur.executemany("INSERT INTO site (code, name, time_zone, container_id, is_default, created_at) "
+                    "VALUES (%s, %s, 'Asia/Tashkent', %s, false, %s)",
+                    [(f"S{s:02d}", f"Centre {s:02d}", cid, now) for s, cid in enumerate(site_ids, 1)])
+    return {"containers": next_id - 1, "boxes": boxes, "tanks": len(tank_ids), "sites": SITES,
+            "site_containers": site_ids}
 
 
 TYPES = ("plasma", "serum", "tissue_frozen", "dna", "buffy_coat", "rna", "whole_blood")
@@ -123,18 +131,31 @@ def _timed(client, path, headers, count) -> list[float]:
     return out
 
 
-def _measure(app, token, stored: int, reps: int, rng) -> dict:
+def _measure(app, token, stored: int, reps: int, rng, one_site: int) -> dict:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     _timed(client, "/api/v1/capacity", headers, 2)
     capacity = _timed(client, "/api/v1/capacity", headers, max(3, reps // 20))
-    one_site = _timed(client, "/api/v1/capacity?within=1", headers, max(3, reps // 20))  # id 1: the first site
+    one_site = _timed(client, f"/api/v1/capacity?within={one_site}", headers, max(3, reps // 20))
     lookups = [f"/api/v1/samples/NB{rng.randrange(stored):09d}" for _ in range(reps * 2)]
     for path in lookups[:reps // 4]:
         _timed(client, path, headers, 1)
     lookup = [t for path in lookups[reps // 4:] for t in _timed(client, path, headers, 1)]
+    network = _timed(client, "/api/v1/network", headers, max(3, reps // 20))
     return {"capacity_ms": statistics.median(capacity) * 1000, "lookup_ms": statistics.median(lookup) * 1000,
-            "site_capacity_ms": statistics.median(one_site) * 1000}
+            "site_capacity_ms": statistics.median(one_site) * 1000, "network_ms": statistics.median(network) * 1000,
+            "network_matches_report": _same_site_figures(client, headers)}
+
+
+FIGURES = ("positions", "used", "held", "free", "fraction")
+
+
+def _same_site_figures(client, headers) -> bool:
+    """Whether every site's row of the network page has the figures of its row in the whole report."""
+    report = {item["id"]: item for item in client.get("/api/v1/capacity", headers=headers).get_json()["items"]}
+    rows = client.get("/api/v1/network", headers=headers).get_json()
+    return bool(rows) and all({k: row[k] for k in FIGURES} == {k: report[row["site"]["container_id"]][k]
+                                                                for k in FIGURES} for row in rows)
 
 
 def run(base: int, big: int, reps: int = 200) -> dict:
@@ -156,11 +177,12 @@ def run(base: int, big: int, reps: int = 200) -> dict:
             conn.commit()
             timings["load_base_s"] = time.perf_counter() - t0
         with app_context(tdb.url) as app:
-            user = create_user(system_actor("bench"), "benchmgr", "bench-password-1", "manager")
+            # the whole report is the network manager's: every site
+            user = create_user(system_actor("bench"), "benchmgr", "bench-password-1", "network_manager")
             token, _ = issue_token(user, 12)
             db.session.commit()
             db.session.remove()
-            small = _measure(app, token, base, reps, rng)
+            small = _measure(app, token, base, reps, rng, layout["site_containers"][0])
             db.session.remove()
         with psycopg.connect(pg_dsn(tdb.url), autocommit=False) as conn:
             cur = conn.cursor()
@@ -176,10 +198,11 @@ def run(base: int, big: int, reps: int = 200) -> dict:
             cur.execute("ANALYZE")
             conn.commit()
             timings["analyze_s"] = time.perf_counter() - t0
-            cur.execute("SELECT count(*), (SELECT used FROM container WHERE id = 1) FROM sample")
+            cur.execute("SELECT count(*), (SELECT used FROM container WHERE id = %s) FROM sample",
+                        (layout["site_containers"][0],))
             stored, site_used = cur.fetchone()
         with app_context(tdb.url) as app:
-            large = _measure(app, token, big, reps, rng)
+            large = _measure(app, token, big, reps, rng, layout["site_containers"][0])
             db.session.remove()
     inputs = {"backend": "PostgreSQL", "base_samples": base, "big_samples": big, "stored_at_end": stored,
               "layout": f"{layout['sites']} sites, {layout['tanks']} tanks x {RACKS} racks x {BOXES} boxes x "
@@ -187,6 +210,7 @@ def run(base: int, big: int, reps: int = 200) -> dict:
               "load": "COPY, then used counters by GROUP BY", "client": "Flask test client, median"}
     cap = large["capacity_ms"] / small["capacity_ms"]
     look = large["lookup_ms"] / small["lookup_ms"]
+    net = large["network_ms"] / large["capacity_ms"]
     detail = {k: round(v, 3) for k, v in timings.items()}
     return {
         "capacity_10m_vs_40k": {"ratio": cap, "target": "<= 2", "ok": cap <= 2,
@@ -195,6 +219,14 @@ def run(base: int, big: int, reps: int = 200) -> dict:
                                                big_ms=round(large["capacity_ms"], 3), site_used=site_used,
                                                one_site_base_ms=round(small["site_capacity_ms"], 3),
                                                one_site_big_ms=round(large["site_capacity_ms"], 3))},
+        "network_capacity_vs_full": {
+            "ratio": net, "target": "<= 0.1, the same figures", "ok": net <= 0.1 and large["network_matches_report"],
+            "inputs": dict(inputs, endpoint="GET /api/v1/network against GET /api/v1/capacity",
+                           requests=max(3, reps // 20)),
+            "detail": {"network_ms": round(large["network_ms"], 3), "full_report_ms": round(large["capacity_ms"], 3),
+                       "one_site_report_ms": round(large["site_capacity_ms"], 3),
+                       "one_site_report_base_ms": round(small["site_capacity_ms"], 3),
+                       "same_figures_as_report": large["network_matches_report"]}},
         "lookup_10m_vs_40k": {"ratio": look, "target": "<= 1.5", "ok": look <= 1.5,
                               "inputs": dict(inputs, endpoint="GET /api/v1/samples/{barcode}",
                                              requests=reps * 2 - reps // 4, barcodes="random"),

@@ -66,7 +66,10 @@ def run(tubes: int) -> dict:
             page.goto("/scan")
             scan_input, location = page.locator("[data-scan-input]"), page.get_by_test_id("location")
 
+            # Keys go in once the page's script has run (a step that answers with a new page shows
+            # its text before its script takes keys), as the browser tests' wedge helpers do.
             def timed(step, code, answer):
+                page.wait_for_load_state("load")
                 page.keyboard.type(code)
                 start = time.perf_counter()
                 page.keyboard.press("Enter")
@@ -74,6 +77,7 @@ def run(tubes: int) -> dict:
                 times[step].append(time.perf_counter() - start)
 
             def scan(code):
+                page.wait_for_load_state("load")
                 page.keyboard.type(code)
                 page.keyboard.press("Enter")
 
@@ -89,7 +93,7 @@ def run(tubes: int) -> dict:
                 expect(location).to_have_text("Not in storage (checked out)")
                 scan("CMD:RETURN")
                 expect(page.get_by_label("No, it stayed frozen (N)")).to_be_focused()
-                page.wait_for_load_state("load")  # the question is answered once the page's script takes keys
+                page.wait_for_load_state("load")
                 page.keyboard.press("n")
                 expect(page.get_by_label("Box (empty: back to its old place)")).to_be_focused()
                 timed("return", "", lambda: expect(page.locator(".flash.success")).to_have_text(

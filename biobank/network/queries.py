@@ -11,7 +11,7 @@ from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..samples.models import Sample
 from ..storage import positions
-from ..storage.models import Container
+from ..storage.models import TANK_KINDS, Container
 from . import shipments
 from .models import SHIPPING_CONDITIONS, Shipment, Site
 
@@ -80,26 +80,44 @@ def manifest_pdf(actor, shipment_id: int) -> tuple:
 
 
 def network_overview(actor) -> list[dict]:
-    """A row per site: positions, used, free, fraction, tanks, samples received in the last 30 days,
-    and shipments on their way to it."""
+    """A row per site: positions, used, held, free, fraction, tanks, samples received in the last
+    30 days, and shipments on their way to it and from it.
+
+    The figures are those of the capacity report's site rows (free = positions - used - held),
+    read from the sites' own counters; the rest is one GROUP BY each, so the page costs a few
+    queries whatever the size of the network, not a walk over its containers."""
     require(actor, "reports.read")
     since = utcnow() - timedelta(days=30)
+    sites = db.session.execute(select(Site, Container.capacity, Container.used, Container.held)
+                               .join(Container, Container.id == Site.container_id).order_by(Site.id)).all()
+    tanks = _per_site(select(Container.lineage, func.count()).where(Container.kind.in_(TANK_KINDS))
+                      .group_by(Container.lineage))
+    received = (select(CustodyEvent.container_id, func.count().label("events"))
+                .where(CustodyEvent.action.in_(("sample.registered", "sample.received")),
+                       CustodyEvent.at >= since, CustodyEvent.container_id.is_not(None))
+                .group_by(CustodyEvent.container_id).subquery())
+    intake = _per_site(select(Container.lineage, func.sum(received.c.events))
+                       .join(received, received.c.container_id == Container.id).group_by(Container.lineage))
+    on_the_way = Shipment.status == "in_transit"
+    incoming = dict(db.session.execute(select(Shipment.to_site_id, func.count()).where(on_the_way)
+                                       .group_by(Shipment.to_site_id)).all())
+    outgoing = dict(db.session.execute(select(Shipment.from_site_id, func.count()).where(on_the_way)
+                                       .group_by(Shipment.from_site_id)).all())
     rows = []
-    for site in db.session.execute(select(Site).order_by(Site.id)).scalars():
-        top = db.session.get(Container, site.container_id)
-        prefix = f"/{top.id}/"
-        here = select(Container.id).where(Container.lineage.startswith(prefix))
-        tanks = db.session.execute(select(func.count()).select_from(Container).where(
-            Container.lineage.startswith(prefix), Container.kind.in_(("tank", "freezer")))).scalar_one()
-        intake = db.session.execute(select(func.count()).select_from(CustodyEvent).where(
-            CustodyEvent.action.in_(("sample.registered", "sample.received")), CustodyEvent.at >= since,
-            CustodyEvent.container_id.in_(here))).scalar_one()
-        incoming = db.session.execute(select(func.count()).select_from(Shipment).where(
-            Shipment.to_site_id == site.id, Shipment.status == "in_transit")).scalar_one()
-        outgoing = db.session.execute(select(func.count()).select_from(Shipment).where(
-            Shipment.from_site_id == site.id, Shipment.status == "in_transit")).scalar_one()
-        rows.append({"site": site, "positions": top.capacity, "used": top.used, "free": top.capacity - top.used,
-                     "fraction": round(top.used / top.capacity, 4) if top.capacity else 0.0, "tanks": tanks,
-                     "intake_30_days": intake, "incoming": incoming, "outgoing": outgoing})
+    for site, positions, used, held in sites:
+        top = site.container_id
+        rows.append({"site": site, "positions": positions, "used": used, "held": held,
+                     "free": positions - used - held,
+                     "fraction": round((used + held) / positions, 4) if positions else 0.0,
+                     "tanks": tanks.get(top, 0), "intake_30_days": intake.get(top, 0),
+                     "incoming": incoming.get(site.id, 0), "outgoing": outgoing.get(site.id, 0)})
     return rows
 
+
+def _per_site(query) -> dict[int, int]:
+    """Sum (lineage, count) rows by the top container of each lineage ("/site/tank/.../")."""
+    totals: dict[int, int] = {}
+    for lineage, count in db.session.execute(query):
+        top = int(lineage.strip("/").split("/")[0])
+        totals[top] = totals.get(top, 0) + int(count or 0)
+    return totals

@@ -247,7 +247,8 @@ def manifest(shipment_id, fmt):
 def network():
     actor = current_actor()
     rows = queries.network_overview(actor)
-    total = {key: sum(r[key] for r in rows) for key in ("positions", "used", "free", "tanks", "intake_30_days")}
-    total["fraction"] = round(total["used"] / total["positions"], 4) if total["positions"] else 0.0
+    total = {key: sum(r[key] for r in rows)
+             for key in ("positions", "used", "held", "free", "tanks", "intake_30_days")}
+    total["fraction"] = round((total["used"] + total["held"]) / total["positions"], 4) if total["positions"] else 0.0
     return render_template("network/network.html", rows=rows, total=total,
                            sees_all=scope.is_network_actor(actor), can_audit=allowed(actor, "reports.read"))

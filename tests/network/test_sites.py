@@ -171,9 +171,6 @@ def test_network_overview_catalogue_site_facet_and_custody_log_by_site(network, 
     make.sample("OV-M1", box=network.main_boxes[0], position="A1")
     for number in range(2):
         make.sample(f"OV-R{number}", box=network.reg_boxes[0], position=f"A{number + 1}")
-    rows = {r["site"]["code"]: r for r in network.api("netmgr").get("/network").json}
-    assert rows["MAIN"]["used"] == 1 and rows["REG"]["used"] == 2 and rows["REG"]["tanks"] == 1
-    assert rows["REG"]["positions"] == 4 * 9 and rows["REG"]["intake_30_days"] == 2
     facet = network.api("tech_main").get("/catalogue").json["facets"]["site"]
     assert facet == [{"value": "REG", "count": 2}, {"value": "MAIN", "count": 1}]
     only = network.api("tech_main").get("/catalogue?site=REG").json
@@ -182,6 +179,16 @@ def test_network_overview_catalogue_site_facet_and_custody_log_by_site(network, 
     assert sorted(e["sample_barcode"] for e in log["items"]) == ["OV-R0", "OV-R1"]
     # a manager asking for another site's log gets nothing from it
     assert network.api("mgr_main").get(f"/audit?site={network.regional.id}").json["total"] == 0
+    assert network.api("tech_reg").post("/samples/OV-R1/checkout", json={"reason": "assay"}).status_code == 200
+    rows = {r["site"]["code"]: r for r in network.api("netmgr").get("/network").json}
+    assert rows["MAIN"]["used"] == 1 and rows["REG"]["used"] == 1 and rows["REG"]["tanks"] == 1
+    assert rows["REG"]["positions"] == 4 * 9 and rows["REG"]["intake_30_days"] == 2
+    # the tube that is out keeps its place: held, not free, as in the site's capacity report
+    assert rows["REG"]["held"] == 1 and rows["REG"]["free"] == 4 * 9 - 2
+    report = network.api("netmgr").get(f"/capacity?within={network.regional.container_id}").json
+    [site_row] = [i for i in report["items"] if i["id"] == network.regional.container_id]
+    assert {k: rows["REG"][k] for k in ("positions", "used", "held", "free", "fraction")} == \
+        {k: site_row[k] for k in ("positions", "used", "held", "free", "fraction")}
 
 
 def test_network_page_and_shipments_page_render(app, network, make):
