@@ -11,7 +11,7 @@ from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..samples.models import Sample
 from ..storage import positions
-from ..storage.models import TANK_KINDS, Container
+from ..storage.models import TANK_KINDS, Container, lineage_ids
 from . import shipments
 from .models import SHIPPING_CONDITIONS, Shipment, Site
 
@@ -118,6 +118,6 @@ def _per_site(query) -> dict[int, int]:
     """Sum (lineage, count) rows by the top container of each lineage ("/site/tank/.../")."""
     totals: dict[int, int] = {}
     for lineage, count in db.session.execute(query):
-        top = int(lineage.strip("/").split("/")[0])
+        top = lineage_ids(lineage)[0]
         totals[top] = totals.get(top, 0) + int(count or 0)
     return totals

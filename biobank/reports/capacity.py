@@ -34,7 +34,7 @@ from ..extensions import db
 from ..network import scope
 from ..network.models import Site
 from ..samples.models import Sample
-from ..storage.models import Container
+from ..storage.models import Container, lineage_ids
 from ..storage.service import get_container
 from . import forecast
 
@@ -71,10 +71,6 @@ def fill_threshold(override=None) -> float:
         log.warning("BIOBANK_FILL_ALERT=%r is not a fraction in (0, 1]; using %s", raw, DEFAULT_FILL_ALERT)
         return DEFAULT_FILL_ALERT
     return value
-
-
-def _ancestors(lineage: str) -> list[int]:
-    return [int(part) for part in lineage.strip("/").split("/") if part]
 
 
 def _week_index(start: datetime):
@@ -213,7 +209,7 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
         prefixes = scope.lineage_prefixes(site_ids)
         query = query.where(or_(*[Container.lineage.startswith(p) for p in prefixes]) if prefixes else false())
     containers = db.session.execute(query).all()
-    ancestors = {c.id: _ancestors(c.lineage) for c in containers}
+    ancestors = {c.id: lineage_ids(c.lineage) for c in containers}
     net = net_intake_per_week(now, ancestors)
     types, type_totals = by_type_counts(ancestors) if by_type else ({}, None)
     today = now.date()

@@ -19,6 +19,11 @@ TANK_KINDS = ("tank", "freezer")
 
 
 
+def lineage_ids(lineage: str) -> list[int]:
+    """The container ids of a lineage ("/1/5/9/"), from the root down."""
+    return [int(part) for part in lineage.strip("/").split("/") if part]
+
+
 def kind_name(kind: str) -> str:
     """A container kind as it reads inside a sentence ("box", "tank"), in the reader's language."""
     return str(names.display(kind, "kind")).lower()
@@ -74,7 +79,7 @@ class Container(db.Model):
     @property
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to and including this container."""
-        return [int(part) for part in self.lineage.strip("/").split("/") if part]
+        return lineage_ids(self.lineage)
 
     def accepts(self, sample_type: str, temperature: str | None) -> str | None:
         """Why a sample may not be stored here, or None when it may."""
