@@ -23,14 +23,14 @@ SCALES = {
     # the default: a few minutes (P8 over 1M events, as specified; P6/P7 at 1M samples)
     "default": {"http_requests": 2000, "http_samples": 3000, "place_n": 40000, "place_window": 1000,
                 "import_n": 40000, "scale_base": 40000, "scale_big": 1_000_000, "scale_reps": 200,
-                "events": 1_000_000, "writers": 8, "writer_ops": 300, "mem_import": (10000, 40000),
+                "events": 1_000_000, "writers": 8, "writer_ops": 1000, "mem_import": (10000, 40000),
                 "mon_minutes": 43200, "mon_reps": 7, "mon_mqtt": 2000, "replica_samples": 40000,
                 "replica_requests": 2000, "scan_tubes": 120},
     # the national network: 10 million samples, 1 million custody events (COPY takes minutes), and
     # the memory of the largest file the import accepts (200,000 rows)
     "national": {"http_requests": 2000, "http_samples": 3000, "place_n": 40000, "place_window": 1000,
                  "import_n": 40000, "scale_base": 40000, "scale_big": 10_000_000, "scale_reps": 200,
-                 "events": 1_000_000, "writers": 8, "writer_ops": 300, "mem_import": (40000, 200_000),
+                 "events": 1_000_000, "writers": 8, "writer_ops": 1000, "mem_import": (40000, 200_000),
                  "mon_minutes": 43200, "mon_reps": 7, "mon_mqtt": 2000, "replica_samples": 40000,
                  "replica_requests": 2000, "scan_tubes": 120},
 }

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from biobank.custody import service as custody
 from biobank.custody.chain import (HASHED_FIELDS, SORTED_FIELDS, body_hash, canonical_json, event_bytes,
                                   event_hash, event_text_around_seq, timestamp_text)
-from biobank.custody.models import CustodyEvent
+from biobank.custody.models import CustodyEvent, CustodyHead
 from biobank.extensions import db
 from biobank.samples import service as samples
 from biobank.storage import service as storage
@@ -148,6 +148,25 @@ def test_postgres_refuses_update_and_delete_of_events(make):
     assert custody.verify().ok
 
 
+
+@pytest.mark.postgres
+def test_postgres_chains_an_event_when_its_transaction_commits(make):
+    actor = make.actor("technician")
+    make.box()
+    db.session.commit()
+    before = db.session.get(CustodyHead, 1).seq
+    custody.record(actor, "label.printed", "sample", "BB-LATER", sample_barcode="BB-LATER")
+    db.session.rollback()  # a change taken back leaves neither an event nor a gap in the chain
+    custody.record(actor, "label.printed", "sample", "BB-KEPT", sample_barcode="BB-KEPT")
+    custody.record(actor, "label.printed", "sample", "BB-KEPT2", sample_barcode="BB-KEPT2")
+    db.session.commit()
+    db.session.expire_all()
+    kept = db.session.execute(select(CustodyEvent.seq, CustodyEvent.subject)
+                              .where(CustodyEvent.seq > before).order_by(CustodyEvent.seq)).all()
+    assert [tuple(row) for row in kept] == [(before + 1, "BB-KEPT"), (before + 2, "BB-KEPT2")]
+    assert db.session.execute(text("SELECT count(*) FROM custody_pending")).scalar_one() == 0
+    assert custody.verify().ok
+
 def test_concurrent_writers_keep_one_linear_chain(app, make):
     tank = make.tank(racks=1, boxes_per_rack=4, rows=5, cols=5)
     box_ids = [box.id for box in make.boxes_of(tank)]
@@ -211,10 +230,11 @@ def test_one_event_appended_by_the_database_hashes_like_python(make):
     actor = make.actor("technician")
     make.box()
     odd = 'Ünïcødé "quoted" \\ back\nslash ✓ 雪'
-    event = custody.record(actor, "label.printed", "sample", "BB-ODD", sample_barcode="BB-ODD", reason=odd,
-                           changes={"é": [None, 1.5], "note": [odd, None]})
+    custody.record(actor, "label.printed", "sample", "BB-ODD", sample_barcode="BB-ODD", reason=odd,
+                   changes={"é": [None, 1.5], "note": [odd, None]})
     db.session.commit()
-    stored = db.session.execute(select(CustodyEvent).where(CustodyEvent.seq == event.seq)).scalar_one()
-    assert stored.reason == odd and stored.hash == event.hash
+    stored = db.session.execute(select(CustodyEvent).where(CustodyEvent.subject == "BB-ODD")).scalar_one()
+    head = db.session.get(CustodyHead, 1)
+    assert stored.reason == odd and (stored.seq, stored.hash) == (head.seq, head.hash)
     assert stored.hash == event_hash({name: getattr(stored, name) for name in HASHED_FIELDS}, stored.prev_hash)
     assert custody.verify().ok

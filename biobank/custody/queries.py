@@ -1,14 +1,26 @@
 """Browsing the custody log."""
 import math
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, or_, select, union_all
 
+from ..core.db import is_postgres
 from ..core.permissions import require
 from ..core.time import to_naive_utc
 from ..extensions import db
 from ..network import scope
 from ..storage.models import Container
-from .models import CustodyEvent
+from .models import CustodyEvent, CustodyPending
+
+
+def recorded(*names: str):
+    """These columns of every event the current transaction sees, as a subquery: on
+    PostgreSQL with the ones it wrote itself, which its commit has still to chain
+    (custody_pending). For counts taken inside a unit of work, such as reprints."""
+    chained = select(*[CustodyEvent.__table__.c[name] for name in names])
+    if not is_postgres():
+        return chained.subquery()
+    pending = select(*[CustodyPending.__table__.c[name] for name in names])
+    return union_all(chained, pending).subquery()
 
 
 def _at_sites(site_ids, *, keep_unplaced: bool):

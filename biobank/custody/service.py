@@ -4,9 +4,10 @@ Every service that changes state calls record() (or record_many()) inside its
 own transaction, so a change and its event land together or not at all.
 Appends lock the single custody_head row, which keeps the chain linear under
 concurrent writers (SQLite's write lock does the same there). On PostgreSQL a
-single event, the common case, is appended by one statement that locks,
-advances and hashes the head inside the server, so the lock is held for that
-statement and the commit only, not for round trips to Python.
+single event, the common case, is written as pending and chained by a deferred
+trigger when its transaction commits (migration 0016): the head is locked only
+while the commit runs inside the server, not for the rest of the transaction or
+a round trip to Python. Until then it has no sequence number or hash.
 """
 import queue
 import threading
@@ -47,24 +48,21 @@ def _event_fields(actor, action, subject_type, subject, *, sample_barcode=None, 
     }
 
 
-def record(actor, action: str, subject_type: str, subject, **details) -> CustodyEvent:
+def record(actor, action: str, subject_type: str, subject, **details) -> None:
     """Append one event; the caller's transaction commits it with the change."""
-    return record_many([(actor, action, subject_type, subject, details)])[0]
+    record_many([(actor, action, subject_type, subject, details)])
 
 
-def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
-    """Append many events under one lock: [(actor, action, subject_type, subject, details), ...].
-
-    returning=False skips building the (transient) event objects, for bulk callers
-    that do not use them."""
+def record_many(entries) -> None:
+    """Append many events under one lock: [(actor, action, subject_type, subject, details), ...]."""
     db.session.flush()  # the change itself first, so a refused change never reaches the chain
     now = utcnow()
     if len(entries) == 1 and is_postgres():
         actor, action, subject_type, subject, details = entries[0]
         row = _event_fields(actor, action, subject_type, subject, **details)
         row["at"] = now
-        if _append_in_server(row):
-            return [CustodyEvent(**row)] if returning else []
+        _append_at_commit(row)
+        return
     head = _locked_head()
     seq, prev = head.seq, head.hash
     at_text = timestamp_text(now)
@@ -81,38 +79,30 @@ def record_many(entries, *, returning: bool = True) -> list[CustodyEvent]:
         bulk_insert(CustodyEvent.__table__, rows)
         head.seq, head.hash = seq, prev
         db.session.flush()
-    return [CustodyEvent(**row) for row in rows] if returning else []
+
+
+# Written by the application into custody_pending; the rest is the trigger's (migration 0016).
+_PENDING_COLUMNS = ("at", "actor", "actor_role", "via", "action", "subject_type", "subject", "sample_barcode",
+                    "container_id", "request_id", "from_location", "to_location", "reason", "changes")
 
 
 @cache
-def _append_statement(dialect):
-    """INSERT one event whose seq, prev_hash and hash come from the locked head."""
-    table = CustodyEvent.__table__
-    names = [c.name for c in table.columns if c.name not in ("seq", "prev_hash", "hash")]
-    values = ", ".join(f"CAST(:{n} AS {table.c[n].type.compile(dialect)})" for n in names)
-    return text(f"""
-        WITH prev AS (SELECT seq, hash FROM custody_head WHERE id = 1 FOR UPDATE),
-             head AS (UPDATE custody_head AS h
-                         SET seq = prev.seq + 1,
-                             hash = encode(sha256(convert_to(
-                                 :_before || (prev.seq + 1)::text || :_after || prev.hash, 'UTF8')), 'hex')
-                        FROM prev WHERE h.id = 1
-                      RETURNING h.seq, h.hash, prev.hash AS prev_hash)
-        INSERT INTO custody_event (seq, prev_hash, hash, {", ".join(names)})
-        SELECT head.seq, head.prev_hash, head.hash, {values} FROM head
-        RETURNING seq, prev_hash, hash""")
+def _pending_statement(paramstyle: str) -> str:
+    """INSERT one event into custody_pending, to be numbered, hashed and chained at COMMIT
+    (the driver's own text: a single event is the hot path of every state change)."""
+    names = _PENDING_COLUMNS + ("text_before", "text_after")
+    marks = ", ".join(f"%({name})s" if paramstyle == "pyformat" else f":{name}" for name in names)
+    return f"INSERT INTO custody_pending ({', '.join(names)}) VALUES ({marks})"
 
 
-def _append_in_server(row: dict) -> bool:
-    """Append one event on PostgreSQL; False when there is no head row yet."""
+def _append_at_commit(row: dict) -> None:
+    """Append one event on PostgreSQL: the transaction's commit chains it (it has no
+    sequence number or hash until then), holding the head only while the commit runs."""
     before, after = event_text_around_seq(row)
+    params = {name: row[name] for name in _PENDING_COLUMNS}
+    params["text_before"], params["text_after"] = before, after
     connection = db.session.connection()
-    done = connection.execute(_append_statement(connection.dialect),
-                              dict(row, _before=before, _after=after)).first()
-    if done is None:
-        return False
-    row["seq"], row["prev_hash"], row["hash"] = done
-    return True  # an ORM copy of the head is refreshed by _locked_head (populate_existing) when next read
+    connection.exec_driver_sql(_pending_statement(connection.dialect.paramstyle), params)
 
 
 @dataclass

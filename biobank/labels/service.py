@@ -21,7 +21,7 @@ from ..config import PROJECT_ROOT
 from ..core.errors import InvalidInput, UnknownBarcode
 from ..core.permissions import require
 from ..custody import service as custody
-from ..custody.models import CustodyEvent
+from ..custody import queries as custody_queries
 from ..extensions import db
 from ..samples.models import Sample
 from ..samples.validation import check_barcode
@@ -96,12 +96,15 @@ def _chunks(values: list, size: int = 500):
         yield unique[start:start + size]
 
 
-def _previous_prints(column, subject_type: str, keys: list) -> dict:
+def _previous_prints(name: str, subject_type: str, keys: list) -> dict:
+    """How many labels each subject has had, those printed earlier in this unit of work included."""
+    events = custody_queries.recorded("action", "subject_type", name)
+    column = events.c[name]
     found = {}
     for chunk in _chunks(keys):
         rows = db.session.execute(
-            select(column, func.count()).where(CustodyEvent.action == ACTION,
-                                               CustodyEvent.subject_type == subject_type, column.in_(chunk))
+            select(column, func.count()).where(events.c.action == ACTION,
+                                               events.c.subject_type == subject_type, column.in_(chunk))
             .group_by(column))
         found.update(dict(rows.all()))
     return found
@@ -110,10 +113,10 @@ def _previous_prints(column, subject_type: str, keys: list) -> dict:
 def _record_prints(actor, subject_type: str, subjects: list, describe: str, reason: str | None) -> None:
     """One custody event per label: subjects are samples or containers, in print order."""
     if subject_type == "sample":
-        before = _previous_prints(CustodyEvent.sample_barcode, "sample", [s.barcode for s in subjects])
+        before = _previous_prints("sample_barcode", "sample", [s.barcode for s in subjects])
         key = lambda s: s.barcode  # noqa: E731
     else:
-        before = _previous_prints(CustodyEvent.container_id, "container", [c.id for c in subjects])
+        before = _previous_prints("container_id", "container", [c.id for c in subjects])
         key = lambda c: c.id  # noqa: E731
     seen = Counter()
     entries = []

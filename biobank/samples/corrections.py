@@ -242,7 +242,7 @@ def _apply(actor, plans: list[Plan]) -> None:
                             "container_id": sample.container_id or sample.home_container_id,
                             "reason": reason, "changes": changes}))
     db.session.flush()
-    custody.record_many(now_events, returning=False)
+    custody.record_many(now_events)
 
 
 # -- one sample ---------------------------------------------------------------------

@@ -184,7 +184,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
                            .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
     paths = {box_id: box.path for box_id, box in boxes.items()}
     for start in range(0, len(entries), _CHUNK):  # one chain, appended a chunk at a time
-        custody.record_many(list(_registered_events(actor, entries[start:start + _CHUNK], paths)), returning=False)
+        custody.record_many(list(_registered_events(actor, entries[start:start + _CHUNK], paths)))
     if not want_ids:
         return []
     ids.update(ids_of({e[0]["barcode"] for e in entries} - ids.keys()))

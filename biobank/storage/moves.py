@@ -178,8 +178,7 @@ def move_container(actor, container_id: int, *, parent_id: int, reason: str | No
              "from_location": f"{old_box_path} / {where}", "to_location": f"{new_path + old_box_path[len(old_path):]} / {where}",
              "changes": {"location": [f"{old_box_path} / {where}", f"{new_path + old_box_path[len(old_path):]} / {where}"],
                          "with_container": [None, container.barcode]}})
-           for barcode, box_id, old_box_path, where in tubes],
-        returning=False)
+           for barcode, box_id, old_box_path, where in tubes])
     db.session.refresh(container)
     return container
 
