@@ -78,11 +78,11 @@ def event_hash(fields: dict, prev_hash: str) -> str:
 SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
 # For a flat dict whose keys are already in that order, an encoder that keeps the
 # order writes the same text as canonical_json without sorting it again.
-_in_order_json = _reusable_encoder(sort_keys=False)
+in_order_json = _reusable_encoder(sort_keys=False)
 
 
 def body_hash(body: dict, prev_hash: str) -> str:
     """event_hash for a body that holds exactly SORTED_FIELDS, in that order, with
     `at` as text and no nested values (every hashed column is a scalar): the bulk
     and verify paths build it so, and skip re-picking and re-sorting the fields."""
-    return hashlib.sha256((_in_order_json(body) + prev_hash).encode()).hexdigest()
+    return hashlib.sha256((in_order_json(body) + prev_hash).encode()).hexdigest()

@@ -9,6 +9,7 @@ trigger when its transaction commits (migration 0016): the head is locked only
 while the commit runs inside the server, not for the rest of the transaction or
 a round trip to Python. Until then it has no sequence number or hash.
 """
+import hashlib
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from ..core.db import bulk_insert, is_postgres
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
-from .chain import GENESIS, SORTED_FIELDS, body_hash, canonical_json, event_text_around_seq, timestamp_text
+from .chain import (GENESIS, SORTED_FIELDS, body_hash, canonical_json, event_text_around_seq, in_order_json,
+                    timestamp_text)
 from .models import CustodyEvent, CustodyHead
 
 
@@ -114,25 +116,42 @@ class VerifyResult:
     problems: list = field(default_factory=list)
 
 
+_INTEGER_FIELDS = ("container_id", "request_id", "seq")
+
+
+def _server_text_sql() -> str:
+    """PostgreSQL's own writing of an event's canonical text (chain.body_hash's), from its
+    stored columns: to_json escapes a string as Python's json does with ensure_ascii=False
+    (the quote, the backslash, \\b \\f \\n \\r \\t, other control characters as \\u00xx)."""
+    parts = []
+    for index, name in enumerate(SORTED_FIELDS):
+        if name == "at":
+            value = """to_json(to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.US'))::text"""
+        elif name in _INTEGER_FIELDS:
+            value = f"coalesce({name}::text, 'null')"
+        else:
+            value = f"coalesce(to_json({name})::text, 'null')"
+        parts.append(f"'{'{' if index == 0 else ','}\"{name}\":' || {value}")
+    return " || ".join(parts) + " || '}'"
+
+
 def _stored_chain(batch: int):
-    """Every stored event as a tuple (SORTED_FIELDS, prev_hash, hash), in seq order.
+    """Every stored event as (seq, its canonical text, prev_hash, hash), in seq order.
 
     Keyset batches straight from the driver's cursor: no server-side cursor left
     open, memory bounded by a few batches, and none of SQLAlchemy's per-row work,
-    which would cost as much as the hashing. On PostgreSQL the time comes as the
-    text that is hashed (to_char), and the next batch is fetched by a thread of
-    its own while this one is hashed: the driver waits for the server without
-    the GIL, so the database's time hides behind the hashing."""
+    which would cost as much as the hashing. On PostgreSQL the server writes each
+    event's text (see _server_text_sql), and the next batch is fetched by a thread
+    of its own while this one is hashed: the driver waits for the server without
+    the GIL, so the database's work runs on the other core, behind the hashing.
+    Elsewhere Python writes the text from the stored fields."""
     connection = db.session.connection()
     dialect = connection.dialect
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     postgres = dialect.name == "postgresql"
-    names = tuple("""to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.US')""" if postgres and name == "at" else name
-                  for name in SORTED_FIELDS)
-    sql = (f"SELECT {', '.join(names + ('prev_hash', 'hash'))} FROM custody_event "
+    columns = ("seq", _server_text_sql()) if postgres else SORTED_FIELDS
+    sql = (f"SELECT {', '.join(columns + ('prev_hash', 'hash'))} FROM custody_event "
            f"WHERE seq >= {marker} ORDER BY seq LIMIT {marker}")
-    to_datetime = None if postgres else CustodyEvent.__table__.c.at.type._cached_result_processor(dialect, None)
-    at, seq = SORTED_FIELDS.index("at"), SORTED_FIELDS.index("seq")
     cursor = connection.connection.cursor()
 
     def batches():
@@ -143,19 +162,35 @@ def _stored_chain(batch: int):
             yield rows
             if len(rows) < batch:
                 return
-            next_seq = rows[-1][seq] + 1
+            next_seq = rows[-1][0 if postgres else SORTED_FIELDS.index("seq")] + 1
 
     source = _ahead(batches()) if postgres else batches()
     try:
         for rows in source:
-            if to_datetime is None:
+            if postgres:
                 yield from rows
                 continue
             for row in rows:
-                yield row[:at] + (to_datetime(row[at]),) + row[at + 1:]
+                yield row[SORTED_FIELDS.index("seq")], _python_text(row[:-2], dialect), row[-2], row[-1]
     finally:
         source.close()      # the fetching thread is done before the cursor closes
         cursor.close()
+
+
+def _python_text(fields: tuple, dialect) -> str:
+    """The canonical text of an event from its stored fields (SORTED_FIELDS order), as it was hashed."""
+    body = dict(zip(SORTED_FIELDS, fields))
+    if not isinstance(body["at"], datetime):  # SQLite's driver hands the stored text
+        body["at"] = CustodyEvent.__table__.c.at.type._cached_result_processor(dialect, None)(body["at"])
+    body["at"] = timestamp_text(body["at"])
+    return in_order_json(body)
+
+
+def _stored_event(seq: int) -> tuple:
+    """One event's hashed fields (SORTED_FIELDS order) as stored."""
+    table = CustodyEvent.__table__
+    return tuple(db.session.execute(select(*[table.c[name] for name in SORTED_FIELDS])
+                                    .where(table.c.seq == seq)).one())
 
 
 def _ahead(items, depth: int = 2):
@@ -197,22 +232,20 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
     if actor is not None:
         require(actor, "reports.read")
     prev, expected_seq, checked = GENESIS, 1, 0
-    for row in _stored_chain(batch):
-        body = dict(zip(SORTED_FIELDS, row))  # the hashed fields come first, in body_hash's order
-        stored_prev, stored_hash = row[-2], row[-1]
-        seq = body["seq"]
-        if isinstance(body["at"], datetime):
-            body["at"] = timestamp_text(body["at"])
+    sha256 = hashlib.sha256
+    for seq, body_text, stored_prev, stored_hash in _stored_chain(batch):
         problem = None
         if seq != expected_seq:
             problem = _("sequence jumps from %(last)s to %(seq)s: events are missing", last=expected_seq - 1, seq=seq)
         elif stored_prev != prev:
             problem = _("its previous-hash does not match the event before it")
-        elif body_hash(body, prev) != stored_hash:
+        elif sha256((body_text + prev).encode()).hexdigest() != stored_hash and not _python_text_matches(seq, prev,
+                                                                                                       stored_hash):
             problem = _("its content does not match its hash: it was changed after it was written")
         if problem:
-            return VerifyResult(False, checked, {"seq": seq, "action": body["action"],
-                                                 "subject": body["subject"], "problem": problem})
+            fields = dict(zip(SORTED_FIELDS, _stored_event(seq)))
+            return VerifyResult(False, checked, {"seq": seq, "action": fields["action"],
+                                                 "subject": fields["subject"], "problem": problem})
         prev, expected_seq, checked = stored_hash, seq + 1, checked + 1
     head = db.session.execute(select(CustodyHead.seq, CustodyHead.hash).where(CustodyHead.id == 1)).first()
     if head is not None and (head.seq != checked or head.hash != prev):
@@ -223,3 +256,9 @@ def verify(actor=None, batch: int = 20000) -> VerifyResult:
                                                           checked=checked)},
                             head_seq=head.seq)
     return VerifyResult(True, checked, None, head_seq=checked)
+
+
+def _python_text_matches(seq: int, prev: str, stored_hash: str) -> bool:
+    """The text Python writes is the one that was hashed: where the server's differs, it decides."""
+    text_now = _python_text(_stored_event(seq), db.session.connection().dialect)
+    return hashlib.sha256((text_now + prev).encode()).hexdigest() == stored_hash
