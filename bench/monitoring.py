@@ -111,7 +111,7 @@ def _mqtt_rate(app, n: int) -> float | None:
         if not consumer.connected.wait(15):
             return None
         time.sleep(0.3)
-        start = utcnow().replace(microsecond=0) - timedelta(hours=2)
+        start = utcnow().replace(microsecond=0) - timedelta(seconds=n + 3600)  # every reading in the past
         # The sensors are other machines: the publisher is a process of its own. It sends one
         # message first, so the timing starts with the consumer's statements prepared.
         publisher = subprocess.Popen([sys.executable, "-c", _PUBLISHER, str(MQTT_PORT), f"{client_id}-pub",

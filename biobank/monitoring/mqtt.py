@@ -221,12 +221,19 @@ class ReadingConsumer:
     def _take(self, batch: list) -> None:
         outcomes = self._handle([(message.topic, message.payload) for message in batch])
         self.outcomes = (self.outcomes + outcomes)[-100:]
+        stored = 0
         for message, outcome in zip(batch, outcomes):
             if outcome.status == "retry":
                 log.error("%s; the message stays unacknowledged and comes again", outcome.detail)
                 continue
-            (log.info if outcome.status == "stored" else log.warning)("%s", outcome.detail)
+            if outcome.status == "stored":
+                stored += 1
+            else:
+                log.warning("%s", outcome.detail)
             self.client.ack(message.mid, message.qos)
+        if stored:  # one line a batch: a line per reading would cost more than storing it
+            log.info("%s of %s messages stored (latest: %s)", stored, len(batch),
+                     next(o.detail for o in reversed(outcomes) if o.status == "stored"))
 
     def _handle(self, messages) -> list[Outcome]:
         delay = 0.5
