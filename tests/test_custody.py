@@ -168,6 +168,23 @@ def test_postgres_chains_an_event_when_its_transaction_commits(make):
     assert custody.verify().ok
 
 
+
+def test_the_events_of_one_transaction_keep_their_order_in_the_chain(make):
+    # on PostgreSQL single events wait for the commit and many at once go in at once: the chain
+    # must still read in the order they were recorded
+    actor = make.actor("technician")
+    make.box()
+    db.session.commit()
+    custody.record(actor, "label.printed", "sample", "ORD-A", sample_barcode="ORD-A")
+    custody.record_many([(actor, "label.printed", "sample", code, {"sample_barcode": code})
+                         for code in ("ORD-B", "ORD-C")])
+    custody.record(actor, "label.printed", "sample", "ORD-D", sample_barcode="ORD-D")
+    db.session.commit()
+    subjects = db.session.execute(select(CustodyEvent.subject).where(CustodyEvent.subject.like("ORD-%"))
+                                  .order_by(CustodyEvent.seq)).scalars().all()
+    assert subjects == ["ORD-A", "ORD-B", "ORD-C", "ORD-D"]
+    assert custody.verify().ok
+
 @pytest.mark.postgres
 def test_postgres_writes_the_hashed_text_of_odd_events_as_python_does(make):
     # verify hashes the text the server writes (it falls back to Python's where they differ):

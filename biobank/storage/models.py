@@ -90,3 +90,16 @@ class Container(db.Model):
             return _("%(path)s is stored at %(temperature)s; this sample needs %(needed)s.", path=self.path,
                      temperature=self.effective_temperature, needed=temperature)
         return None
+
+
+class ContainerCountPending(db.Model):
+    """PostgreSQL only (migration 0017): a change to `used` and `held` of a container above a
+    box (rack, tank, site), written by a transaction that has not committed yet. A deferred
+    trigger sums this transaction's rows and applies them, in container id order, when it
+    commits; no row outlives its transaction."""
+    __tablename__ = "container_count_pending"
+
+    id: Mapped[int] = mapped_column(db.BigInteger, primary_key=True)
+    container_id: Mapped[int]
+    d_used: Mapped[int]
+    d_held: Mapped[int]

@@ -8,18 +8,21 @@ free position costs the same in an empty biobank and in a full one.
 A position is taken when a sample has it as its place (`home_*`): stored
 there, or checked out with the position held for its return.
 
-Automatic placements run one at a time: nobody chose the position, so nobody
-may be told it was taken. On PostgreSQL the first one in a transaction takes a
-transaction-scoped advisory lock (released at commit or rollback) before it reads
-the free positions, so concurrent registrations queue and each reads what the
-one before stored; on SQLite a writing transaction already runs alone (BEGIN
-IMMEDIATE).
+Nobody chose an automatic position, so nobody may be told it was taken. On
+PostgreSQL a strategy claims a box before it reads that box's free positions:
+it locks the box's row (SELECT ... FOR UPDATE SKIP LOCKED, held to the end of
+the transaction) and passes over a box another transaction holds, so concurrent
+placements fill different boxes side by side and each reads its box after the
+one before it there committed. Compact order is kept by each box, not across
+boxes filled at the same moment. On SQLite a writing transaction already runs
+alone (BEGIN IMMEDIATE).
 """
 from collections import defaultdict
 
 from flask_babel import gettext as _
-from sqlalchemy import select, text
+from sqlalchemy import select
 
+from ..core.db import is_postgres
 from ..core.errors import InvalidInput, InvalidPosition, NoFreePosition, SlotOccupied
 from ..core.permissions import require_at
 from ..extensions import db
@@ -30,8 +33,6 @@ from .service import get_container
 
 STRATEGIES = ("compact", "spread")
 _BATCH = 32
-# The advisory lock of automatic placement (any 64-bit number no other lock of the app uses).
-PLACEMENT_LOCK = 0x62696F62616E6B  # "biobank"
 
 
 def _taken_message(box: Container, row: int, col: int) -> str:
@@ -72,7 +73,8 @@ class Allocator:
         self._boxes: dict[int, Container] = {}
         self._candidates: dict[tuple, list[Container]] = {}  # open boxes fetched, not yet passed, per key
         self._accepted: dict[tuple, bool] = {}               # (box id, type, temperature) -> may go there
-        self._serialized = False
+        self._claimed: set[int] = set()                      # boxes this unit of work holds (PostgreSQL)
+        self._passed: dict[int, Container] = {}              # boxes passed over: another transaction held them
 
     # -- what is where -------------------------------------------------------
     def _free_positions(self, box: Container) -> list:
@@ -136,8 +138,6 @@ class Allocator:
     # -- strategies ----------------------------------------------------------
     def place(self, strategy: str, sample_type: str, temperature: str | None,
               donor: str | None = None) -> tuple[Container, int, int]:
-        if strategy in STRATEGIES:
-            self._one_at_a_time()
         if strategy == "compact":
             return self.compact(sample_type, temperature)
         if strategy == "spread":
@@ -146,13 +146,20 @@ class Allocator:
                              strategies=" or ".join(STRATEGIES)),
                            code="invalid_strategy")
 
-    def _one_at_a_time(self) -> None:
-        """Queue behind other automatic placements until their transactions end (PostgreSQL)."""
-        if self._serialized:
-            return
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLACEMENT_LOCK})
-        self._serialized = True
+    def _claim(self, box: Container, *, wait: bool = False) -> bool:
+        """May this unit of work place into the box? On PostgreSQL: it locks the box's row,
+        unless another transaction holds it (then the box is passed over; with `wait`, it waits
+        for that transaction to end), and reads the box's free positions afresh once it holds it."""
+        if box.id in self._claimed or not is_postgres():
+            return True
+        held = db.session.execute(select(Container.id).where(Container.id == box.id)
+                                  .with_for_update(skip_locked=not wait)).first()
+        if held is None:
+            self._passed[box.id] = box
+            return False
+        self._claimed.add(box.id)
+        self._free.pop(box.id, None)  # read after the lock: what the box's last holder stored
+        return True
 
     def _open_boxes(self, after_id: int, tank_id: int | None = None):
         query = (select(Container).where(Container.rows.is_not(None),
@@ -175,18 +182,32 @@ class Allocator:
                 boxes = self._candidates[key] = list(self._open_boxes(self._cursor[key], tank_id))
                 unread = [box for box in boxes if box.id not in self._free
                           and self._accepts(box, sample_type, temperature)]
-                if unread:
+                if unread and not is_postgres():  # there each box is read once it is claimed
                     self._read_free(unread)
             if not boxes:
-                return None
+                return self._after_waiting(sample_type, temperature, tank_id)
             while boxes:
                 box = boxes[0]
-                if self._accepts(box, sample_type, temperature):
+                if self._accepts(box, sample_type, temperature) and self._claim(box):
                     free = self._free_positions(box)
                     if free:
                         return self._take(box, *free[0])
                 self._cursor[key] = box.id  # full (as far as this unit of work knows) or not for this type
                 boxes.pop(0)
+
+    def _after_waiting(self, sample_type, temperature, tank_id=None):
+        """No box was free for the taking: wait for those passed over because another transaction
+        held them (it may not fill them), in fill order, before saying there is no room."""
+        for box_id in sorted(self._passed):
+            box = self._passed[box_id]
+            if tank_id is not None and box.tank_id != tank_id:
+                continue
+            del self._passed[box_id]
+            if self._accepts(box, sample_type, temperature) and self._claim(box, wait=True):
+                free = self._free_positions(box)
+                if free:
+                    return self._take(box, *free[0])
+        return None
 
     def _accepts(self, box: Container, sample_type: str, temperature: str | None) -> bool:
         """box.accepts, remembered: a bulk import asks the same box once per sample."""

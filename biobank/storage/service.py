@@ -3,15 +3,16 @@ import re
 from collections import defaultdict
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
+from ..core.db import is_postgres
 from ..core.errors import Conflict, InvalidInput, NotFound, NotPermitted, UnknownBarcode
 from ..core.permissions import require, require_at
 from ..network import scope
 from ..network.models import Site
 from ..custody import service as custody
 from ..extensions import db
-from .models import TANK_KINDS, Container
+from .models import TANK_KINDS, Container, ContainerCountPending
 
 MAX_GRID = 40  # rows or columns per box
 _BARCODE = re.compile(r"\A[A-Za-z0-9\-_.]{3,64}\Z")
@@ -120,14 +121,19 @@ def _check_not_moved(read: dict[int, str]) -> None:
 
 def adjust_usage(deltas: dict[int, int], known: dict | None = None) -> None:
     """Samples entered (+) or left (-) these boxes: keep `used` right up the tree."""
-    _bump("used", deltas, known)
+    adjust_counts(used=deltas, known=known)
 
 
 def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | None = None,
                   known: dict | None = None) -> None:
     """Tubes entered (+) or left (-) boxes (`used`), positions held for checked-out
-    tubes were taken (+) or given up (-) (`held`): both counters up the tree in
-    one statement, rows in id order, so concurrent writers cannot deadlock."""
+    tubes were taken (+) or given up (-) (`held`): both counters up the tree.
+
+    The boxes' own rows change at once, in id order, so concurrent writers cannot
+    deadlock; that row lock is also what keeps a move of the box out until this
+    transaction ends. On PostgreSQL the rows above the boxes (rack, tank, site),
+    which every writer of a site shares, change when the transaction commits
+    (migration 0017): read inside it, they do not show its own change yet."""
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     lineages: dict[int, str] = {}
     for index, deltas in enumerate((used or {}, held or {})):
@@ -136,16 +142,23 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
             lineages[box_id] = box.lineage
             for ancestor_id in box.ancestor_ids:
                 totals[ancestor_id][index] += delta
-    params = [{"cid": cid, "du": du, "dh": dh} for cid, (du, dh) in sorted(totals.items()) if du or dh]
-    if not params:
-        return
+    changed = [{"cid": cid, "du": du, "dh": dh} for cid, (du, dh) in sorted(totals.items()) if du or dh]
+    at_commit = [row for row in changed if row["cid"] not in lineages] if is_postgres() else []
+    now = [row for row in changed if row["cid"] in lineages] if at_commit else changed
     table = Container.__table__
-    db.session.execute(update(table).where(table.c.id == bindparam("cid"))
-                       .values(used=table.c.used + bindparam("du"), held=table.c.held + bindparam("dh")), params)
+    if now:
+        db.session.execute(update(table).where(table.c.id == bindparam("cid"))
+                           .values(used=table.c.used + bindparam("du"), held=table.c.held + bindparam("dh")), now)
+    if at_commit:
+        db.session.execute(insert(ContainerCountPending.__table__),
+                           [{"container_id": row["cid"], "d_used": row["du"], "d_held": row["dh"]}
+                            for row in at_commit])
+    changed_ids = {row["cid"] for row in now}
     for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Container) and obj.id in totals:
+        if isinstance(obj, Container) and obj.id in changed_ids:
             db.session.expire(obj, ["used", "held"])
-    _check_not_moved(lineages)  # the ancestry the counts went up is still the box's (else 409)
+    if changed:
+        _check_not_moved(lineages)  # the ancestry the counts went up is still the box's (else 409)
 
 
 def shift_counts(old_ids: list[int], new_ids: list[int], capacity: int, used: int, held: int) -> None:

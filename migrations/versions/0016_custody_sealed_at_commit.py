@@ -2,8 +2,9 @@
 
 An event is written into custody_pending during the transaction, with the text
 that is hashed cut where its sequence number goes. A deferred constraint trigger
-moves it into custody_event at COMMIT: it locks the chain head, numbers and
-hashes the event, advances the head and removes the pending row. The head is
+moves the transaction's pending events into custody_event at COMMIT, in the
+order they were written: it locks the chain head, numbers and hashes each
+event, advances the head and removes the pending rows. The head is
 then locked only while the commit itself runs inside the server, not across the
 rest of the transaction or a round trip to the application, so concurrent
 writers no longer queue behind one another's work.
@@ -24,6 +25,22 @@ depends_on = None
 # The event columns the application fills in; seq, prev_hash and hash come from the head.
 EVENT_COLUMNS = ("at", "actor", "actor_role", "via", "action", "subject_type", "subject", "sample_barcode",
                  "container_id", "request_id", "from_location", "to_location", "reason", "changes")
+
+
+# The trigger's function (migration 0017 replaces it, to apply the counters first).
+# Rows fire in the order they were written; one already chained (custody_chain_pending, called
+# before events are appended inside the transaction) is gone and passed over.
+_SEAL_AT_COMMIT = """
+        CREATE OR REPLACE FUNCTION custody_pending_seal() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            pending custody_pending;
+        BEGIN
+            {first}DELETE FROM custody_pending WHERE id = NEW.id RETURNING * INTO pending;
+            IF FOUND THEN
+                PERFORM custody_chain_one(pending);
+            END IF;
+            RETURN NULL;
+        END $$"""
 
 
 def upgrade():
@@ -50,9 +67,9 @@ def upgrade():
             text_after text NOT NULL
         )""")
     columns = ", ".join(EVENT_COLUMNS)
-    values = ", ".join(f"NEW.{name}" for name in EVENT_COLUMNS)
+    values = ", ".join(f"pending.{name}" for name in EVENT_COLUMNS)
     op.execute(f"""
-        CREATE FUNCTION custody_pending_seal() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION custody_chain_one(pending custody_pending) RETURNS void LANGUAGE plpgsql AS $$
         DECLARE
             next_seq bigint;
             prev text;
@@ -62,14 +79,25 @@ def upgrade():
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'the custody chain has no head row';
             END IF;
-            sealed := encode(sha256(convert_to(NEW.text_before || next_seq::text || NEW.text_after || prev,
-                                               'UTF8')), 'hex');
+            sealed := encode(sha256(convert_to(pending.text_before || next_seq::text || pending.text_after
+                                               || prev, 'UTF8')), 'hex');
             INSERT INTO custody_event (seq, prev_hash, hash, {columns})
             VALUES (next_seq, prev, sealed, {values});
             UPDATE custody_head SET seq = next_seq, hash = sealed WHERE id = 1;
-            DELETE FROM custody_pending WHERE id = NEW.id;
-            RETURN NULL;
         END $$""")
+    # Every event this transaction wrote as pending and has not chained yet, in the order it
+    # wrote them (other transactions' rows are not visible to it; none outlives its transaction).
+    op.execute("""
+        CREATE FUNCTION custody_chain_pending() RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            pending custody_pending;
+        BEGIN
+            FOR pending IN SELECT * FROM custody_pending ORDER BY id LOOP
+                DELETE FROM custody_pending WHERE id = pending.id;
+                PERFORM custody_chain_one(pending);
+            END LOOP;
+        END $$""")
+    op.execute(_SEAL_AT_COMMIT.format(first=""))
     op.execute("""
         CREATE CONSTRAINT TRIGGER custody_pending_sealed_at_commit AFTER INSERT ON custody_pending
         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION custody_pending_seal()""")
@@ -78,5 +106,8 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name != 'postgresql':
         return
-    op.execute("DROP TABLE custody_pending")
+    op.execute("DROP TRIGGER custody_pending_sealed_at_commit ON custody_pending")
     op.execute("DROP FUNCTION custody_pending_seal()")
+    op.execute("DROP FUNCTION custody_chain_pending()")
+    op.execute("DROP FUNCTION custody_chain_one(custody_pending)")
+    op.execute("DROP TABLE custody_pending")
