@@ -21,7 +21,7 @@ def _p95(values: list[float]) -> float:
 
 
 def _prepare(url: str, tubes: int):
-    """Two 10x10 boxes: tubes in the first, the second empty; half the tubes checked out."""
+    """Two 10x10 boxes: tubes in the first (and, past 100, the second); half the tubes checked out."""
     from biobank.auth.service import create_user
     from biobank.core.actor import system_actor
     from biobank.extensions import db
@@ -42,7 +42,8 @@ def _prepare(url: str, tubes: int):
         for barcode in returning:
             samples.checkout_sample(actor, barcode, reason="bench")
         db.session.commit()
-        free = [f"{chr(65 + i // 10)}{i % 10 + 1}" for i in range(100)]
+        # compact placement filled the first box, then the second from A1: the rest of the second is free
+        free = [f"{chr(65 + i // 10)}{i % 10 + 1}" for i in range(max(0, tubes - 100), 100)]
         return barcodes[:tubes // 2], returning, located, second.barcode, second.path, free
 
 
