@@ -168,7 +168,6 @@ def test_postgres_chains_an_event_when_its_transaction_commits(make):
     assert custody.verify().ok
 
 
-
 def test_the_events_of_one_transaction_keep_their_order_in_the_chain(make):
     # on PostgreSQL single events wait for the commit and many at once go in at once: the chain
     # must still read in the order they were recorded
@@ -184,6 +183,7 @@ def test_the_events_of_one_transaction_keep_their_order_in_the_chain(make):
                                   .order_by(CustodyEvent.seq)).scalars().all()
     assert subjects == ["ORD-A", "ORD-B", "ORD-C", "ORD-D"]
     assert custody.verify().ok
+
 
 @pytest.mark.postgres
 def test_postgres_writes_the_hashed_text_of_odd_events_as_python_does(make):

@@ -10,7 +10,7 @@ import functools
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -107,15 +107,6 @@ def unit_of_work():
 
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
-
-
-def apply_counts_due_at_commit() -> None:
-    """On PostgreSQL, apply now the counter changes this transaction left for its commit
-    (storage.service.adjust_counts, migration 0017): for a unit of work about to lock the
-    custody chain's head inside the transaction, so that it too takes those rows before the
-    head, as every commit does."""
-    if is_postgres():
-        db.session.execute(text("SELECT container_counts_apply()"))
 
 
 def bulk_insert(table, rows: list[dict]) -> None:

@@ -19,7 +19,7 @@ from functools import cache
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
-from ..core.db import apply_counts_due_at_commit, bulk_insert, is_postgres
+from ..core.db import bulk_insert, is_postgres
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
@@ -66,8 +66,8 @@ def record_many(entries) -> None:
         _append_at_commit(row)
         return
     if is_postgres():
-        apply_counts_due_at_commit()  # the counters' rows before the chain's head, as at every commit
         # this transaction's pending events first, so that the chain keeps the order of its events
+        # (and what comes before the head at every commit, migrations 0016 and 0017, comes first here too)
         db.session.execute(text("SELECT custody_chain_pending()"))
     head = _locked_head()
     seq, prev = head.seq, head.hash

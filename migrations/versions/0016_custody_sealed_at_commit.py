@@ -27,22 +27,6 @@ EVENT_COLUMNS = ("at", "actor", "actor_role", "via", "action", "subject_type", "
                  "container_id", "request_id", "from_location", "to_location", "reason", "changes")
 
 
-# The trigger's function (migration 0017 replaces it, to apply the counters first).
-# Rows fire in the order they were written; one already chained (custody_chain_pending, called
-# before events are appended inside the transaction) is gone and passed over.
-_SEAL_AT_COMMIT = """
-        CREATE OR REPLACE FUNCTION custody_pending_seal() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            pending custody_pending;
-        BEGIN
-            {first}DELETE FROM custody_pending WHERE id = NEW.id RETURNING * INTO pending;
-            IF FOUND THEN
-                PERFORM custody_chain_one(pending);
-            END IF;
-            RETURN NULL;
-        END $$"""
-
-
 def upgrade():
     if op.get_bind().dialect.name != 'postgresql':
         return  # SQLite has one writer at a time: events are chained as they are written
@@ -85,19 +69,40 @@ def upgrade():
             VALUES (next_seq, prev, sealed, {values});
             UPDATE custody_head SET seq = next_seq, hash = sealed WHERE id = 1;
         END $$""")
+    # What a transaction does before it locks the chain's head, at commit or inside it: nothing
+    # here; migration 0017 applies the counters it left for its commit.
+    op.execute("""
+        CREATE FUNCTION custody_before_chain() RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+        END $$""")
     # Every event this transaction wrote as pending and has not chained yet, in the order it
-    # wrote them (other transactions' rows are not visible to it; none outlives its transaction).
+    # wrote them (other transactions' rows are not visible to it; none outlives its transaction):
+    # called before events are appended inside the transaction.
     op.execute("""
         CREATE FUNCTION custody_chain_pending() RETURNS void LANGUAGE plpgsql AS $$
         DECLARE
             pending custody_pending;
         BEGIN
+            PERFORM custody_before_chain();
             FOR pending IN SELECT * FROM custody_pending ORDER BY id LOOP
                 DELETE FROM custody_pending WHERE id = pending.id;
                 PERFORM custody_chain_one(pending);
             END LOOP;
         END $$""")
-    op.execute(_SEAL_AT_COMMIT.format(first=""))
+    # Rows fire in the order they were written; one already chained by custody_chain_pending is
+    # gone and passed over.
+    op.execute("""
+        CREATE FUNCTION custody_pending_seal() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            pending custody_pending;
+        BEGIN
+            PERFORM custody_before_chain();
+            DELETE FROM custody_pending WHERE id = NEW.id RETURNING * INTO pending;
+            IF FOUND THEN
+                PERFORM custody_chain_one(pending);
+            END IF;
+            RETURN NULL;
+        END $$""")
     op.execute("""
         CREATE CONSTRAINT TRIGGER custody_pending_sealed_at_commit AFTER INSERT ON custody_pending
         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION custody_pending_seal()""")
@@ -110,4 +115,5 @@ def downgrade():
     op.execute("DROP FUNCTION custody_pending_seal()")
     op.execute("DROP FUNCTION custody_chain_pending()")
     op.execute("DROP FUNCTION custody_chain_one(custody_pending)")
+    op.execute("DROP FUNCTION custody_before_chain()")
     op.execute("DROP TABLE custody_pending")

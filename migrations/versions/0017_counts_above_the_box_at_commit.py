@@ -9,7 +9,8 @@ apart); the deltas of the containers above it go into container_count_pending,
 UNLOGGED like custody_pending, and a deferred trigger adds them up and applies
 them, in container id order, when the transaction commits. The custody chain's
 seal (migration 0016) applies them first too, so every transaction takes these
-rows before the chain's head and none waits for another the other way round.
+rows before the chain's head (custody_before_chain), at commit and inside a transaction alike,
+and none waits for another the other way round.
 
 Revision ID: 0017
 Revises: 0016
@@ -21,17 +22,11 @@ down_revision = '0016'
 branch_labels = None
 depends_on = None
 
-# The trigger function of migration 0016's custody_pending, with room for what comes first.
-_SEAL_AT_COMMIT = """
-        CREATE OR REPLACE FUNCTION custody_pending_seal() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            pending custody_pending;
+# What a transaction does before it locks the custody chain's head (migration 0016).
+_BEFORE_CHAIN = """
+        CREATE OR REPLACE FUNCTION custody_before_chain() RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
-            {first}DELETE FROM custody_pending WHERE id = NEW.id RETURNING * INTO pending;
-            IF FOUND THEN
-                PERFORM custody_chain_one(pending);
-            END IF;
-            RETURN NULL;
+            {body}
         END $$"""
 
 
@@ -73,14 +68,13 @@ def upgrade():
     op.execute("""
         CREATE CONSTRAINT TRIGGER container_count_pending_at_commit AFTER INSERT ON container_count_pending
         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION container_count_pending_applied()""")
-    # the counters' rows before the chain's head
-    op.execute(_SEAL_AT_COMMIT.format(first="PERFORM container_counts_apply();\n            "))
+    op.execute(_BEFORE_CHAIN.format(body="PERFORM container_counts_apply();  -- the counters' rows before the head"))
 
 
 def downgrade():
     if op.get_bind().dialect.name != 'postgresql':
         return
-    op.execute(_SEAL_AT_COMMIT.format(first=""))
+    op.execute(_BEFORE_CHAIN.format(body=""))
     op.execute("DROP TRIGGER container_count_pending_at_commit ON container_count_pending")
     op.execute("DROP FUNCTION container_count_pending_applied()")
     op.execute("DROP FUNCTION container_counts_apply()")
