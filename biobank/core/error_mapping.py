@@ -2,7 +2,7 @@
 with a stable `code` for the API, a flash message for the web UI."""
 import logging
 
-from flask import flash, g, jsonify, redirect, render_template, request
+from flask import flash, g, jsonify, redirect, render_template, request, session
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
@@ -94,10 +94,23 @@ def handle_database_unavailable(error: OperationalError):
     log.error("database error: %s", error)
     if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
         # serialization failure / deadlock: another change to the same things won
-        return _json(409, "concurrent_update", _("Someone changed the same records at the same moment; try again."))
+        message = _("Someone changed the same records at the same moment; try again.")
+        if wants_json():
+            return _json(409, "concurrent_update", message)
+        flash(message, "error")
+        return redirect(same_site(request.referrer, request.host_url) or "/")
     if "locked" in str(error).lower():
         return _json(503, "busy", _("The database is busy; try again in a moment."))
     return _json(503, "database_unavailable", _("The database cannot be reached; try again shortly."))
+
+
+def answer_failed_commit(error: OperationalError):
+    """The request's change could not be committed (on PostgreSQL the counters and the custody
+    chain are written at commit, where another writer's change can cross it; or the database
+    went away): nothing of it stays, and the answer is the one the same error inside the
+    request gets, without the success message the view had left for the next page."""
+    session.pop("_flashes", None)
+    return handle_database_unavailable(error)
 
 
 def handle_out_of_range(error: Exception):

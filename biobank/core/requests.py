@@ -2,11 +2,13 @@
 from flask import g, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 from ..auth.service import user_for_token
 from ..extensions import csrf, db, login_manager
 from .actor import Actor
 from .db import READ_FIRST_ENDPOINTS, write_intent
+from .error_mapping import answer_failed_commit
 from .errors import NotAuthenticated
 from .text_input import check_request_text
 
@@ -50,7 +52,10 @@ def _before_request():
 
 def _after_request(response):
     if response.status_code < 400:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except OperationalError as error:
+            return answer_failed_commit(error)
     else:
         db.session.rollback()
     return response

@@ -24,6 +24,16 @@ def lineage_ids(lineage: str) -> list[int]:
     return [int(part) for part in lineage.strip("/").split("/") if part]
 
 
+def leaf_first(depths: dict[int, int]) -> list[int]:
+    """Container ids in the order every writer locks container rows: the deepest first (boxes,
+    then racks, tanks, sites), by id within a level.
+
+    A writer holds its box from the change on and takes the rows above it at commit (migration
+    0018), so the one order that keeps two writers from waiting for each other crosswise runs
+    from the leaves up. `depths`: id -> how many containers lie above it."""
+    return sorted(depths, key=lambda cid: (-depths[cid], cid))
+
+
 def kind_name(kind: str) -> str:
     """A container kind as it reads inside a sentence ("box", "tank"), in the reader's language."""
     return str(names.display(kind, "kind")).lower()

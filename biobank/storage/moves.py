@@ -7,9 +7,10 @@ it (stored there, or keeping its place there while checked out) a custody
 event with its old and new path. Container barcodes stay as they are.
 
 Concurrency: every container row the move touches (old and new ancestors and
-the whole subtree) is locked in id order before anything changes, the same
-order the usage counters are updated in, so a concurrent store waits rather
-than deadlocks. A store that read the box before the move committed notices
+the whole subtree) is locked before anything changes, in the order every writer
+takes container rows (models.leaf_first: boxes, then racks, tanks, sites), so a
+concurrent store, which holds its box and takes the rows above it at commit,
+waits rather than deadlocks. A store that read the box before the move committed notices
 the box's new lineage after its counter update and is refused (409
 `moved_meanwhile`, see service.adjust_usage).
 """
@@ -35,12 +36,16 @@ class InvalidMove(Conflict):
 
 
 def _locked(ids) -> dict[int, Container]:
-    """These containers, row-locked on PostgreSQL in id order (SQLite: the write lock serialises).
+    """These containers, row-locked on PostgreSQL deepest first, by id within a level
+    (models.leaf_first; SQLite: the write lock serialises). PostgreSQL locks rows in the order
+    the query returns them.
 
     FOR NO KEY UPDATE, as the counter updates take: it does not wait for the key-share
     lock a concurrent store's new sample row holds on its box (its foreign key), which
     would otherwise cross with that store's wait for our ancestors."""
-    rows = db.session.execute(select(Container).where(Container.id.in_(sorted(ids))).order_by(Container.id)
+    depth = func.length(Container.lineage) - func.length(func.replace(Container.lineage, "/", ""))
+    rows = db.session.execute(select(Container).where(Container.id.in_(sorted(ids)))
+                              .order_by(depth.desc(), Container.id)
                               .with_for_update(key_share=True).execution_options(populate_existing=True)
                               ).scalars().all()
     return {c.id: c for c in rows}

@@ -12,7 +12,7 @@ from ..network import scope
 from ..network.models import Site
 from ..custody import service as custody
 from ..extensions import db
-from .models import TANK_KINDS, Container, ContainerCountPending
+from .models import TANK_KINDS, Container, ContainerCountPending, leaf_first
 
 MAX_GRID = 40  # rows or columns per box
 _BARCODE = re.compile(r"\A[A-Za-z0-9\-_.]{3,64}\Z")
@@ -80,19 +80,16 @@ def _barcode_taken(barcode: str) -> bool:
 
 
 def _bump(column: str, deltas: dict[int, int], known: dict | None = None) -> None:
-    """Add each box's delta to `column` of the box and all its ancestors.
-
-    Rows are updated in id order so concurrent writers lock them in the same
-    order and cannot deadlock.
-    """
+    """Add each box's delta to `column` of the box and all its ancestors, in the writers' lock
+    order (models.leaf_first) so concurrent writers cannot deadlock."""
     totals: dict[int, int] = defaultdict(int)
-    lineages: dict[int, str] = {}
+    depths: dict[int, int] = {}
     for box_id, delta in deltas.items():
         box = (known or {}).get(box_id) or db.session.get(Container, box_id)
-        lineages[box_id] = box.lineage
-        for ancestor_id in box.ancestor_ids:
+        for depth, ancestor_id in enumerate(box.ancestor_ids):
             totals[ancestor_id] += delta
-    params = [{"cid": cid, "delta": delta} for cid, delta in sorted(totals.items()) if delta]
+            depths[ancestor_id] = depth
+    params = [{"cid": cid, "delta": totals[cid]} for cid in leaf_first(depths) if totals[cid]]
     if not params:
         return
     table = Container.__table__
@@ -101,8 +98,6 @@ def _bump(column: str, deltas: dict[int, int], known: dict | None = None) -> Non
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Container) and obj.id in totals:
             db.session.expire(obj, [column])
-    if column == "used":
-        _check_not_moved(lineages)
 
 
 def _check_not_moved(read: dict[int, str]) -> None:
@@ -129,20 +124,23 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
     """Tubes entered (+) or left (-) boxes (`used`), positions held for checked-out
     tubes were taken (+) or given up (-) (`held`): both counters up the tree.
 
-    The boxes' own rows change at once, in id order, so concurrent writers cannot
-    deadlock; that row lock is also what keeps a move of the box out until this
-    transaction ends. On PostgreSQL the rows above the boxes (rack, tank, site),
-    which every writer of a site shares, change when the transaction commits
-    (migration 0017): read inside it, they do not show its own change yet."""
+    The boxes' own rows change at once, in the writers' lock order (models.leaf_first), so
+    concurrent writers cannot deadlock; that row lock is also what keeps a move of the box out
+    until this transaction ends. On PostgreSQL the rows above the boxes (rack, tank, site),
+    which every writer of a site shares, change when the transaction commits (migrations 0017,
+    0018), in the same order: read inside it, they do not show its own change yet."""
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    depths: dict[int, int] = {}
     lineages: dict[int, str] = {}
     for index, deltas in enumerate((used or {}, held or {})):
         for box_id, delta in deltas.items():
             box = (known or {}).get(box_id) or db.session.get(Container, box_id)
             lineages[box_id] = box.lineage
-            for ancestor_id in box.ancestor_ids:
+            for depth, ancestor_id in enumerate(box.ancestor_ids):
                 totals[ancestor_id][index] += delta
-    changed = [{"cid": cid, "du": du, "dh": dh} for cid, (du, dh) in sorted(totals.items()) if du or dh]
+                depths[ancestor_id] = depth
+    changed = [{"cid": cid, "du": totals[cid][0], "dh": totals[cid][1]} for cid in leaf_first(depths)
+               if totals[cid][0] or totals[cid][1]]
     at_commit = [row for row in changed if row["cid"] not in lineages] if is_postgres() else []
     now = [row for row in changed if row["cid"] in lineages] if at_commit else changed
     table = Container.__table__
@@ -164,14 +162,16 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
 def shift_counts(old_ids: list[int], new_ids: list[int], capacity: int, used: int, held: int) -> None:
     """A subtree (a box or rack with all it holds) left `old_ids` and joined `new_ids`: take its
     counts (positions, tubes stored, places held for tubes that are out) off the old ancestors
-    and add them to the new ones, in id order so concurrent writers cannot deadlock."""
+    and add them to the new ones, in the writers' lock order (models.leaf_first) so concurrent
+    writers cannot deadlock. Both lists run from the root down."""
     deltas: dict[int, int] = {}
-    for cid in old_ids:
-        deltas[cid] = deltas.get(cid, 0) - 1
-    for cid in new_ids:
-        deltas[cid] = deltas.get(cid, 0) + 1
-    params = [{"cid": cid, "dc": sign * capacity, "du": sign * used, "dh": sign * held}
-              for cid, sign in sorted(deltas.items()) if sign]
+    depths: dict[int, int] = {}
+    for sign, ids in ((-1, old_ids), (1, new_ids)):
+        for depth, cid in enumerate(ids):
+            deltas[cid] = deltas.get(cid, 0) + sign
+            depths[cid] = depth
+    params = [{"cid": cid, "dc": deltas[cid] * capacity, "du": deltas[cid] * used, "dh": deltas[cid] * held}
+              for cid in leaf_first(depths) if deltas[cid]]
     if not params or not (capacity or used or held):
         return
     table = Container.__table__
