@@ -174,10 +174,11 @@ def _import(actor, text: str, strategy: str, progress, scope_prefix: str | None 
     parent_ids = ids_of(parents)
     if parents:
         _check_lineage(cleaned, parent_ids, seen, bad)
-    allocator = Allocator(within=scope_prefix)
+    positions_given = "container_id" in header or "position" in header
+    allocator = Allocator(within=scope_prefix,
+                          expected=sum(1 for _, raw in rows if _needs_placing(raw, positions_given)))
     site_checked: set[int] = set()
     entries = []
-    positions_given = "container_id" in header or "position" in header
     for line, clean, raw in cleaned:
         parent = clean["parent_barcode"]
         parent_id = parent_ids.get(parent) if parent else None

@@ -63,8 +63,9 @@ def placement_scope(actor, within: int | None = None) -> str | None:
 
 
 class Allocator:
-    def __init__(self, within: str | None = None):
+    def __init__(self, within: str | None = None, expected: int = 1):
         self.within = within  # lineage prefix: strategies choose only boxes under it
+        self._expected = max(expected, 1)  # placements still to come by strategy (a bulk import's rows)
         self._free: dict[int, list[tuple[int, int]]] = {}   # box id -> free positions not yet handed out
         self._taken: dict[int, set] = defaultdict(set)       # box id -> positions handed out here
         self._cursor: dict[tuple, int] = defaultdict(int)    # fill order cursor per accepted type
@@ -138,6 +139,11 @@ class Allocator:
     # -- strategies ----------------------------------------------------------
     def place(self, strategy: str, sample_type: str, temperature: str | None,
               donor: str | None = None) -> tuple[Container, int, int]:
+        found = self._place(strategy, sample_type, temperature, donor)
+        self._expected = max(self._expected - 1, 1)
+        return found
+
+    def _place(self, strategy, sample_type, temperature, donor):
         if strategy == "compact":
             return self.compact(sample_type, temperature)
         if strategy == "spread":
@@ -146,20 +152,39 @@ class Allocator:
                              strategies=" or ".join(STRATEGIES)),
                            code="invalid_strategy")
 
-    def _claim(self, box: Container, *, wait: bool = False) -> bool:
+    def _claim(self, box: Container, *, wait: bool = False, ahead=None) -> bool:
         """May this unit of work place into the box? On PostgreSQL: it locks the box's row,
         unless another transaction holds it (then the box is passed over; with `wait`, it waits
-        for that transaction to end), and reads the box's free positions afresh once it holds it."""
+        for that transaction to end), and reads the box's free positions afresh once it holds it.
+
+        `ahead`: a callable giving the boxes that come next in fill order. As many of them as the
+        placements still expected need are claimed and read along with this one (one query each,
+        not two per box)."""
         if box.id in self._claimed or not is_postgres():
             return True
-        held = db.session.execute(select(Container.id).where(Container.id == box.id)
-                                  .with_for_update(skip_locked=not wait)).first()
-        if held is None:
-            self._passed[box.id] = box
-            return False
-        self._claimed.add(box.id)
-        self._free.pop(box.id, None)  # read after the lock: what the box's last holder stored
-        return True
+        group = [box] + (self._needed_next(box, ahead()) if ahead is not None else [])
+        held = set(db.session.execute(select(Container.id).where(Container.id.in_([b.id for b in group]))
+                                      .order_by(Container.id).with_for_update(skip_locked=not wait)).scalars())
+        for each in group:
+            if each.id in held:
+                self._claimed.add(each.id)
+                self._free.pop(each.id, None)  # read after the lock: what the box's last holder stored
+            else:
+                self._passed[each.id] = each
+        self._read_free([each for each in group if each.id in held])
+        return box.id in held
+
+    def _needed_next(self, box: Container, ahead) -> list[Container]:
+        """Boxes after `box` with the room the placements still expected need, beyond its own."""
+        room = box.capacity - box.used - box.held
+        chosen = []
+        for other in ahead:
+            if room >= self._expected or len(chosen) >= _BATCH:
+                break
+            if other.id not in self._claimed and other.id not in self._passed:
+                chosen.append(other)
+                room += other.capacity - other.used - other.held
+        return chosen
 
     def _open_boxes(self, after_id: int, tank_id: int | None = None):
         query = (select(Container).where(Container.rows.is_not(None),
@@ -188,7 +213,8 @@ class Allocator:
                 return self._after_waiting(sample_type, temperature, tank_id)
             while boxes:
                 box = boxes[0]
-                if self._accepts(box, sample_type, temperature) and self._claim(box):
+                if self._accepts(box, sample_type, temperature) and self._claim(box, ahead=lambda: (
+                        b for b in boxes[1:] if self._accepts(b, sample_type, temperature))):
                     free = self._free_positions(box)
                     if free:
                         return self._take(box, *free[0])
