@@ -3,13 +3,17 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from biobank.core.errors import ImportRejected, InvalidInput
+from biobank.core.errors import DuplicateBarcode, ImportRejected, InvalidInput
 from biobank.custody.models import CustodyEvent
 from biobank.custody import service as custody
 from biobank.extensions import db
 from biobank.samples.importer import import_samples
+from biobank.samples import service as sample_service
 from biobank.samples.models import Sample
+
+from .test_container_moves import counters_exact
 
 DATA = Path(__file__).resolve().parent / "data" / "imports"
 HEADER = "barcode,sample_type,donor,collected_at,volume,unit,anatomical_site,diagnosis,parent_barcode"
@@ -205,3 +209,39 @@ def test_a_child_row_has_its_parents_donor_and_a_parent_that_is_still_here(make,
     db.session.commit()
     assert db.session.execute(select(Sample.donor).where(Sample.barcode == "LC-2")).scalar_one() == "DL1"
     assert db.session.execute(select(Sample.donor).where(Sample.barcode == "LC-1")).scalar_one() == "DL1"
+
+
+@pytest.mark.postgres
+def test_a_barcode_another_client_registers_during_the_import_refuses_all_of_it(make, room, monkeypatch):
+    """On PostgreSQL the rows are written behind the checking and hashing (core.bulk): when
+    another client registers one of the file's barcodes after the check, the write of that
+    chunk fails a few chunks later, and the import still ends as one refusal with nothing of
+    it stored, no event in the chain and every counter as it was."""
+    monkeypatch.setattr(sample_service, "_CHUNK", 5)  # six chunks for thirty rows
+    actor = make.actor()
+    text = HEADER + "\n" + "".join(f"WB-{i:02d},plasma,D-{i},2026-11-30,1.0,mL,C22.0,C22.0,\n" for i in range(30))
+    before = _counts()
+    injected = []
+
+    def progress(done):
+        if done > 1 and not injected:  # the first chunk is written: the checks are over
+            other = Session(db.engine)
+            other.add(Sample(barcode="WB-23", sample_type="plasma", created_by="other client"))
+            other.commit()
+            other.close()
+            injected.append(True)
+
+    with pytest.raises(DuplicateBarcode, match="registered by someone else meanwhile"):
+        import_samples(actor, text, progress=progress)
+    db.session.rollback()
+    assert injected
+    assert _counts() == (before[0] + 1, before[1])  # the other client's tube, and nothing of the file
+    assert db.session.execute(select(func.count()).select_from(Sample).where(Sample.barcode.like("WB-%"))
+                              ).scalar_one() == 1
+    assert counters_exact() == []
+    assert custody.verify().ok
+    import_samples(actor, text.replace("WB-23,", "WB-99,"))  # the same file without that barcode goes in whole
+    db.session.commit()
+    assert _counts() == (before[0] + 31, before[1] + 30)
+    assert counters_exact() == []
+    assert custody.verify().ok

@@ -6,13 +6,11 @@ transactions therefore start with BEGIN IMMEDIATE (they wait in the busy
 handler, then run alone); read-only requests use a plain BEGIN so readers never
 queue behind writers. PostgreSQL needs none of this.
 """
-import functools
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -107,55 +105,3 @@ def unit_of_work():
 
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
-
-
-def bulk_insert(table, rows: list[dict]) -> None:
-    """INSERT many rows through the driver's executemany (COPY on PostgreSQL), in the current
-    transaction.
-
-    Each column keeps its type's own conversion (SQLAlchemy's bind processors);
-    what is skipped is SQLAlchemy's generic per-row parameter handling, which for
-    a large import costs as much as the database work itself. All rows must have
-    the keys of the first.
-    """
-    if not rows:
-        return
-    connection = db.session.connection()
-    dialect = connection.dialect
-    names = list(rows[0])
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"VALUES ({', '.join([marker] * len(names))})")
-    columns = [_column_values(table.c[name].type, dialect, [row[name] for row in rows]) for name in names]
-    if dialect.name == "postgresql":
-        _copy(connection, table, names, zip(*columns))
-        return
-    connection.exec_driver_sql(sql, list(zip(*columns)))
-
-
-def _copy(connection, table, names: list[str], values) -> None:
-    """COPY rows in (PostgreSQL): one statement whatever their number, instead of one INSERT
-    each. Errors are raised as SQLAlchemy's, as an INSERT's would be."""
-    quote = connection.dialect.identifier_preparer.quote
-    sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    driver = connection.connection.driver_connection
-    try:
-        with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in values:
-                copy.write_row(row)
-    except driver.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, type(driver).Error) from exc
-
-
-def _column_values(type_, dialect, values: list) -> list:
-    """One column's values as the driver takes them.
-
-    Converted column by column, and each distinct value once: the rows of a
-    batch share their timestamp, so it is not formatted again for every row."""
-    convert = type_._cached_bind_processor(dialect)
-    if convert is None:
-        return values
-    if type_.hashable:
-        convert = functools.cache(convert)
-    return [None if value is None else convert(value) for value in values]

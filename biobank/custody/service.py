@@ -12,6 +12,7 @@ a round trip to Python. Until then it has no sequence number or hash.
 import hashlib
 import queue
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -19,7 +20,8 @@ from functools import cache
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
-from ..core.db import bulk_insert, is_postgres
+from ..core.bulk import bulk_insert
+from ..core.db import is_postgres
 from ..core.permissions import require
 from ..core.time import utcnow
 from ..extensions import db
@@ -58,33 +60,58 @@ def record(actor, action: str, subject_type: str, subject, **details) -> None:
 def record_many(entries) -> None:
     """Append many events under one lock: [(actor, action, subject_type, subject, details), ...]."""
     db.session.flush()  # the change itself first, so a refused change never reaches the chain
-    now = utcnow()
     if len(entries) == 1 and is_postgres():
         actor, action, subject_type, subject, details = entries[0]
         row = _event_fields(actor, action, subject_type, subject, **details)
-        row["at"] = now
+        row["at"] = utcnow()
         _append_at_commit(row)
         return
-    if is_postgres():
-        # this transaction's pending events first, so that the chain keeps the order of its events
-        # (and what comes before the head at every commit, migrations 0016 and 0017, comes first here too)
-        db.session.execute(text("SELECT custody_chain_pending()"))
-    head = _locked_head()
-    seq, prev = head.seq, head.hash
-    at_text = timestamp_text(now)
-    rows = []
-    for actor, action, subject_type, subject, details in entries:
-        seq += 1
-        row = _event_fields(actor, action, subject_type, subject, **details)
-        row["seq"], row["at"] = seq, at_text
-        hashed = body_hash(row, prev)  # the row holds exactly the hashed fields here
-        row["at"], row["prev_hash"], row["hash"] = now, prev, hashed
-        prev = hashed
-        rows.append(row)
-    if rows:
+    with appending() as chain:
+        chain.add(entries)
+
+
+class _ChainAppend:
+    """The head of the chain, locked, and the events appended after it so far (see appending)."""
+
+    def __init__(self):
+        if is_postgres():
+            # this transaction's pending events first, so that the chain keeps the order of its events
+            # (and what comes before the head at every commit, migrations 0016 and 0017, comes first here too)
+            db.session.execute(text("SELECT custody_chain_pending()"))
+        self.head = _locked_head()
+        self.seq, self.prev = self.head.seq, self.head.hash
+        self.now = utcnow()
+        self._at_text = timestamp_text(self.now)
+
+    def add(self, entries) -> None:
+        """Number, hash and insert these events after the ones before them."""
+        seq, prev, rows = self.seq, self.prev, []
+        for actor, action, subject_type, subject, details in entries:
+            seq += 1
+            row = _event_fields(actor, action, subject_type, subject, **details)
+            row["seq"], row["at"] = seq, self._at_text
+            hashed = body_hash(row, prev)  # the row holds exactly the hashed fields here
+            row["at"], row["prev_hash"], row["hash"] = self.now, prev, hashed
+            prev = hashed
+            rows.append(row)
         bulk_insert(CustodyEvent.__table__, rows)
-        head.seq, head.hash = seq, prev
-        db.session.flush()
+        self.seq, self.prev = seq, prev
+
+    def close(self) -> None:
+        if (self.head.seq, self.head.hash) != (self.seq, self.prev):
+            self.head.seq, self.head.hash = self.seq, self.prev
+            db.session.flush()
+
+
+@contextmanager
+def appending():
+    """Lock the chain's head, then add events to it batch by batch (chain.add(entries), in
+    record_many's form); the head moves past them when the block ends. A bulk change adds the
+    events of each batch as that batch is ready, so that they are hashed while the database
+    stores what came before (core.bulk.writes_behind). The caller flushes its change first."""
+    chain = _ChainAppend()
+    yield chain
+    chain.close()
 
 
 # Written by the application into custody_pending; the rest is the trigger's (migration 0016).

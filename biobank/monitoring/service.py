@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..core.actor import Actor
-from ..core.db import bulk_insert
+from ..core.bulk import bulk_insert
 from ..core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from ..core.permissions import require, require_at
 from ..core.time import to_naive_utc, utcnow

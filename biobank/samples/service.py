@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.errors import (Conflict, ConsentWithdrawn, DuplicateBarcode, InvalidInput, InvalidTransition, NotFound,
                            NotPermitted, SlotOccupied, UnknownBarcode)
 from ..core import display as names
-from ..core.db import bulk_insert
+from ..core.bulk import bulk_insert, writes_behind
 from ..core.permissions import require, require_at
 from ..core.time import utcnow
 from ..custody import service as custody
@@ -132,63 +132,77 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
 
     entries: (clean fields, (box, row, col), parent id). Rows whose parent is in
     the same batch must come after it and carry parent_barcode instead of an id.
-    Rows go in through plain Core executemany, a chunk at a time, so memory
-    holds the checked entries and one chunk of rows; ids are read back only
-    where a later generation or the caller needs them.
+    Rows go in through the driver's bulk path, a chunk at a time and written
+    behind (core.bulk), so memory holds the checked entries and a few chunks of
+    rows, and each chunk's custody events are hashed while the database stores
+    the chunks before it. Ids are read back only where a later generation or the
+    caller needs them.
     """
     now = utcnow()
     ids: dict[str, int] = {}
     usage: dict[int, int] = defaultdict(int)
     boxes: dict[int, Container] = {}
+    for _clean, (box, _row, _col), _parent in entries:
+        usage[box.id] += 1
+        boxes[box.id] = box
+    db.session.flush()
+    # the boxes' counters before the chain's head: every writer takes them in that order
+    adjust_counts(dict(usage), known=boxes)
+    paths = {box_id: box.path for box_id, box in boxes.items()}
+    try:
+        with custody.appending() as chain, writes_behind():
+            for generation, wanted in _generations(entries, ids):
+                for start in range(0, len(generation), _CHUNK):  # rows and their dicts live one chunk at a time
+                    chunk = generation[start:start + _CHUNK]
+                    bulk_insert(Sample.__table__, _sample_rows(actor, chunk, ids, now))
+                    chain.add(_registered_events(actor, chunk, paths))
+                    if progress:
+                        progress(len(chunk))
+                ids.update(ids_of(wanted & {e[0]["barcode"] for e in generation}))
+    except IntegrityError as exc:
+        db.session.rollback()
+        if "barcode" in str(exc.orig).lower():
+            raise DuplicateBarcode(_("A barcode in this batch was registered by someone else "
+                                     "meanwhile.")) from None
+        raise SlotOccupied(_("That position was filled by someone else a moment ago; "
+                             "choose another.")) from None
+    blocked = sorted(_withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")}))
+    for start in range(0, len(blocked), _LOOKUP_CHUNK):
+        db.session.execute(update(Sample).where(Sample.donor.in_(blocked[start:start + _LOOKUP_CHUNK]))
+                           .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
+    if not want_ids:
+        return []
+    ids.update(ids_of({e[0]["barcode"] for e in entries} - ids.keys()))
+    return [ids[e[0]["barcode"]] for e in entries]
+
+
+def _generations(entries, ids: dict):
+    """The entries generation by generation, so that in-batch parents exist first: (entries whose
+    parent is known, barcodes of theirs the next generation refers to). `ids` is read as it fills."""
     pending = list(entries)
-    while pending:  # generation by generation, so in-batch parents exist first
+    while pending:
         ready = [e for e in pending if e[2] is not None or not e[0].get("parent_barcode")
                  or e[0]["parent_barcode"] in ids]
         if not ready:
             raise InvalidInput(_("Some parent barcodes refer to each other in a loop."))
         ready_ids = {id(e) for e in ready}
         pending = [e for e in pending if id(e) not in ready_ids]
-        if pending:  # the next generation refers to some of these by barcode
-            wanted = {e[0]["parent_barcode"] for e in pending if e[2] is None and e[0].get("parent_barcode")}
-        else:
-            wanted = set()
-        for start in range(0, len(ready), _CHUNK):  # rows and their dicts live one chunk at a time
-            rows = []
-            for clean, (box, row, col), parent_id in ready[start:start + _CHUNK]:
-                box_id = box.id
-                if parent_id is None:
-                    parent_id = ids.get(clean.get("parent_barcode"))
-                sample = dict(clean, parent_id=parent_id, container_id=box_id, pos_row=row, pos_col=col,
-                              home_container_id=box_id, home_row=row, home_col=col, status="available",
-                              freeze_thaw_count=0, consent_withdrawn=False, created_at=now, created_by=actor.username)
-                del sample["parent_barcode"]
-                rows.append(sample)
-                usage[box_id] += 1
-                boxes[box_id] = box
-            try:
-                bulk_insert(Sample.__table__, rows)
-            except IntegrityError as exc:
-                db.session.rollback()
-                if "barcode" in str(exc.orig).lower():
-                    raise DuplicateBarcode(_("A barcode in this batch was registered by someone else "
-                                             "meanwhile.")) from None
-                raise SlotOccupied(_("That position was filled by someone else a moment ago; "
-                                     "choose another.")) from None
-            if progress:
-                progress(len(rows))
-        ids.update(ids_of(wanted & {e[0]["barcode"] for e in ready}))
-    adjust_counts({box_id: count for box_id, count in usage.items()}, known=boxes)
-    blocked = sorted(_withdrawn_donors({e[0]["donor"] for e in entries if e[0].get("donor")}))
-    for start in range(0, len(blocked), _LOOKUP_CHUNK):
-        db.session.execute(update(Sample).where(Sample.donor.in_(blocked[start:start + _LOOKUP_CHUNK]))
-                           .values(consent_withdrawn=True), execution_options={"synchronize_session": False})
-    paths = {box_id: box.path for box_id, box in boxes.items()}
-    for start in range(0, len(entries), _CHUNK):  # one chain, appended a chunk at a time
-        custody.record_many(list(_registered_events(actor, entries[start:start + _CHUNK], paths)))
-    if not want_ids:
-        return []
-    ids.update(ids_of({e[0]["barcode"] for e in entries} - ids.keys()))
-    return [ids[e[0]["barcode"]] for e in entries]
+        wanted = {e[0]["parent_barcode"] for e in pending if e[2] is None and e[0].get("parent_barcode")}
+        yield ready, wanted
+
+
+def _sample_rows(actor, chunk, ids: dict, now) -> list[dict]:
+    rows = []
+    for clean, (box, row, col), parent_id in chunk:
+        box_id = box.id
+        if parent_id is None:
+            parent_id = ids.get(clean.get("parent_barcode"))
+        sample = dict(clean, parent_id=parent_id, container_id=box_id, pos_row=row, pos_col=col,
+                      home_container_id=box_id, home_row=row, home_col=col, status="available",
+                      freeze_thaw_count=0, consent_withdrawn=False, created_at=now, created_by=actor.username)
+        del sample["parent_barcode"]
+        rows.append(sample)
+    return rows
 
 
 def _registered_events(actor, entries, paths: dict):

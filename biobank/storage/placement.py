@@ -76,6 +76,7 @@ class Allocator:
         self._accepted: dict[tuple, bool] = {}               # (box id, type, temperature) -> may go there
         self._claimed: set[int] = set()                      # boxes this unit of work holds (PostgreSQL)
         self._passed: dict[int, Container] = {}              # boxes passed over: another transaction held them
+        self._claims = is_postgres()                         # boxes are claimed (row locks) before use
 
     # -- what is where -------------------------------------------------------
     def _free_positions(self, box: Container) -> list:
@@ -160,7 +161,7 @@ class Allocator:
         `ahead`: a callable giving the boxes that come next in fill order. As many of them as the
         placements still expected need are claimed and read along with this one (one query each,
         not two per box)."""
-        if box.id in self._claimed or not is_postgres():
+        if not self._claims or box.id in self._claimed:
             return True
         group = [box] + (self._needed_next(box, ahead()) if ahead is not None else [])
         held = set(db.session.execute(select(Container.id).where(Container.id.in_([b.id for b in group]))
@@ -207,7 +208,7 @@ class Allocator:
                 boxes = self._candidates[key] = list(self._open_boxes(self._cursor[key], tank_id))
                 unread = [box for box in boxes if box.id not in self._free
                           and self._accepts(box, sample_type, temperature)]
-                if unread and not is_postgres():  # there each box is read once it is claimed
+                if unread and not self._claims:  # where boxes are claimed, each is read once it is
                     self._read_free(unread)
             if not boxes:
                 return self._after_waiting(sample_type, temperature, tank_id)
