@@ -21,6 +21,7 @@ from ..core.errors import Conflict, InvalidInput, NotAllowedHere
 from ..core.permissions import require, require_at
 from ..custody import service as custody
 from ..extensions import db
+from ..samples.models import Sample
 from . import positions
 from .models import TANK_KINDS, Container, kind_name
 from .service import get_container, shift_counts
@@ -88,7 +89,6 @@ def _inherited(container: Container, parent: Container, subtree: list[Container]
 
 def _check_restrictions(container: Container, parent: Container, subtree: list[Container], after: dict) -> None:
     """The new place must take the container and every tube in it, as storing them there would."""
-    from ..samples.models import Sample
     temp = parent.effective_temperature
     if temp and container.storage_temperature and container.storage_temperature != temp:
         raise NotAllowedHere(_("%(path)s is kept at %(temperature)s; %(target)s is at %(target_temperature)s.",
@@ -191,7 +191,6 @@ def move_container(actor, container_id: int, *, parent_id: int, reason: str | No
 def _tubes(subtree: list[Container]) -> list[tuple]:
     """(barcode, box id, box path before the move, position) of every tube stored in the subtree
     or keeping its place there while checked out."""
-    from ..samples.models import Sample
     boxes = {c.id: c.path for c in subtree if c.is_grid}
     if not boxes:
         return []

@@ -23,9 +23,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..core.db import is_postgres
-from ..core.errors import InvalidInput, InvalidPosition, NoFreePosition, SlotOccupied
+from ..core.errors import InvalidInput, InvalidPosition, NoFreePosition, NotAllowedHere, SlotOccupied
 from ..core.permissions import require_at
 from ..extensions import db
+from ..samples.models import Sample
 from ..network import scope
 from . import positions
 from .models import TANK_KINDS, Container, kind_name
@@ -37,7 +38,6 @@ _BATCH = 32
 
 def _taken_message(box: Container, row: int, col: int) -> str:
     """Why a position cannot be given: occupied, or held for a tube that is out."""
-    from ..samples.models import Sample
     where = f"{box.path} / {positions.label(row, col)}"
     holder = db.session.execute(select(Sample.barcode, Sample.container_id).where(
         Sample.home_container_id == box.id, Sample.home_row == row, Sample.home_col == col)).first()
@@ -88,7 +88,6 @@ class Allocator:
 
     def _read_free(self, boxes: list[Container]) -> None:
         """Learn the free positions of these boxes from one query, not one per box."""
-        from ..samples.models import Sample
         occupied: dict[int, set] = defaultdict(set)
         rows = db.session.execute(select(Sample.home_container_id, Sample.home_row, Sample.home_col)
                                   .where(Sample.home_container_id.in_([box.id for box in boxes])))
@@ -132,7 +131,6 @@ class Allocator:
 
     @staticmethod
     def _check_accepts(box: Container, sample_type: str, temperature: str | None) -> None:
-        from ..core.errors import NotAllowedHere
         reason = box.accepts(sample_type, temperature)
         if reason:
             raise NotAllowedHere(reason)
@@ -268,7 +266,6 @@ class Allocator:
 
     def _tanks_of(self, donor: str) -> set:
         if donor not in self._donor_tanks:
-            from ..samples.models import Sample
             rows = db.session.execute(select(Container.tank_id).join(Sample, Sample.container_id == Container.id)
                                       .where(Sample.donor == donor).distinct())
             self._donor_tanks[donor] = {r[0] for r in rows if r[0] is not None}

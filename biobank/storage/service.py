@@ -12,6 +12,7 @@ from ..network import scope
 from ..network.models import Site
 from ..custody import service as custody
 from ..extensions import db
+from ..samples.models import SAMPLE_TYPES, TEMPERATURES, Sample
 from .models import TANK_KINDS, Container, ContainerCountPending, leaf_first
 
 MAX_GRID = 40  # rows or columns per box
@@ -33,7 +34,6 @@ def container_by_barcode(barcode: str) -> Container:
 
 
 def _check_types(allowed_types):
-    from ..samples.models import SAMPLE_TYPES
     if allowed_types is None:
         return None
     bad = [t for t in allowed_types if t not in SAMPLE_TYPES]
@@ -43,7 +43,6 @@ def _check_types(allowed_types):
 
 
 def _check_temperature(temperature):
-    from ..samples.models import TEMPERATURES
     if temperature is not None and temperature not in TEMPERATURES:
         raise InvalidInput(_("Unknown storage temperature %(value)s; use one of %(classes)s.", value=temperature,
                              classes=", ".join(TEMPERATURES)),
@@ -73,7 +72,6 @@ def _generated_barcode(parent: Container | None, kind: str) -> str:
 
 
 def _barcode_taken(barcode: str) -> bool:
-    from ..samples.models import Sample
     return bool(
         db.session.execute(select(Container.id).where(Container.barcode == barcode)).first()
         or db.session.execute(select(Sample.id).where(Sample.barcode == barcode)).first())

@@ -15,6 +15,7 @@ from ..core.errors import DomainError
 from ..core.permissions import require
 from ..core.requests import current_actor
 from ..extensions import db
+from ..samples import service as samples
 from ..samples.models import TEMPERATURES, Sample
 from . import positions, queries, service
 from ..core.lazy_text import lazy_gettext as _l
@@ -98,7 +99,6 @@ def position(container_id, position):
     form = StoreForm()
     status = 200
     if form.validate_on_submit():
-        from ..samples import service as samples
         barcode = form.barcode.data.strip()
         held = samples.find_sample(barcode)
         if held is not None and held.status == "checked_out":
