@@ -17,13 +17,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .core import db as _db_events  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
     from .core import error_mapping, i18n, replica, requests as request_hooks, security
     from .extensions import api, babel, csrf, db, login_manager, migrate
+    from .network import scope
 
     _import_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.MIGRATIONS_DIR))
     csrf.init_app(app)
     login_manager.init_app(app)
-    i18n.register(app, babel)
+    i18n.register(app, babel, home_site_settings=scope.home_site_settings)
     request_hooks.register(app)
     replica.register(app)
     security.register(app)

@@ -11,14 +11,12 @@ biobank/translations/<lang>/LC_MESSAGES/messages.po, compiled to .mo by the inst
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import g, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_decimal, format_time, get_locale, refresh
 from flask_login import current_user
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..network.models import Site, user_site
 from .db import write_intent
 from .languages import LANGUAGES
 
@@ -53,13 +51,8 @@ def _home_site(user):
 
 
 def _site_row(connection, user):
-    site = Site.__table__
-    user_id = getattr(user, "id", None)
-    first = connection.execute(select(func.min(user_site.c.site_id)).where(
-        user_site.c.user_id == user_id)).scalar() if user_id is not None else None
-    where = site.c.id == first if first is not None else site.c.is_default.is_(True)
-    return connection.execute(select(site.c.language, site.c.time_zone).where(where)
-                              .order_by(site.c.id).limit(1)).first()
+    lookup = current_app.extensions.get("home_site_settings")
+    return lookup(connection, getattr(user, "id", None)) if lookup is not None else None
 
 
 def select_locale() -> str | None:
@@ -129,7 +122,10 @@ def number(value) -> str:
     return "" if value is None else format_decimal(value)
 
 
-def register(app, babel) -> None:
+def register(app, babel, home_site_settings=None) -> None:
+    """home_site_settings(connection, user id or None): the (language, time_zone) of the reader's
+    home site, which the sites' domain knows (network.scope); without it, none."""
+    app.extensions["home_site_settings"] = home_site_settings
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))

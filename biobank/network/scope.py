@@ -5,7 +5,7 @@ every service can call that without an import circle. A container's site is
 read from the first id of its lineage (the root of its tree), so it costs one
 indexed lookup and follows container moves by itself.
 """
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 
 from ..auth.models import User
 from ..custody.models import CustodyEvent
@@ -113,3 +113,14 @@ def at_visible_sites(actor, container_id_column):
         return false()
     return container_id_column.in_(select(Container.id).where(or_(*(Container.lineage.startswith(p)
                                                                      for p in prefixes))))
+
+
+def home_site_settings(connection, user_id: int | None):
+    """(language, time_zone) of a user's home site (their first), else of the network's default
+    site, on the given connection (core.i18n reads it outside the request's transaction)."""
+    site = Site.__table__
+    first = connection.execute(select(func.min(user_site.c.site_id)).where(
+        user_site.c.user_id == user_id)).scalar() if user_id is not None else None
+    where = site.c.id == first if first is not None else site.c.is_default.is_(True)
+    return connection.execute(select(site.c.language, site.c.time_zone).where(where)
+                              .order_by(site.c.id).limit(1)).first()
