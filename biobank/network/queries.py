@@ -11,7 +11,7 @@ from ..custody.models import CustodyEvent
 from ..extensions import db
 from ..samples.models import Sample
 from ..storage import positions
-from ..storage.models import TANK_KINDS, Container, lineage_ids
+from ..storage.models import TANK_KINDS, Container, lineage_ids, occupied_fraction
 from . import shipments
 from .models import SHIPPING_CONDITIONS, Shipment, Site
 
@@ -108,7 +108,7 @@ def network_overview(actor) -> list[dict]:
         top = site.container_id
         rows.append({"site": site, "positions": positions, "used": used, "held": held,
                      "free": positions - used - held,
-                     "fraction": round((used + held) / positions, 4) if positions else 0.0,
+                     "fraction": occupied_fraction(used, held, positions),
                      "tanks": tanks.get(top, 0), "intake_30_days": intake.get(top, 0),
                      "incoming": incoming.get(site.id, 0), "outgoing": outgoing.get(site.id, 0)})
     return rows

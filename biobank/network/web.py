@@ -22,7 +22,7 @@ from ..core.requests import current_actor
 from ..core.web import choices
 from ..extensions import db
 from ..samples.service import find_sample
-from ..storage.models import Container
+from ..storage.models import Container, occupied_fraction
 from . import queries, scope, service, shipments
 from .models import SHIPPING_CONDITIONS, STATUS_NAMES
 
@@ -249,6 +249,6 @@ def network():
     rows = queries.network_overview(actor)
     total = {key: sum(r[key] for r in rows)
              for key in ("positions", "used", "held", "free", "tanks", "intake_30_days")}
-    total["fraction"] = round((total["used"] + total["held"]) / total["positions"], 4) if total["positions"] else 0.0
+    total["fraction"] = occupied_fraction(total["used"], total["held"], total["positions"])
     return render_template("network/network.html", rows=rows, total=total,
                            sees_all=scope.is_network_actor(actor), can_audit=allowed(actor, "reports.read"))

@@ -34,7 +34,7 @@ from ..extensions import db
 from ..network import scope
 from ..network.models import Site
 from ..samples.models import Sample
-from ..storage.models import Container, lineage_ids
+from ..storage.models import Container, lineage_ids, occupied_fraction
 from ..storage.service import get_container
 from . import forecast
 
@@ -218,7 +218,7 @@ def capacity(actor, *, threshold: float | None = None, by_type: bool = False, in
         if c.rows is not None and not include_boxes and c.id != within:
             continue
         taken = c.used + c.held
-        fraction = round(taken / c.capacity, 4) if c.capacity else 0.0
+        fraction = occupied_fraction(c.used, c.held, c.capacity)
         weekly = net.get(c.id, [0] * forecast.WINDOW_WEEKS)
         item = {"id": c.id, "barcode": c.barcode, "name": c.name, "kind": c.kind, "parent_id": c.parent_id,
                 "depth": len(ancestors[c.id]) - 1, "path": c.path, "positions": c.capacity, "used": c.used,
@@ -278,7 +278,7 @@ def fill_alerts(actor, threshold: float | None = None, limit: int = 10) -> dict:
                Container.used + Container.held >= Container.capacity * (threshold - 0.0001),
                *_at_my_sites(actor))).all()
     items = [{"id": r.id, "barcode": r.barcode, "kind": r.kind, "path": r.path, "positions": r.capacity,
-              "used": r.used, "held": r.held, "fraction": round((r.used + r.held) / r.capacity, 4)} for r in rows]
+              "used": r.used, "held": r.held, "fraction": occupied_fraction(r.used, r.held, r.capacity)} for r in rows]
     alerts = [_alert(i, threshold) for i in sorted(items, key=lambda i: (-i["fraction"], i["path"]))
               if i["fraction"] >= threshold]
     return {"threshold": threshold, "total": len(alerts), "alerts": alerts[:limit]}

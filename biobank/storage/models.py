@@ -24,6 +24,12 @@ def lineage_ids(lineage: str) -> list[int]:
     return [int(part) for part in lineage.strip("/").split("/") if part]
 
 
+def occupied_fraction(used: int, held: int, positions: int) -> float:
+    """How full: positions taken (stored, or held for a tube that is out) over positions, to 4
+    places; 0 where there are none. The one formula of every capacity figure."""
+    return round((used + held) / positions, 4) if positions else 0.0
+
+
 def leaf_first(depths: dict[int, int]) -> list[int]:
     """Container ids in the order every writer locks container rows: the deepest first (boxes,
     then racks, tanks, sites), by id within a level.

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..samples.models import SAMPLE_TYPES, TEMPERATURES
+from .models import occupied_fraction
 
 _types = fields.List(fields.String(validate=validate.OneOf(SAMPLE_TYPES)), allow_none=True)
 _temperature = fields.String(validate=validate.OneOf(TEMPERATURES), allow_none=True)
@@ -51,7 +52,7 @@ class ContainerSchema(ChildSchema):
     children = fields.List(fields.Nested(ChildSchema))
 
     def _fraction(self, obj):
-        return round((obj.used + obj.held) / obj.capacity, 4) if obj.capacity else 0.0
+        return occupied_fraction(obj.used, obj.held, obj.capacity)
 
 
 class MapCellSchema(Schema):
