@@ -161,13 +161,21 @@
     });
   }
 
+  /* Focus a field with its text selected, so that the next scan replaces it; unless someone has
+     begun typing there since the page came: this script runs after the page is shown, and a scan
+     that arrived in between must not be selected and overwritten by its own next characters. */
+  function focusReplacing(el) {
+    var typed = el.value !== el.defaultValue;
+    el.focus();
+    if (!typed && el.select && el.type !== "radio") el.select();
+  }
+
   /* After a refused form, focus is where the problem is (its text selected, so the next scan
      replaces it), not in the first field of the form. */
   function focusFirstProblem() {
     var bad = document.querySelector("form [aria-invalid=true]");
     if (!bad) return false;
-    bad.focus();
-    if (bad.select && bad.type !== "radio") bad.select();
+    focusReplacing(bad);
     return true;
   }
 
@@ -180,8 +188,7 @@
     root.querySelectorAll("form[data-steps]").forEach(function (form) {
       var first = form.querySelector("[autofocus]");
       if (first && !document.querySelector("form [aria-invalid=true]")) {
-        first.focus();
-        if (first.select && first.type !== "radio") first.select();  // a typed value replaces the suggested one
+        focusReplacing(first);  // a typed value replaces the suggested one
       }
       function controls() {
         return Array.prototype.filter.call(

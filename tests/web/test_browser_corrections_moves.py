@@ -84,3 +84,35 @@ def test_correct_a_diagnosis_by_keyboard_alone(browser_page, sign_in, make, cons
     expect(page).to_have_url(re.compile(r"/samples/BC-1$"))
     expect(page.get_by_test_id("correction")).to_have_text("diagnosis C50.9 → C50.1")
     expect(page.get_by_test_id("history")).to_contain_text("Reason: pathology review")
+
+
+def test_what_is_typed_before_the_page_script_runs_is_kept(browser_page, sign_in, make, console_errors):
+    """A refused form comes back with the focus in the field to fix as soon as the page is shown,
+    and the page's script (which selects that field's text so that a scan replaces it) runs a
+    moment later: a scan typed in between is kept whole, not selected and overwritten by its own
+    next characters."""
+    make.sample("BC-2", box=make.box(name="Box Early"), position="A1", diagnosis="C50.9")
+    page = sign_in(make.user("manager"))
+    holding, held = [], []
+
+    def script(route):
+        if holding:
+            held.append(route)  # let through below, once the first characters are in
+        else:
+            route.continue_()
+
+    page.route("**/static/app.js", script)
+    page.goto("/samples/BC-2/correct")
+    reason = page.get_by_label("Reason for the correction")
+    expect(reason).to_be_focused()
+    holding.append(True)
+    page.keyboard.press("Enter")                         # no reason: the form comes back refused
+    expect(page.get_by_text("Say why the record is corrected")).to_be_visible()
+    expect(reason).to_be_focused()
+    page.keyboard.type("pathol")
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    page.wait_for_load_state("load")
+    page.keyboard.type("ogy review")
+    expect(reason).to_have_value("pathology review")
