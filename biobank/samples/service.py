@@ -147,7 +147,7 @@ def insert_samples(actor, entries: list[tuple[dict, tuple, int | None]], progres
         boxes[box.id] = box
     db.session.flush()
     # the boxes' counters before the chain's head: every writer takes them in that order
-    adjust_counts(dict(usage), known=boxes)
+    adjust_counts(usage, known=boxes)
     paths = {box_id: box.path for box_id, box in boxes.items()}
     try:
         with custody.appending() as chain, writes_behind():

@@ -80,14 +80,8 @@ def _barcode_taken(barcode: str) -> bool:
 def _bump(column: str, deltas: dict[int, int], known: dict | None = None) -> None:
     """Add each box's delta to `column` of the box and all its ancestors, in the writers' lock
     order (models.leaf_first) so concurrent writers cannot deadlock."""
-    totals: dict[int, int] = defaultdict(int)
-    depths: dict[int, int] = {}
-    for box_id, delta in deltas.items():
-        box = (known or {}).get(box_id) or db.session.get(Container, box_id)
-        for depth, ancestor_id in enumerate(box.ancestor_ids):
-            totals[ancestor_id] += delta
-            depths[ancestor_id] = depth
-    params = [{"cid": cid, "delta": totals[cid]} for cid in leaf_first(depths) if totals[cid]]
+    totals, depths, _lineages = _up_the_tree((deltas,), known)
+    params = [{"cid": cid, "delta": totals[cid][0]} for cid in leaf_first(depths) if totals[cid][0]]
     if not params:
         return
     table = Container.__table__
@@ -96,6 +90,23 @@ def _bump(column: str, deltas: dict[int, int], known: dict | None = None) -> Non
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Container) and obj.id in totals:
             db.session.expire(obj, [column])
+
+
+def _up_the_tree(columns: tuple, known: dict | None):
+    """Each box's deltas (one dict of box id -> delta per counter) summed onto the box and every
+    container above it: (id -> [delta per counter], id -> how many containers lie above it,
+    box id -> the lineage the box was read with)."""
+    totals: dict[int, list[int]] = defaultdict(lambda: [0] * len(columns))
+    depths: dict[int, int] = {}
+    lineages: dict[int, str] = {}
+    for index, deltas in enumerate(columns):
+        for box_id, delta in deltas.items():
+            box = (known or {}).get(box_id) or db.session.get(Container, box_id)
+            lineages[box_id] = box.lineage
+            for depth, ancestor_id in enumerate(box.ancestor_ids):
+                totals[ancestor_id][index] += delta
+                depths[ancestor_id] = depth
+    return totals, depths, lineages
 
 
 def _check_not_moved(read: dict[int, str]) -> None:
@@ -127,16 +138,7 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
     until this transaction ends. On PostgreSQL the rows above the boxes (rack, tank, site),
     which every writer of a site shares, change when the transaction commits (migrations 0017,
     0018), in the same order: read inside it, they do not show its own change yet."""
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    depths: dict[int, int] = {}
-    lineages: dict[int, str] = {}
-    for index, deltas in enumerate((used or {}, held or {})):
-        for box_id, delta in deltas.items():
-            box = (known or {}).get(box_id) or db.session.get(Container, box_id)
-            lineages[box_id] = box.lineage
-            for depth, ancestor_id in enumerate(box.ancestor_ids):
-                totals[ancestor_id][index] += delta
-                depths[ancestor_id] = depth
+    totals, depths, lineages = _up_the_tree((used or {}, held or {}), known)
     changed = [{"cid": cid, "du": totals[cid][0], "dh": totals[cid][1]} for cid in leaf_first(depths)
                if totals[cid][0] or totals[cid][1]]
     at_commit = [row for row in changed if row["cid"] not in lineages] if is_postgres() else []
