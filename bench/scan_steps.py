@@ -3,8 +3,15 @@ a scan to its answer on screen, for each step of the scan page: a tube lookup, t
 box with the tube in hand, the position Enter of a move, and the Enter that returns a checked-out tube to its place.
 The figure is the slowest step's p95 against the lookup's p95.
 
+The time is taken in the page: from the Enter's keydown to the first frame drawn after the answer
+is in the document (a MutationObserver watches for it, then a requestAnimationFrame). Playwright's
+own wait for the answer is kept, as the check that the right answer came, and its wall time is
+reported beside it: it polls on a schedule (the next look comes about 100 ms after a miss), so an
+answer that misses its first look is counted a poll later than it was shown.
+
 The app runs under gunicorn (2 sync workers) on an SQLite database of its own; the
 browser keeps one page, as a technician's workstation does."""
+import json
 import os
 import statistics
 import time
@@ -14,6 +21,29 @@ from .http import gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-password-1"
+
+# Armed before each Enter: the keydown's time, then the first frame after `answered()` holds.
+WATCH = """answered => {
+  const probe = window.benchProbe = {enter: null, shown: null};
+  const check = () => {
+    if (probe.enter === null || probe.shown !== null || !answered()) return;
+    probe.shown = -1;
+    requestAnimationFrame(() => { probe.shown = performance.now(); });
+    observer.disconnect();
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(document.documentElement, {subtree: true, childList: true, characterData: true, attributes: true});
+  window.addEventListener("keydown", event => {
+    if (event.key === "Enter") { probe.enter = performance.now(); }
+  }, {capture: true, once: true});
+}"""
+# What each step's answer is, as the page can tell it
+ANSWERS = {
+    "lookup": "() => (document.querySelector('[data-testid=location]') || {}).textContent === %s",
+    "box_scan": "() => document.activeElement && document.activeElement.id === 'position'",
+    "move_position": "() => (document.querySelector('.flash.success') || {}).textContent === %s",
+    "return": "() => (document.querySelector('.flash.success') || {}).textContent === %s",
+}
 
 
 def _p95(values: list[float]) -> float:
@@ -55,6 +85,8 @@ def run(tubes: int) -> dict:
     with TempDatabase("sqlite", "scan") as tdb:
         moving, returning, located, box_barcode, box_path, free = _prepare(tdb.url, tubes)
         times = {"lookup": [], "box_scan": [], "move_position": [], "return": []}
+        polled = {step: [] for step in times}
+        reloaded = []
         with gunicorn(tdb.url, 2) as port, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
                                                                                  "--disable-gpu"])
@@ -69,13 +101,23 @@ def run(tubes: int) -> dict:
 
             # Keys go in once the page's script has run (a step that answers with a new page shows
             # its text before its script takes keys), as the browser tests' wedge helpers do.
-            def timed(step, code, answer):
+            def timed(step, code, answer, text=None):
                 page.wait_for_load_state("load")
                 page.keyboard.type(code)
+                check = ANSWERS[step] % json.dumps(text) if text is not None else ANSWERS[step]
+                page.evaluate(f"({WATCH})({check})")
                 start = time.perf_counter()
                 page.keyboard.press("Enter")
                 answer()
-                times[step].append(time.perf_counter() - start)
+                polled[step].append(time.perf_counter() - start)
+                page.wait_for_function("() => !window.benchProbe || window.benchProbe.shown === null "
+                                       "|| window.benchProbe.shown > 0")
+                probe = page.evaluate("window.benchProbe || null")
+                if probe is None or probe["shown"] is None:   # a new page came: the probe went with the old
+                    reloaded.append(step)
+                    times[step].append(polled[step][-1])
+                else:
+                    times[step].append((probe["shown"] - probe["enter"]) / 1000)
 
             def scan(code):
                 page.wait_for_load_state("load")
@@ -84,10 +126,11 @@ def run(tubes: int) -> dict:
 
             for i, barcode in enumerate(moving):
                 expect(scan_input).to_be_focused()
-                timed("lookup", barcode, lambda: expect(location).to_have_text(located[barcode]))
+                moved = f"Moved {barcode} to {box_path} / {free[i]}."
+                timed("lookup", barcode, lambda: expect(location).to_have_text(located[barcode]), located[barcode])
                 timed("box_scan", box_barcode, lambda: expect(page.locator("#position")).to_be_focused())
-                timed("move_position", free[i], lambda: expect(page.locator(".flash.success")).to_have_text(
-                    f"Moved {barcode} to {box_path} / {free[i]}."))
+                timed("move_position", free[i], lambda: expect(page.locator(".flash.success")).to_have_text(moved),
+                      moved)
             for barcode in returning:
                 expect(scan_input).to_be_focused()
                 scan(barcode)
@@ -97,15 +140,18 @@ def run(tubes: int) -> dict:
                 page.wait_for_load_state("load")
                 page.keyboard.press("n")
                 expect(page.get_by_label("Box (empty: back to its old place)")).to_be_focused()
-                timed("return", "", lambda: expect(page.locator(".flash.success")).to_have_text(
-                    f"Returned {barcode} to {located[barcode]}."))
+                returned = f"Returned {barcode} to {located[barcode]}."
+                timed("return", "", lambda: expect(page.locator(".flash.success")).to_have_text(returned), returned)
             browser.close()
     p95 = {step: _p95(values) for step, values in times.items()}
+    polled_p95 = {step: _p95(values) for step, values in polled.items()}
     worst = max((s for s in p95 if s != "lookup"), key=p95.get)
     ratio = p95[worst] / p95["lookup"]
     return {"ratio": ratio, "target": "<= 1.5", "ok": ratio <= 1.5,
             "inputs": {"browser": "Debian chromium, headless, Playwright", "server": "gunicorn, 2 sync workers",
                        "database": "SQLite (WAL)", "rounds_per_step": len(moving),
-                       "measure": "Enter pressed to the answer on screen, p95"},
+                       "measure": "in the page, from the Enter's keydown to the first frame with the answer, p95"},
             "detail": dict({f"{step}_p95_ms": round(v * 1000, 1) for step, v in p95.items()},
-                           slowest_step=worst)}
+                           slowest_step=worst,
+                           playwright_polled_p95_ms={step: round(v * 1000, 1) for step, v in polled_p95.items()},
+                           steps_answered_by_a_new_page=len(reloaded))}

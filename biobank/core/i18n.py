@@ -9,12 +9,16 @@ biobank/translations/<lang>/LC_MESSAGES/messages.po, compiled to .mo by the inst
 (`make translations`); the .mo files are not committed.
 """
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
+
+from babel import support
 
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_decimal, format_time, get_locale, refresh
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from wtforms.i18n import messages_path
 
 from ..extensions import db
 from .db import write_intent
@@ -122,6 +126,31 @@ def number(value) -> str:
     return "" if value is None else format_decimal(value)
 
 
+@lru_cache(maxsize=None)
+def _wtforms_catalogue(locale: str):
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages (and field labels) in the reader's language. Flask-WTF reads the
+    catalogue from disk again for every request that builds a form (about a millisecond each);
+    it takes this object from `request.wtforms_translations` instead, and the catalogue of each
+    language is read once a process."""
+
+    def ugettext(self, text):
+        return _wtforms_catalogue(str(get_locale())).ugettext(text)
+
+    def ungettext(self, singular, plural, n):
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
+def _wtforms_messages() -> None:
+    request.wtforms_translations = _WTFORMS_MESSAGES
+
+
 def register(app, babel, home_site_settings=None) -> None:
     """home_site_settings(connection, user id or None): the (language, time_zone) of the reader's
     home site, which the sites' domain knows (network.scope); without it, none."""
@@ -134,5 +163,6 @@ def register(app, babel, home_site_settings=None) -> None:
     # Flask-Babel keeps the choice in `g`, and Flask reuses an application context that is already
     # pushed (tests, embedded servers): choose again for every request.
     app.before_request(refresh)
+    app.before_request(_wtforms_messages)
     app.jinja_env.globals.update(get_locale=get_locale, LANGUAGES=LANGUAGES)
     app.jinja_env.filters.update(when=when, day=day, clock=clock, month=month, number=number)

@@ -4,7 +4,8 @@ A scan only reads: it finds what a barcode is and shows what can be done with
 it next. Every change is a form post to the sample or storage pages, which call
 one service each.
 """
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import (Blueprint, abort, current_app, flash, get_flashed_messages, make_response, redirect,
+                   render_template, request, send_from_directory, url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup, escape
@@ -157,7 +158,12 @@ def _find_container(code):
 
 
 def _render(status=200, **context):
-    template = "scan/_panel.html" if request.headers.get("X-Scan-Fragment") else "scan/scan.html"
+    template = "scan/scan.html"
+    if request.headers.get("X-Scan-Fragment"):
+        # The scan area alone, with what a redirect here left to say (a change refused at commit).
+        template = "scan/_panel.html"
+        for category, text in get_flashed_messages(with_categories=True):
+            context.setdefault("error" if category == "error" else "done", text)
     context.setdefault("code", "")
     return render_template(template, **context), status
 
@@ -207,6 +213,22 @@ def scan_page():
         return redirect(url_for("storage_web.container", container_id=container.id))
     message, suggestion = answers.unknown_barcode(code)
     return _render(404, error=message, suggestion=suggestion, sample=held_sample, code=code)
+
+
+def scan_done(message: str, sample=None):
+    """An action started on the scan page is done: back to the scan page (with `sample` in hand,
+    when it is still one), saying what was done. A form the page sent in place (X-In-Place) gets
+    that page in this answer, its address in X-Page-Url; any other is redirected there with the
+    message flashed."""
+    code = sample.barcode if sample is not None else None
+    address = url_for("core_web.scan", code=code) if code else url_for("core_web.scan")
+    if not request.headers.get("X-In-Place"):
+        flash(message, "success")
+        return redirect(address)
+    body, status = _render(sample=sample, code=code or "", done=message)
+    response = make_response(body, status)
+    response.headers["X-Page-Url"] = address
+    return response
 
 
 def answer_step_error(sample, container_code: str | None, position_text: str | None, error=None,

@@ -4,8 +4,13 @@ Low on purpose (models only): core.permissions.require_at builds on it, and
 every service can call that without an import circle. A container's site is
 read from the first id of its lineage (the root of its tree), so it costs one
 indexed lookup and follows container moves by itself.
+
+A site of a tree root and the sites of an actor are read once a transaction (a move checks
+both ends at the same site): the answers are kept in the session until it commits or rolls
+back, and `forget_user_sites` drops an actor's when this transaction changes them.
 """
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import event, false, func, or_, select
+from sqlalchemy.orm import Session
 
 from ..auth.models import User
 from ..custody.models import CustodyEvent
@@ -15,6 +20,24 @@ from .models import Site, user_site
 
 # Roles whose rights hold across all sites of the network.
 NETWORK_ROLES = frozenset({"admin", "network_manager"})
+
+
+_KEPT = "site_scope"
+
+
+def _kept() -> dict:
+    return db.session.info.setdefault(_KEPT, {})
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session) -> None:
+    session.info.pop(_KEPT, None)
+
+
+def forget_user_sites() -> None:
+    """This transaction changed whose sites are whose: read them again."""
+    _kept().pop("actor_sites", None)
 
 
 def is_network_actor(actor) -> bool:
@@ -43,7 +66,14 @@ def site_of(where) -> Site | None:
             where = _last_box(sample)
         if where is None:
             return None
-    return db.session.execute(select(Site).where(Site.container_id == root_id(where))).scalar_one_or_none()
+    root = root_id(where)
+    roots = _kept().setdefault("site_of_root", {})
+    site = roots.get(root)
+    if site is None:
+        site = db.session.execute(select(Site).where(Site.container_id == root)).scalar_one_or_none()
+        if site is not None:  # a root without a site is not kept: one may be made for it meanwhile
+            roots[root] = site
+    return site
 
 
 def _last_box(sample) -> Container | None:
@@ -66,12 +96,16 @@ def actor_site_ids(actor) -> list[int]:
     """The sites this actor works at (in the order they were given: the first is their home site)."""
     if actor is None:
         return []
-    query = select(user_site.c.site_id)
-    if actor.user_id is not None:
-        query = query.where(user_site.c.user_id == actor.user_id)
-    else:
-        query = query.join(User, User.id == user_site.c.user_id).where(User.username == actor.username)
-    return sorted(db.session.execute(query).scalars())
+    kept = _kept().setdefault("actor_sites", {})
+    key = (actor.user_id, actor.username)
+    if key not in kept:
+        query = select(user_site.c.site_id)
+        if actor.user_id is not None:
+            query = query.where(user_site.c.user_id == actor.user_id)
+        else:
+            query = query.join(User, User.id == user_site.c.user_id).where(User.username == actor.username)
+        kept[key] = sorted(db.session.execute(query).scalars())
+    return list(kept[key])
 
 
 def home_site(actor) -> Site | None:

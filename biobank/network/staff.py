@@ -39,6 +39,7 @@ def staff_ids(site: Site, roles=("manager", "technician")) -> list[int]:
 
 
 def set_links(user_id: int, chosen: list[Site]) -> None:
+    scope.forget_user_sites()
     db.session.execute(delete(user_site).where(user_site.c.user_id == user_id))
     if chosen:
         db.session.execute(insert(user_site), [{"user_id": user_id, "site_id": s.id} for s in chosen])

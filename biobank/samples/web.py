@@ -14,7 +14,7 @@ from wtforms import (HiddenField, IntegerField, RadioField, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core import display as names
-from ..core.web import answer_step_error, choices
+from ..core.web import answer_step_error, choices, scan_done
 from ..core.errors import DomainError, ImportRejected, InvalidInput, UnknownBarcode
 from ..core.permissions import allowed, require
 from ..core.requests import current_actor
@@ -167,10 +167,12 @@ def _attach(form: FlaskForm, error: DomainError, default_field: str) -> None:
         field.errors = list(field.errors) + [error.message]
 
 
-def _after_action(sample_barcode: str, from_scan: bool):
+def _after_action(sample: Sample, from_scan: bool, message: str):
+    """Done: back to the scan page when the action began there, else to the sample's page."""
     if from_scan:
-        return redirect(url_for("core_web.scan", code=sample_barcode))
-    return redirect(url_for("samples_web.detail", barcode=sample_barcode))
+        return scan_done(message, sample)
+    flash(message, "success")
+    return redirect(url_for("samples_web.detail", barcode=sample.barcode))
 
 
 def _started_from_scan(form) -> bool:
@@ -397,8 +399,8 @@ def move(barcode):
             _attach(form, exc, "container" if exc.code in ("unknown_barcode", "unknown_container") else "position")
             status = exc.status
         else:
-            flash(_("Moved %(barcode)s to %(place)s.", barcode=barcode, place=moved.location_path), "success")
-            return _after_action(barcode, from_scan)
+            return _after_action(sample, from_scan,
+                                 _("Moved %(barcode)s to %(place)s.", barcode=barcode, place=moved.location_path))
     elif form.errors:
         if from_scan:
             return answer_step_error(sample, form.container.data, form.position.data,
@@ -425,12 +427,11 @@ def checkout(barcode):
             status = exc.status
         else:
             if sample.home_container_id:
-                flash(_("Checked out %(barcode)s: it is now with %(who)s. Its place %(place)s is held.",
-                        barcode=barcode, who=actor.username, place=sample.home_path), "success")
+                done = _("Checked out %(barcode)s: it is now with %(who)s. Its place %(place)s is held.",
+                         barcode=barcode, who=actor.username, place=sample.home_path)
             else:
-                flash(_("Checked out %(barcode)s: it is now with %(who)s.", barcode=barcode, who=actor.username),
-                      "success")
-            return _after_action(barcode, from_scan)
+                done = _("Checked out %(barcode)s: it is now with %(who)s.", barcode=barcode, who=actor.username)
+            return _after_action(sample, from_scan, done)
     elif form.errors:
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="checkout", from_scan=from_scan,
@@ -462,12 +463,11 @@ def return_sample(barcode):
             status = exc.status
         else:
             if form.thawed.data == "yes":
-                flash(_("Returned %(barcode)s to %(place)s. Freeze–thaw count is now %(count)d.", barcode=barcode,
-                        place=returned.location_path, count=returned.freeze_thaw_count), "success")
+                done = _("Returned %(barcode)s to %(place)s. Freeze–thaw count is now %(count)d.", barcode=barcode,
+                         place=returned.location_path, count=returned.freeze_thaw_count)
             else:
-                flash(_("Returned %(barcode)s to %(place)s.", barcode=barcode, place=returned.location_path),
-                      "success")
-            return _after_action(barcode, from_scan)
+                done = _("Returned %(barcode)s to %(place)s.", barcode=barcode, place=returned.location_path)
+            return _after_action(sample, from_scan, done)
     elif form.errors:
         if from_scan and (form.container.data or "").strip():
             return answer_step_error(sample, form.container.data, form.position.data,
@@ -498,12 +498,12 @@ def aliquot(barcode):
         else:
             made = ", ".join(_("%(barcode)s at %(place)s", barcode=c.barcode, place=c.location_path) for c in children)
             if from_scan:
-                flash(_("Made %(num)d aliquot(s) of %(barcode)s: %(made)s. Scan the next tube.", num=len(children),
-                        barcode=barcode, made=made), "success")
+                done = _("Made %(num)d aliquot(s) of %(barcode)s: %(made)s. Scan the next tube.", num=len(children),
+                         barcode=barcode, made=made)
             else:
-                flash(_("Made %(num)d aliquot(s) of %(barcode)s: %(made)s. Print their labels below.",
-                        num=len(children), barcode=barcode, made=made), "success")
-            return _after_action(barcode, from_scan)
+                done = _("Made %(num)d aliquot(s) of %(barcode)s: %(made)s. Print their labels below.",
+                         num=len(children), barcode=barcode, made=made)
+            return _after_action(sample, from_scan, done)
     elif form.errors:
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="aliquot", from_scan=from_scan,
@@ -531,8 +531,7 @@ def discard(barcode):
                 _attach(form, exc, "reason")
                 status = exc.status
             else:
-                flash(_("Discarded %(barcode)s.", barcode=barcode), "success")
-                return _after_action(barcode, from_scan)
+                return _after_action(sample, from_scan, _("Discarded %(barcode)s.", barcode=barcode))
     elif form.errors:
         status = 422
     return render_template("samples/action.html", sample=sample, form=form, action="discard", from_scan=from_scan,

@@ -67,6 +67,7 @@
   /* Scans that arrive while the answer to the previous one is on its way wait their turn;
      what was typed of the next one meanwhile is carried over, never overwritten by a queued scan. */
   var scanQueue = [], scanBusy = false, carried = "";
+  var shown = window.location.pathname + window.location.search;  // the address of what the page shows
 
   /* A queued scan goes into the field that now takes it, as if typed there and ended with Enter. */
   function nextQueued() {
@@ -103,23 +104,15 @@
       fetch(url, {headers: {"X-Scan-Fragment": "1"}, credentials: "same-origin"})
         .then(function (response) {
           var type = response.headers.get("Content-Type") || "";
-          if (response.redirected && response.url.indexOf("/scan") === -1 || type.indexOf("text/html") === -1) {
-            window.location.assign(response.url);
-            return null;
+          if (type.indexOf("text/html") === -1) { window.location.assign(response.url); return null; }
+          if (response.redirected && response.url.indexOf("/scan") === -1) {
+            scanBusy = false;  // the scan opened another page (a box map, an action's form): shown in place
+            return response.text().then(function (html) { showPage(parse(html), response.url, url); });
           }
           return response.text().then(function (html) {
-            var holder = document.createElement("div");
-            holder.innerHTML = html;
-            var fresh = holder.querySelector("[data-scan-area]");
-            if (!fresh) { window.location.assign(url); return; }
             var typed = carried + input.value;
             carried = "";
-            area.replaceWith(fresh);
-            document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
-            history.replaceState(null, "", url);
-            bindScanForm(fresh);
-            bindThawQuestion(fresh);
-            signal(fresh);
+            if (!showScanArea(parse(html), url)) { window.location.assign(url); return; }
             var target = focusTarget();
             scanBusy = false;
             if (!target) return;
@@ -267,15 +260,130 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    signal(document);
-    focusFirstProblem();
-    bindSteps(document);
-    bindPrint(document);
-    var area = document.querySelector("[data-scan-area]");
-    if (area) bindScanForm(area);
-    bindThawQuestion(document);
+  /* Confirmations asked for by a form (discard): the browser's own dialog is a second safety net. */
+  function bindConfirm(root) {
+    root.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
+  function parse(html) { return new DOMParser().parseFromString(html, "text/html"); }
+
+  /* The scan page's answer (its scan area alone) in place of the scan area, at its address. */
+  function showScanArea(doc, address) {
+    var fresh = doc.querySelector("[data-scan-area]"), area = document.querySelector("[data-scan-area]");
+    if (!fresh || !area) return false;
+    fresh = document.adoptNode(fresh);
+    area.replaceWith(fresh);
+    document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
+    if (address) history.replaceState(null, "", address);
+    shown = window.location.pathname + window.location.search;
+    bindScanForm(fresh);
+    bindThawQuestion(fresh);
+    bindInPlace(fresh);
+    signal(fresh);
+    return true;
+  }
+
+  /* The page a form or a scan led to, shown in place of this one's main part: the same header,
+     styles and scripts, so there is nothing to load again but the answer itself. */
+  function showPage(doc, address, fallback) {
+    var fresh = doc.querySelector("main"), current = document.querySelector("main");
+    if (!fresh || !current) { window.location.assign(address || fallback); return; }
+    fresh = document.adoptNode(fresh);
+    current.replaceWith(fresh);
+    document.title = doc.title;
+    if (address && address !== window.location.href) history.pushState(null, "", address);
+    shown = window.location.pathname + window.location.search;
+    // The header stays: the navigation marks the page now shown, as the server marks it.
+    document.querySelectorAll(".mainnav a").forEach(function (link) {
+      if (link.pathname === window.location.pathname) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    });
+    bindPage(fresh);
+    // A page shown in place gets no autofocus from the browser: focus what the page asks for.
+    var active = document.activeElement, asked = fresh.querySelector("[autofocus]");
+    if (asked && (!active || !fresh.contains(active))) asked.focus();
     refocus();
+  }
+
+  /* Forms marked data-in-place (the steps of an action started on the scan page) are sent with
+     one fetch and answered in place: the server sends the page that comes next (X-In-Place), or
+     its scan area alone when this page has one (X-Scan-Fragment), with its address in X-Page-Url.
+     A second Enter while the answer is on its way sends nothing: what was typed after the sent
+     value is a scan for the page that answers. */
+  function bindInPlace(root) {
+    root.querySelectorAll("form[data-in-place]").forEach(function (form) {
+      var busy = false, sent = null;
+      function typedSince() {
+        var field = sent && sent.field;
+        if (!field || field.value.indexOf(sent.value) !== 0) return "";
+        var more = field.value.slice(sent.value.length);
+        field.value = sent.value;
+        return more;
+      }
+      form.addEventListener("submit", function (event) {
+        if (event.defaultPrevented || !window.fetch) return;
+        event.preventDefault();
+        if (busy) {
+          var next = typedSince().trim();
+          if (next) scanQueue.push(next);
+          return;
+        }
+        var field = document.activeElement && document.activeElement.form === form ? document.activeElement : null;
+        busy = true;
+        sent = field ? {field: field, value: field.value} : null;
+        ctx();
+        var headers = {"X-In-Place": "1"};
+        if (form.closest("[data-scan-area]")) headers["X-Scan-Fragment"] = "1";
+        fetch(form.action, {method: "POST", body: new FormData(form), headers: headers, credentials: "same-origin"})
+          .then(function (response) {
+            var type = response.headers.get("Content-Type") || "";
+            if (type.indexOf("text/html") === -1) {  // not a page (the server too busy to answer one): as sent
+              if (response.ok) window.location.assign(response.url); else form.submit();
+              return null;
+            }
+            return response.text().then(function (html) {
+              var doc = parse(html), address = response.headers.get("X-Page-Url");
+              var typed = typedSince();
+              if (doc.querySelector("main") || !showScanArea(doc, address)) {
+                showPage(doc, address || response.url, form.action);
+              }
+              var target = focusTarget() || document.activeElement;
+              if (target && target.tagName === "INPUT" && document.querySelector("main").contains(target)) {
+                target.focus();
+                if (typed && !scanQueue.length) target.value = typed;
+              }
+              if (scanQueue.length) nextQueued();
+            });
+          })
+          .catch(function () { busy = false; form.submit(); });
+      });
+    });
+  }
+
+  /* Everything a part of a page needs once it is shown: on load, and after an answer in place. */
+  function bindPage(root) {
+    signal(root);
+    focusFirstProblem();
+    bindSteps(root);
+    bindPrint(root);
+    bindConfirm(root);
+    bindInPlace(root);
+    var area = root.querySelector("[data-scan-area]");
+    if (area) bindScanForm(area);
+    bindThawQuestion(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    bindPage(document);
+    refocus();
+    // Back and Forward over pages shown in place load the page of that address again.
+    window.addEventListener("popstate", function () {
+      if (window.location.pathname + window.location.search !== shown) window.location.reload();
+    });
     document.addEventListener("focusout", function () { setTimeout(refocus, 0); });
     document.addEventListener("click", function (event) {
       if (!event.target.closest("a, button, input, select, textarea, label, summary, [tabindex]")) refocus();
@@ -286,12 +394,6 @@
         var cancel = document.querySelector("[data-cancel]");
         if (cancel) window.location.assign(cancel.href);
       }
-    });
-    /* Confirmations asked for by a form (discard): the browser's own dialog is a second safety net. */
-    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
-      });
     });
   });
 })();

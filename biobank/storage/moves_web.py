@@ -8,7 +8,7 @@ from flask_login import login_required
 from ..core.errors import DomainError, InvalidInput, UnknownBarcode
 from ..core.permissions import require
 from ..core.requests import current_actor
-from ..core.web import CONTAINER_STEPS, render_scan
+from ..core.web import CONTAINER_STEPS, render_scan, scan_done
 from . import moves, service
 from .web import blp
 
@@ -54,8 +54,9 @@ def move_container(container_id):
             return render_scan(exc.status, error=exc.message, held_box=service.get_container(container_id))
         flash(exc.message, "error")
         return redirect(url_for("storage_web.container", container_id=container_id))
-    flash(_("Moved %(name)s (%(barcode)s) to %(path)s, with everything in it.", name=moved.name, barcode=moved.barcode,
-            path=moved.path), "success")
+    done = _("Moved %(name)s (%(barcode)s) to %(path)s, with everything in it.", name=moved.name,
+             barcode=moved.barcode, path=moved.path)
     if request.form.get("from_scan"):
-        return redirect(url_for("core_web.scan"))
+        return scan_done(done)
+    flash(done, "success")
     return redirect(url_for("storage_web.container", container_id=moved.id))

@@ -162,9 +162,9 @@ def test_refused_positions_are_answered_on_the_scan_page(bench):
     expect(page.get_by_test_id("position-step")).to_contain_text(box.path)
     expect(position).to_be_focused()
 
-    scan(page, "Z9")                            # outside the box
+    scan(page, "Z9")                            # outside the box: answered in place, one more error sound
     expect(error).to_contain_text(f"Z9 is outside {box.name}: its positions are A1..C3")
-    assert beeps(page) == ["error"]
+    assert beeps(page) == ["error", "error"]
     expect(position).to_be_focused()
 
     scan(page, other.barcode)                   # a box label in the position field
@@ -243,3 +243,57 @@ def test_a_command_without_a_tube_says_what_to_do(bench):
     expect(page.get_by_test_id("scan-error")).to_contain_text("scan a sample first, then the command")
     assert beeps(page) == ["error"]
     expect(page.locator("[data-scan-input]")).to_be_focused()
+
+
+def _same_page(page):
+    """Mark the page: a new page load would lose the mark, an answer shown in place keeps it."""
+    page.evaluate("window.biobankSamePage = true")
+    return lambda: page.evaluate("window.biobankSamePage === true")
+
+
+def test_a_move_and_a_return_are_answered_in_place(bench, make):
+    page, box, other = bench
+    same_page = _same_page(page)
+    scan(page, "LOOP-2")
+    scan(page, other.barcode)
+    scan(page, "B2")
+    expect(page.locator(".flash.success")).to_have_text(f"Moved LOOP-2 to {other.path} / B2.")
+    expect(page).to_have_url(re.compile(r"/scan\?code=LOOP-2$"))
+    expect(page.locator("[data-scan-input]")).to_be_focused()
+    assert same_page()
+    assert beeps(page) == ["ok"]
+
+    _checked_out(make, "LOOP-1")
+    scan(page, "LOOP-1")
+    scan(page, "CMD:RETURN")                    # the return's form comes in place too
+    expect(page).to_have_url(re.compile(r"/samples/LOOP-1/return\?from_scan=1$"))
+    expect(page.get_by_label("No, it stayed frozen (N)")).to_be_focused()
+    press(page, "n")
+    press(page, "Enter")                        # empty box: back to its held place
+    expect(page.locator(".flash.success")).to_have_text(f"Returned LOOP-1 to {box.path} / A1.")
+    expect(page.locator("[data-scan-input]")).to_be_focused()
+    expect(page.locator(".mainnav a[aria-current=page]")).to_have_text("Scan")
+    assert same_page()
+    page.go_back()                              # Back shows the page before, loaded again
+    expect(page).to_have_url(re.compile(r"/samples/LOOP-1/return\?from_scan=1$"))
+    expect(page.get_by_role("heading", name="Return LOOP-1")).to_be_visible()
+
+
+def test_a_scan_typed_while_a_move_is_on_its_way_is_the_next_scan(bench):
+    """The position's Enter sends the move once; the tube scanned while its answer is on the way
+    is looked up when the answer has come, never sent as a second move."""
+    page, box, other = bench
+    held = []
+    page.route(re.compile(r"/samples/LOOP-2/move"), lambda route: held.append(route))
+    scan(page, "LOOP-2")
+    scan(page, other.barcode)
+    scan(page, "C3")
+    _until(page, lambda: len(held) == 1)
+    scan(page, "LOOP-1")                        # lands in the position field, which has sent C3
+    page.wait_for_timeout(100)
+    assert len(held) == 1                       # nothing more went out
+    held.pop().continue_()
+    expect(page.get_by_test_id("location")).to_have_text(f"{box.path} / A1")   # LOOP-1 looked up
+    expect(page.locator("[data-scan-input]")).to_be_focused()
+    db.session.rollback()
+    assert samples.get_sample("LOOP-2").location_path == f"{other.path} / C3"
