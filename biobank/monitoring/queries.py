@@ -47,25 +47,33 @@ def readings(actor, container_id: int, since=None, until=None, limit: int = MAX_
     return [dict(row, container_id=container_id) for row in rows]
 
 
-def chart_series(container_id: int, start: datetime, end: datetime, buckets: int = 360) -> list[dict]:
+def chart_series(container_id: int, start: datetime, end: datetime, buckets: int = 360,
+                 through_now: bool = False) -> list[dict]:
     """Per time bucket: the lowest and highest temperature and level and how many readings, so a
     month of one-minute readings reaches the chart as a few hundred rows (its extremes kept).
-    With buckets of an hour or more, the whole hours come from the hourly extremes."""
+    With buckets of an hour or more, the whole hours come from the hourly extremes, and the
+    partial hours at the two ends from the readings. `through_now`: the period ends now, and the
+    hour now running comes from its extremes so far too (so a period that begins on the hour
+    reads the hourly extremes alone)."""
     seconds = max(1.0, (end - start).total_seconds() / buckets)
     first, last = hours.whole_hours(start, end)
     if seconds < 3600 or first >= last:
-        return _raw_series(container_id, seconds, start, (start, end))
-    edges = _raw_series(container_id, seconds, start, (start, first), (last, end))
+        return _raw_series(container_id, seconds, start, (start, end, True))
+    spans = [(start, first, False)] if start < first else []
+    if through_now:
+        last += hours.HOUR
+    else:
+        spans.append((last, end, True))
+    edges = _raw_series(container_id, seconds, start, *spans) if spans else []
     return hours.merge(edges + hours.buckets_of(container_id, first, last, start, seconds))
 
 
 def _raw_series(container_id: int, seconds: float, start: datetime, *spans) -> list[dict]:
-    """chart_series from the readings in the given spans: [from, to) for all but the last, [from, to]."""
+    """chart_series from the readings in the given spans (from, to, whether `to` is in it)."""
     table = Reading.__table__
     bucket = hours.bucket_number(table.c.at, start, seconds).label("bucket")
-    within = [(table.c.at >= low) & (table.c.at < high) for low, high in spans[:-1]]
-    low, high = spans[-1]
-    within.append((table.c.at >= low) & (table.c.at <= high))
+    within = [(table.c.at >= low) & ((table.c.at <= high) if closed else (table.c.at < high))
+              for low, high, closed in spans]
     rows = db.session.execute(
         select(bucket, func.min(table.c.temperature_c), func.max(table.c.temperature_c),
                func.min(table.c.ln2_level), func.max(table.c.ln2_level), func.count())

@@ -16,13 +16,14 @@ from ..core.requests import current_actor, optional_actor
 from ..core.time import iso_utc
 from ..extensions import db
 from ..storage.service import get_container
-from . import charts, evacuation, queries, readings_csv, service
+from . import charts, evacuation, hours, queries, readings_csv, service
 from .limits import LIMIT_FIELDS
 from .models import ALARM_KIND_NAMES
 
 blp = Blueprint("monitoring_web", __name__)
 
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=31)}
+CHART_STEPS = 360  # time steps across a chart: a month's are of about two hours
 LIMIT_NAMES = {"max_temperature_c": _l("Highest temperature (°C)"), "min_temperature_c": _l("Lowest temperature (°C)"),
                "min_ln2_level": _l("Lowest LN2 level"), "max_silence_minutes": _l("Longest sensor silence (minutes)")}
 
@@ -98,13 +99,17 @@ def _period():
     if choice not in PERIODS:
         choice = "day"
     start, end = queries.period(None, None)
-    return choice, end - PERIODS[choice], end
+    start = end - PERIODS[choice]
+    if PERIODS[choice] / CHART_STEPS >= hours.HOUR:
+        start = hours.hour_of(start)  # steps of hours: the period begins on the hour, read from hourly extremes
+    return choice, start, end
 
 
 def _charts(container, start, end, only: str | None = None) -> tuple[list, list, object]:
     """([(kind, svg)...], alarms, limits) for the period (`only`: just that chart, for its SVG)."""
-    seconds = max(1.0, (end - start).total_seconds() / 360)
-    series = queries.chart_series(container.id, start, end, buckets=360)
+    seconds = max(1.0, (end - start).total_seconds() / CHART_STEPS)
+    series = queries.chart_series(container.id, start, end, buckets=CHART_STEPS,
+                                  through_now=not request.args.get("until"))
     alarms = queries.alarms_in(container.id, start, end)
     rules = queries.limits_of(container)
     made = []

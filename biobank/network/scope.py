@@ -6,8 +6,8 @@ read from the first id of its lineage (the root of its tree), so it costs one
 indexed lookup and follows container moves by itself.
 
 A site of a tree root and the sites of an actor are read once a transaction (a move checks
-both ends at the same site): the answers are kept in the session until it commits or rolls
-back, and `forget_user_sites` drops an actor's when this transaction changes them.
+both ends at the same site): the answers are kept in the session until the transaction ends,
+and `forget_user_sites` drops an actor's when this transaction changes them.
 """
 from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -29,9 +29,9 @@ def _kept() -> dict:
     return db.session.info.setdefault(_KEPT, {})
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget(session) -> None:
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, _transaction) -> None:
+    """Whatever way a transaction ends (commit, rollback, a savepoint, the session closed)."""
     session.info.pop(_KEPT, None)
 
 

@@ -1,8 +1,9 @@
 """Readings, limits and alarms through the services, on both databases."""
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from biobank.core.errors import InvalidInput, InvalidTransition, NotFound, NotPermitted
 from biobank.core.time import utcnow
@@ -239,3 +240,38 @@ def test_long_charts_from_hourly_extremes_match_the_readings(make, tank):
     fine = queries.chart_series(tank.id, start, end, buckets=36 * 8)       # 15-minute buckets: the readings
     assert sum(s["count"] for s in fine) == sum(s["count"] for s in series)
     assert max(s["t_max"] for s in fine) == -140.0 and min(s["l_min"] for s in fine) == 5.0
+
+
+def test_a_chart_through_now_reads_the_running_hour_from_its_extremes(make, tank):
+    """A period that ends now takes the hour now running from its extremes so far: begun on the
+    hour, the chart reads the hourly extremes alone, and its figures are those of the readings."""
+    from biobank.monitoring import queries
+    tech = make.actor("technician")
+    now = utcnow().replace(microsecond=0)
+    base = now.replace(minute=0, second=0) - timedelta(days=20)
+    items = [{"at": (base + timedelta(minutes=m)).isoformat() + "Z", "sensor": "p",
+              "temperature_c": -190.0 + (40 if m == 700 else 0) + (45 if m == 20 * 1440 + now.minute // 2 else 0)}
+             for m in range(0, 20 * 1440 + now.minute + 1)]
+    for i in range(0, len(items), 1000):
+        service.record_readings(tech, tank.id, items[i:i + 1000])
+    db.session.commit()
+    end = utcnow()
+
+
+    def raw_reads(**through_now):
+        statements = []
+        listen = lambda conn, cursor, statement, *args: statements.append(statement)   # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            series = queries.chart_series(tank.id, base, end, buckets=120, **through_now)   # 4-hour steps
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        return series, [s for s in statements if re.search(r"FROM monitor_reading\b(?!_hour)", s)]
+
+    series, raw = raw_reads(through_now=True)
+    assert raw == []                                                  # the hourly extremes alone
+    exact, raw = raw_reads()
+    assert len(raw) == 1                                              # the hour now running, from its readings
+    assert sum(s["count"] for s in series) == len(items) == sum(s["count"] for s in exact)
+    assert max(s["t_max"] for s in series) == -145.0                   # this hour's warm minute is drawn
+    assert [s["t_max"] for s in series].count(-150.0) == 1
