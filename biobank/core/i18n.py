@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import support
-
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_decimal, format_time, get_locale, refresh
 from flask_login import current_user

@@ -340,27 +340,38 @@
         if (form.closest("[data-scan-area]")) headers["X-Scan-Fragment"] = "1";
         fetch(form.action, {method: "POST", body: new FormData(form), headers: headers, credentials: "same-origin"})
           .then(function (response) {
-            var type = response.headers.get("Content-Type") || "";
-            if (type.indexOf("text/html") === -1) {  // not a page (the server too busy to answer one): as sent
-              if (response.ok) window.location.assign(response.url); else form.submit();
-              return null;
-            }
-            return response.text().then(function (html) {
-              var doc = parse(html), address = response.headers.get("X-Page-Url");
-              var typed = typedSince();
-              if (doc.querySelector("main") || !showScanArea(doc, address)) {
-                showPage(doc, address || response.url, form.action);
-              }
-              var target = focusTarget() || document.activeElement;
-              if (target && target.tagName === "INPUT" && document.querySelector("main").contains(target)) {
-                target.focus();
-                if (typed && !scanQueue.length) target.value = typed;
-              }
-              if (scanQueue.length) nextQueued();
+            return answered(response).catch(function () {
+              // The step reached the server; only its answer could not be shown here: load the page
+              // it leads to. It is never sent a second time.
+              window.location.assign(response.headers.get("X-Page-Url") || response.url);
             });
-          })
-          .catch(function () { busy = false; form.submit(); });
+          }, function () {
+            // No answer at all (the network, the server): the page as it is now, to try again from.
+            window.location.reload();
+          });
       });
+
+      /* The answer shown: the next page's main part, or the scan area alone. */
+      function answered(response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (type.indexOf("text/html") === -1) {  // not a page (the server too busy to answer one)
+          window.location.assign(response.ok ? response.url : window.location.href);
+          return Promise.resolve();
+        }
+        return response.text().then(function (html) {
+          var doc = parse(html), address = response.headers.get("X-Page-Url");
+          var typed = typedSince();
+          if (doc.querySelector("main") || !showScanArea(doc, address)) {
+            showPage(doc, address || response.url, form.action);
+          }
+          var target = focusTarget() || document.activeElement;
+          if (target && target.tagName === "INPUT" && document.querySelector("main").contains(target)) {
+            target.focus();
+            if (typed && !scanQueue.length) target.value = typed;
+          }
+          if (scanQueue.length) nextQueued();
+        });
+      }
     });
   }
 

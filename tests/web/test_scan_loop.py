@@ -297,3 +297,28 @@ def test_a_scan_typed_while_a_move_is_on_its_way_is_the_next_scan(bench):
     expect(page.locator("[data-scan-input]")).to_be_focused()
     db.session.rollback()
     assert samples.get_sample("LOOP-2").location_path == f"{other.path} / C3"
+
+
+def test_a_step_that_gets_no_answer_is_not_sent_again(bench):
+    """The network drops the move: the page loads again as it was (tube and box in hand), and the
+    move is sent once, never again behind the technician's back."""
+    page, box, other = bench
+    sent = []
+
+    def dropped(route):
+        sent.append(route.request.method)
+        route.abort()
+    page.route(re.compile(r"/samples/LOOP-2/move"), dropped)
+    scan(page, "LOOP-2")
+    scan(page, other.barcode)
+    same_page = _same_page(page)
+    with page.expect_event("load"):                # loaded again
+        scan(page, "C1")
+    assert not same_page()
+    expect(page.get_by_test_id("position-step")).to_contain_text(other.path)
+    expect(page.locator("#position")).to_be_focused()
+    assert sent == ["POST"]
+    db.session.rollback()
+    assert samples.get_sample("LOOP-2").location_path == f"{box.path} / A2"
+    # the dropped answer is the one console error this test causes
+    page.console_problems[:] = [p for p in page.console_problems if "ERR_FAILED" not in p]
