@@ -98,7 +98,7 @@ def _period():
         return "custom", start, end
     if choice not in PERIODS:
         choice = "day"
-    start, end = queries.period(None, None)
+    _default_start, end = queries.period(None, None)
     start = end - PERIODS[choice]
     if PERIODS[choice] / CHART_STEPS >= hours.HOUR:
         start = hours.hour_of(start)  # steps of hours: the period begins on the hour, read from hourly extremes
