@@ -53,3 +53,27 @@ def test_allocator_hands_out_distinct_positions_before_flush(make):
     assert len(spots) == 4
     with pytest.raises(NoFreePosition):
         allocator.compact("plasma", None)
+
+
+def test_one_allocator_fills_boxes_in_order_across_types_explicit_places_and_releases(make):
+    """What a bulk import hands out, row after row: each type keeps filling the first box that takes
+    it in row order, a position given explicitly or taken by another type is skipped, and a released
+    position is handed out again."""
+    dna_only = make.box(rows=1, cols=2, allowed_types=["dna"])
+    shared = make.box(rows=2, cols=2)
+    allocator = Allocator(expected=8)
+
+    def spot(found):
+        box, row, col = found
+        return box.id, row, col
+
+    assert spot(allocator.compact("plasma", None)) == (shared.id, 1, 1)
+    assert spot(allocator.compact("dna", None)) == (dna_only.id, 1, 1)
+    assert spot(allocator.at(shared.id, "A2", "plasma", None)) == (shared.id, 1, 2)
+    assert spot(allocator.compact("plasma", None)) == (shared.id, 2, 1)
+    assert spot(allocator.compact("dna", None)) == (dna_only.id, 1, 2)
+    assert spot(allocator.compact("dna", None)) == (shared.id, 2, 2)  # its own box is full
+    allocator.release(shared.id, 1, 1)
+    assert spot(allocator.compact("plasma", None)) == (shared.id, 1, 1)
+    with pytest.raises(NoFreePosition):
+        allocator.compact("plasma", None)

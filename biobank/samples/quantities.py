@@ -8,6 +8,7 @@ and µg) is exact or refused; counts (pieces, slides, cells) are whole numbers
 and convert only to themselves.
 """
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from flask_babel import gettext as _
 
@@ -56,6 +57,15 @@ def amount_problem(value, unit: str | None) -> tuple[Decimal | None, str | None]
     if kind_of(unit) in COUNT_KINDS and amount != amount.to_integral_value():
         return None, _("%(value)s %(unit)s is not a whole number of %(unit)s.", value=value, unit=unit)
     return amount.quantize(STEP), None
+
+
+@lru_cache(maxsize=4096)
+def known_amount(text: str, unit: str | None) -> Decimal | None:
+    """amount_problem's exact amount for a text, or None where it refuses the text; worked out
+    once per distinct text and unit (a file's rows share few volumes). The refusal's words
+    are amount_problem's, in the language of the moment, so they are not kept here."""
+    amount, problem = amount_problem(text, unit)
+    return None if problem else amount
 
 
 def parse_amount(value, unit: str | None) -> Decimal:

@@ -6,6 +6,7 @@ problems, so an import can name every bad row and a registration the first.
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask_babel import gettext as _
 
@@ -13,7 +14,7 @@ from ..core.lazy_text import lazy_gettext as _l
 from ..core.errors import InvalidBarcode, InvalidInput
 from ..core.time import to_naive_utc, utcnow
 from .models import SAMPLE_TYPES, TEMPERATURES
-from .quantities import UNITS, amount_problem
+from .quantities import UNITS, amount_problem, known_amount
 
 BARCODE_RE = re.compile(r"\A[A-Za-z0-9\-_.]{3,64}\Z")
 DONOR_RE = re.compile(r"\A[A-Za-z0-9\-_.]{1,64}\Z")
@@ -60,11 +61,17 @@ def parse_datetime(value) -> datetime | None:
         return to_naive_utc(value)
     text = str(value).strip()
     try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        return _time_of(text)
     except ValueError:
         raise ValueError(_("'%(value)s' is not a date/time; use ISO 8601 such as 2025-07-21T07:15:00Z.",
                            value=text)) from None
-    return to_naive_utc(parsed)
+
+
+@lru_cache(maxsize=4096)
+def _time_of(text: str) -> datetime:
+    """An ISO 8601 text as naive UTC, parsed once per distinct text: the rows of a file share
+    few collection times. (A refusal raises, and is not kept.)"""
+    return to_naive_utc(datetime.fromisoformat(text.replace("z", "Z")))
 
 
 def _blank(value) -> bool:
@@ -132,9 +139,11 @@ def clean_fields(raw: dict, now: datetime | None = None) -> tuple[dict, list[Pro
 
     volume = _text(get("volume"))
     if volume is not None:
-        volume, problem = amount_problem(volume, unit or "mL")
-        if problem:
+        amount = known_amount(volume, unit or "mL")
+        if amount is None:
+            amount, problem = amount_problem(volume, unit or "mL")
             problems.append(Problem("volume", problem, "invalid_quantity"))
+        volume = amount
 
     clean = {"barcode": barcode, "sample_type": sample_type, "storage_temperature": temperature, "donor": donor,
              "collected_at": collected, "volume": volume, "unit": unit or ("mL" if volume is not None else None)}

@@ -73,6 +73,7 @@ class Allocator:
         self._tank_delta: dict[int, int] = defaultdict(int)
         self._boxes: dict[int, Container] = {}
         self._candidates: dict[tuple, list[Container]] = {}  # open boxes fetched, not yet passed, per key
+        self._filling: dict[tuple, tuple] = {}               # key -> (box, its id, its tank's id) being filled
         self._accepted: dict[tuple, bool] = {}               # (box id, type, temperature) -> may go there
         self._claimed: set[int] = set()                      # boxes this unit of work holds (PostgreSQL)
         self._passed: dict[int, Container] = {}              # boxes passed over: another transaction held them
@@ -110,11 +111,31 @@ class Allocator:
             self._tank_delta[tank_id] += 1
         return box, row, col
 
+    def _take_next(self, key: tuple) -> tuple[Container, int, int] | None:
+        """The next free position of the box this key was last given a position in, if it has one:
+        the one the walk through the open boxes would choose, without walking. That box is still
+        first among the key's candidates (a box leaves them only once it is full), accepts the key
+        and is held; its free positions are read (the walk reads them afresh where a box's are
+        dropped, as `release` does)."""
+        filling = self._filling.get(key)
+        if filling is None:
+            return None
+        box, box_id, tank_id = filling
+        free = self._free.get(box_id)
+        if not free:
+            return None
+        row, col = free.pop(0)
+        self._taken[box_id].add((row, col))
+        if tank_id:
+            self._tank_delta[tank_id] += 1
+        return box, row, col
+
     def release(self, box_id: int, row: int, col: int) -> None:
         """A position emptied in this unit of work (a move away) is free again."""
         self._taken[box_id].discard((row, col))
         self._free.pop(box_id, None)
         self._candidates.clear()
+        self._filling.clear()
 
     # -- explicit ------------------------------------------------------------
     def at(self, container_id: int, position: str, sample_type: str, temperature: str | None,
@@ -198,6 +219,9 @@ class Allocator:
 
     def _first_free(self, sample_type, temperature, tank_id=None):
         key = (sample_type, temperature, tank_id)
+        found = self._take_next(key)
+        if found is not None:
+            return found
         while True:
             # One query per batch of open boxes, not one per placement: a bulk
             # import walks the boxes it has already fetched.
@@ -216,6 +240,7 @@ class Allocator:
                         b for b in boxes[1:] if self._accepts(b, sample_type, temperature))):
                     free = self._free_positions(box)
                     if free:
+                        self._filling[key] = (box, box.id, box.tank_id)
                         return self._take(box, *free[0])
                 self._cursor[key] = box.id  # full (as far as this unit of work knows) or not for this type
                 boxes.pop(0)
