@@ -370,16 +370,16 @@ def move_sample(actor, barcode: str, *, container_id: int, position: str, reason
     _refuse_if_requested(sample, "moved")
     allocator = Allocator()
     old_path = sample.location_path
-    old_box = sample.container_id
+    left = sample.container
+    old_box = left.id
     placement = allocator.at(container_id, position, sample.sample_type, sample.storage_temperature)
     require_at(actor, "samples.handle", placement[0])
     _leave_position(sample, count=False)
-    _flush_placement()
-    _occupy(sample, placement, count=False)
+    _occupy(sample, placement, count=False)  # one UPDATE of its row takes it from the old place to the new
     # Both paths in one ordered update, so two opposite moves cannot deadlock.
     deltas = {old_box: -1}
     deltas[placement[0].id] = deltas.get(placement[0].id, 0) + 1
-    adjust_counts(deltas, known={placement[0].id: placement[0]})
+    adjust_counts(deltas, known={old_box: left, placement[0].id: placement[0]})
     custody.record(actor, "sample.moved", "sample", barcode, sample_barcode=barcode, container_id=sample.container_id,
                    from_location=old_path, to_location=sample.location_path, reason=reason,
                    changes={"location": [old_path, sample.location_path], "container_id": [old_box, sample.container_id]})

@@ -142,15 +142,19 @@ class DiscardForm(FlaskForm):
 
 
 # -- helpers -------------------------------------------------------------------------
-def _container_id(text: str) -> int:
-    """A box given by its scanned label (or its numeric id)."""
+def _box(text: str):
+    """A box given by its scanned label (or its numeric id).
+
+    A view keeps it while the service it calls works on the box's id: the session holds a
+    loaded row only as long as something refers to it, and so the service finds it there
+    instead of reading it again."""
     from ..storage.service import container_by_barcode, get_container
     text = (text or "").strip()
     try:
-        return container_by_barcode(text).id
+        return container_by_barcode(text)
     except UnknownBarcode:
         if text.isdigit():
-            return get_container(int(text)).id
+            return get_container(int(text))
         raise UnknownBarcode(_("No box has the barcode %(barcode)s.", barcode=text)) from None
 
 
@@ -214,7 +218,7 @@ def index():
     if form.container.data:
         args["container"] = form.container.data.strip()
         try:
-            filters["container_id"] = _container_id(form.container.data)
+            filters["container_id"] = _box(form.container.data).id
         except DomainError as exc:
             error = exc.message
     result = queries.search(actor, filters, page, PER_PAGE) if error is None else \
@@ -250,8 +254,8 @@ def register():
     if form.validate_on_submit():
         try:
             if form.placement.data == "position":
-                location = {"container_id": _container_id(form.container.data),
-                            "position": form.position.data.strip()}
+                box = _box(form.container.data)
+                location = {"container_id": box.id, "position": form.position.data.strip()}
             else:
                 location = {"strategy": form.placement.data}
             fields = {name: (getattr(form, name).data or None) for name in (
@@ -389,7 +393,8 @@ def move(barcode):
     if form.validate_on_submit():
         seen = form.seen_container.data
         try:
-            moved = service.move_sample(actor, barcode, container_id=_container_id(form.container.data),
+            box = _box(form.container.data)
+            moved = service.move_sample(actor, barcode, container_id=box.id,
                                         position=form.position.data.strip(), reason=form.reason.data or None,
                                         from_container_id=int(seen) if str(seen or "").isdigit() else None,
                                         from_position=form.seen_position.data or None)
@@ -451,9 +456,9 @@ def return_sample(barcode):
     status = 200
     if form.validate_on_submit():
         try:
-            container_id = _container_id(form.container.data) if (form.container.data or "").strip() else None
+            box = _box(form.container.data) if (form.container.data or "").strip() else None
             returned = service.return_sample(actor, barcode, thawed=form.thawed.data == "yes",
-                                             container_id=container_id,
+                                             container_id=box.id if box is not None else None,
                                              position=(form.position.data or "").strip() or None,
                                              reason=form.reason.data or None)
         except DomainError as exc:

@@ -112,7 +112,11 @@ def _up_the_tree(columns: tuple, known: dict | None):
 def _check_not_moved(read: dict[int, str]) -> None:
     """The counters just went up the ancestry these boxes had when they were read. If a box
     was moved meanwhile (storage/moves.py; its row was locked until the move committed),
-    that ancestry is stale: refuse, and the rollback undoes the counts."""
+    that ancestry is stale: refuse, and the rollback undoes the counts.
+
+    PostgreSQL only: on SQLite a transaction reads one snapshot, and one that writes holds the
+    write lock from its first read (core.db) or fails if another writer committed after it
+    began; what it read is what is stored until it commits."""
     table = Container.__table__
     ids = sorted(read)
     for start in range(0, len(ids), 500):
@@ -155,7 +159,7 @@ def adjust_counts(used: dict[int, int] | None = None, held: dict[int, int] | Non
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Container) and obj.id in changed_ids:
             db.session.expire(obj, ["used", "held"])
-    if changed:
+    if changed and is_postgres():
         _check_not_moved(lineages)  # the ancestry the counts went up is still the box's (else 409)
 
 
