@@ -91,25 +91,27 @@ def acknowledge(alarm_id):
 
 
 def _period():
+    """(the preset chosen or "custom", start, end, whether the period runs up to now)."""
     choice = request.args.get("period", "day")
     since, until = request.args.get("since"), request.args.get("until")
     if since or until:
         start, end = queries.period(since, until)
-        return "custom", start, end
+        return "custom", start, end, not until
     if choice not in PERIODS:
         choice = "day"
     _default_start, end = queries.period(None, None)
     start = end - PERIODS[choice]
     if PERIODS[choice] / CHART_STEPS >= hours.HOUR:
         start = hours.hour_of(start)  # steps of hours: the period begins on the hour, read from hourly extremes
-    return choice, start, end
+    return choice, start, end, True
 
 
-def _charts(container, start, end, only: str | None = None) -> tuple[list, list, object]:
-    """([(kind, svg)...], alarms, limits) for the period (`only`: just that chart, for its SVG)."""
+def _charts(container, start, end, through_now: bool,
+            only: str | None = None) -> tuple[list, list, object]:
+    """([(kind, svg)...], alarms, limits) for the period (`through_now`: it ends now; `only`: just
+    that chart, for its SVG)."""
     seconds = max(1.0, (end - start).total_seconds() / CHART_STEPS)
-    series = queries.chart_series(container.id, start, end, buckets=CHART_STEPS,
-                                  through_now=not request.args.get("until"))
+    series = queries.chart_series(container.id, start, end, buckets=CHART_STEPS, through_now=through_now)
     alarms = queries.alarms_in(container.id, start, end)
     rules = queries.limits_of(container)
     made = []
@@ -138,11 +140,11 @@ def container(container_id):
     actor = page_actor()
     tank = get_container(container_id)
     try:
-        choice, start, end = _period()
+        choice, start, end, through_now = _period()
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("monitoring_web.container", container_id=container_id))
-    made, alarms, rules = _charts(tank, start, end)
+    made, alarms, rules = _charts(tank, start, end, through_now)
     return render_template("monitoring/container.html", tank=tank, charts=[svg for _kind, svg in made],
                            alarms=alarms, rules=rules,
                            limit_names=LIMIT_NAMES, limit_fields=LIMIT_FIELDS, period=choice, start=start, end=end,
@@ -158,12 +160,12 @@ def chart_svg(container_id, kind):
     page_actor()
     tank = get_container(container_id)
     try:
-        _choice, start, end = _period()
+        _choice, start, end, through_now = _period()
     except DomainError as exc:
         abort(422, description=exc.message)
     if kind not in ("temperature", "level"):
         abort(404)
-    made, _alarms, _rules = _charts(tank, start, end, only=kind)
+    made, _alarms, _rules = _charts(tank, start, end, through_now, only=kind)
     if not made:
         abort(404)
     return Response(str(made[0][1]), mimetype="image/svg+xml")
