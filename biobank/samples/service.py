@@ -473,6 +473,9 @@ def _put_back(actor, sample: Sample, *, thawed: bool, container_id=None, positio
     if thawed:
         changes["freeze_thaw_count"] = [sample.freeze_thaw_count, sample.freeze_thaw_count + 1]
         sample.freeze_thaw_count += 1
+    if sample.due_back is not None:
+        changes["due_back"] = [sample.due_back.isoformat(), None]
+    _clear_checkout(sample)  # before the place is taken: the tube's row changes in one UPDATE
     if home is not None and target == home:
         _occupy(sample, (target_box, home[1], home[2]), count=False)
         adjust_counts({home[0]: 1}, {home[0]: -1}, known={home[0]: target_box})
@@ -484,9 +487,6 @@ def _put_back(actor, sample: Sample, *, thawed: bool, container_id=None, positio
         placement = Allocator().at(container_id, position, sample.sample_type, sample.storage_temperature)
         _occupy(sample, placement)
     changes["location"] = [None, sample.location_path]
-    if sample.due_back is not None:
-        changes["due_back"] = [sample.due_back.isoformat(), None]
-    _clear_checkout(sample)
     custody.record(actor, "sample.returned", "sample", barcode, sample_barcode=barcode,
                    container_id=sample.container_id, from_location=f"with {actor.username}",
                    to_location=sample.location_path, reason=reason, changes=changes)
