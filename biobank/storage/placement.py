@@ -99,7 +99,11 @@ class Allocator:
             self._free[box.id] = [(r, c) for _, r, c in positions.grid(box.rows, box.cols) if (r, c) not in taken]
 
     def _take(self, box: Container, row: int, col: int) -> tuple[Container, int, int]:
-        box_id, tank_id = box.id, box.tank_id  # read once: mapped attributes cost a call each
+        return self._take_at(box, box.id, box.tank_id, row, col)
+
+    def _take_at(self, box: Container, box_id: int, tank_id: int | None, row: int,
+                 col: int) -> tuple[Container, int, int]:
+        """_take with the box's ids already read: mapped attributes cost a call each."""
         self._taken[box_id].add((row, col))
         free = self._free.get(box_id)
         if free is not None:
@@ -124,11 +128,7 @@ class Allocator:
         free = self._free.get(box_id)
         if not free:
             return None
-        row, col = free.pop(0)
-        self._taken[box_id].add((row, col))
-        if tank_id:
-            self._tank_delta[tank_id] += 1
-        return box, row, col
+        return self._take_at(box, box_id, tank_id, *free[0])
 
     def release(self, box_id: int, row: int, col: int) -> None:
         """A position emptied in this unit of work (a move away) is free again."""
